@@ -1,0 +1,55 @@
+# OrderHub: `make run` serves the app with demo data; `make test` runs every test.
+# Both set everything up on a fresh machine (virtualenv, pinned dependencies, migrations).
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+export DJANGO_SETTINGS_MODULE ?= config.settings.dev
+
+.PHONY: run test setup migrate seed bench lint format check messages clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+setup: $(VENV)/.installed
+
+migrate: setup
+	$(PY) manage.py migrate --noinput
+
+seed: migrate
+	$(PY) manage.py setup_roles
+	$(PY) manage.py seed_demo
+
+run: seed
+	@echo "OrderHub on http://127.0.0.1:$(PORT)/admin/  (health: /healthz)"
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+# With CI=true: PostgreSQL and Redis (started if down), Chromium from Debian, browser tests on.
+test: setup
+	./scripts/test.sh $(ARGS)
+
+bench: setup
+	./scripts/bench.sh
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+check: setup
+	$(PY) manage.py check
+	$(PY) manage.py makemigrations --check --dry-run
+
+messages: setup
+	$(PY) manage.py makemessages -l zh_Hans -l en --no-obsolete
+	$(PY) manage.py compilemessages
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache

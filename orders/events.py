@@ -1,0 +1,47 @@
+"""Event types and the one factory that writes an order's timeline.
+
+An event is a fact in the past tense; it is written in the same transaction as the change it
+records, only through `order_event_create`.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from .states import TRANSITIONS_BY_ACTION
+
+ORDER_CREATED = "created"
+ORDER_DETAILS_UPDATED = "details_updated"
+
+_OTHER_VERBS = {
+    ORDER_CREATED: _("created the order"),
+    ORDER_DETAILS_UPDATED: _("updated the order details"),
+}
+
+
+def event_verb(action: str) -> str:
+    if action in TRANSITIONS_BY_ACTION:
+        return str(TRANSITIONS_BY_ACTION[action].verb)
+    return str(_OTHER_VERBS.get(action, action))
+
+
+def order_event_create(
+    *, order, action: str, from_state: str, actor, occurred_at, note: str = "", data: dict | None = None
+):
+    """Append one event to `order`'s timeline; the actor's name and role are kept as they are now."""
+    from .models import OrderEvent
+    from .permissions import role_of, user_display_name
+
+    return OrderEvent.objects.create(
+        order=order,
+        action=action,
+        from_state=from_state,
+        to_state=order.state,
+        actor=actor,
+        actor_name=user_display_name(actor),
+        actor_role=role_of(actor),
+        occurred_at=occurred_at,
+        order_version=order.version,
+        note=note,
+        data=data or {},
+    )

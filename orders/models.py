@@ -1,0 +1,334 @@
+"""The order, its append-only timeline, attachments and shipments.
+
+State changes go through `orders.services.transition.order_transition` only: the fine state is
+a protected django-fsm field, and the derived statuses are columns the database computes.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Case, ExpressionWrapper, Q, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import FSMField, FSMModelMixin, transition
+from simple_history.models import HistoricalRecords
+
+from .states import (
+    STATE_MAP,
+    TRANSITIONS,
+    Carrier,
+    Channel,
+    MainStatus,
+    PaymentStatus,
+    Priority,
+    Role,
+    State,
+    WarehouseStage,
+)
+
+
+class AppendOnlyError(Exception):
+    """Raised when code tries to change or remove a row that is part of the record."""
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError(f"{self.model.__name__} rows are append-only")
+
+    def delete(self):
+        raise AppendOnlyError(f"{self.model.__name__} rows are append-only")
+
+
+class AppendOnlyModel(models.Model):
+    """Rows are inserted once and never updated or deleted (also enforced by a database trigger
+    on PostgreSQL, see the migration)."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError(f"{type(self).__name__} rows are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(f"{type(self).__name__} rows are append-only")
+
+
+class Warehouse(models.Model):
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("warehouse")
+        verbose_name_plural = _("warehouses")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _derived(column: int, output_field: models.Field) -> models.GeneratedField:
+    """A stored column the database computes from the fine state through STATE_MAP."""
+    whens = [When(state=state, then=Value(str(values[column]))) for state, values in STATE_MAP.items()]
+    return models.GeneratedField(
+        expression=Case(*whens, default=Value(""), output_field=output_field),
+        output_field=output_field,
+        db_persist=True,
+    )
+
+
+def _transition_methods() -> type:
+    """django-fsm transition methods, one per row of the TRANSITIONS table.
+
+    They only move the state; everything else (lock, version, permission, event) is the
+    transition service's job. Permissions are checked by the service too, from the same table.
+    """
+
+    def make(t):
+        @transition(field="state", source=list(t.sources), target=t.target)
+        def method(self, **data):
+            return None
+
+        method.__name__ = t.action
+        method.__doc__ = f"{t.action}: {', '.join(t.sources)} -> {t.target}"
+        return method
+
+    return type("OrderTransitions", (), {t.action: make(t) for t in TRANSITIONS})
+
+
+OrderTransitions = _transition_methods()
+
+
+class Order(FSMModelMixin, OrderTransitions, models.Model):
+    number = models.CharField(_("order number"), max_length=32, unique=True, editable=False)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    external_id = models.CharField(_("external order id"), max_length=64, blank=True)
+    buyer_email = models.EmailField(_("buyer email"), blank=True)
+    buyer_phone = models.CharField(_("buyer phone"), max_length=32, blank=True)
+    ordered_at = models.DateTimeField(_("ordered at"), default=timezone.now)
+    amount = models.DecimalField(
+        _("amount"), max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+
+    state = FSMField(_("fine state"), max_length=32, choices=State.choices, default=State.SUBMITTED, protected=True)
+    main_status = _derived(0, models.CharField(_("main status"), max_length=32, choices=MainStatus.choices))
+    payment_status = _derived(1, models.CharField(_("payment status"), max_length=16, choices=PaymentStatus.choices))
+    warehouse_stage = _derived(
+        2,
+        models.CharField(_("warehouse stage"), max_length=32, choices=WarehouseStage.choices, blank=True),
+    )
+    state_changed_at = models.DateTimeField(_("state changed at"), default=timezone.now)
+
+    warehouse = models.ForeignKey(
+        Warehouse, verbose_name=_("warehouse"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    cs_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("customer-service owner"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="owned_orders",
+    )
+    priority = models.SmallIntegerField(_("priority"), choices=Priority.choices, default=Priority.NORMAL)
+    main_order = models.ForeignKey(
+        "self",
+        verbose_name=_("main order"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="gifts",
+        help_text=_("Set for gift orders only: the order this gift belongs to."),
+    )
+    # Derived by the database from main_order: nobody sets "is gift" by hand.
+    is_gift = models.GeneratedField(
+        expression=ExpressionWrapper(Q(main_order__isnull=False), output_field=models.BooleanField()),
+        output_field=models.BooleanField(_("gift order")),
+        db_persist=True,
+    )
+
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("last updated by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(_("last updated at"), default=timezone.now)
+
+    history = HistoricalRecords(
+        excluded_fields=["main_status", "payment_status", "warehouse_stage", "is_gift"],
+    )
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["-ordered_at", "-id"]
+        permissions = [(t.permission_codename, f"Can take action: {t.action}") for t in TRANSITIONS]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "external_id"],
+                condition=~Q(external_id=""),
+                name="order_external_id_unique_per_channel",
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="order_amount_not_negative"),
+            models.CheckConstraint(
+                condition=Q(main_order__isnull=True) | ~Q(main_order=models.F("id")),
+                name="order_not_its_own_main_order",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["main_status", "-ordered_at"], name="order_board_status_idx"),
+            models.Index(fields=["cs_owner", "main_status"], name="order_owner_status_idx"),
+            models.Index(fields=["warehouse", "warehouse_stage", "-priority"], name="order_wh_stage_idx"),
+            models.Index(fields=["state", "state_changed_at"], name="order_state_changed_idx"),
+            models.Index(fields=["buyer_email"], name="order_buyer_email_idx"),
+            models.Index(fields=["buyer_phone"], name="order_buyer_phone_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def available_transitions_for(self, user):
+        """The transitions `user` may take now (None = the system), in table order."""
+        from .permissions import actor_may_take
+
+        available = {t.name for t in self.get_available_state_transitions()}
+        return [t for t in TRANSITIONS if t.action in available and actor_may_take(user, t)]
+
+    def sync_derived_fields(self) -> None:
+        """After an UPDATE the database has recomputed the generated columns; mirror them on
+        this instance from the same mapping instead of reading the row again."""
+        self.main_status, self.payment_status, self.warehouse_stage = (str(v) for v in STATE_MAP[self.state])
+
+    @property
+    def current_shipment(self) -> Shipment | None:
+        return self.shipments.order_by("-sequence").first()
+
+
+class OrderNumberSequence(models.Model):
+    """Per-day counter behind order numbers (OH20260128-00001). Incremented with one atomic
+    upsert, so concurrent intake never hands out the same number twice."""
+
+    day = models.DateField(primary_key=True)
+    last_value = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.last_value}"
+
+
+class OrderEvent(AppendOnlyModel):
+    """One line of an order's timeline: who did what, when, from which state to which."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="events", verbose_name=_("order"))
+    action = models.CharField(_("action"), max_length=32)
+    from_state = models.CharField(_("from state"), max_length=32, choices=State.choices, blank=True)
+    to_state = models.CharField(_("to state"), max_length=32, choices=State.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Snapshots: the record keeps the name and role as they were when it happened.
+    actor_name = models.CharField(_("actor name"), max_length=150)
+    actor_role = models.CharField(_("actor role"), max_length=32, choices=Role.choices)
+    occurred_at = models.DateTimeField(_("occurred at"), default=timezone.now)
+    order_version = models.PositiveIntegerField(_("order version"))
+    note = models.TextField(_("note"), blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("order event")
+        verbose_name_plural = _("order events")
+        ordering = ["occurred_at", "id"]
+        indexes = [
+            models.Index(fields=["order", "occurred_at"], name="event_order_time_idx"),
+            models.Index(fields=["occurred_at"], name="event_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.timeline_text()
+
+    @property
+    def verb(self) -> str:
+        from .events import event_verb
+
+        return event_verb(self.action)
+
+    @property
+    def actor_display(self) -> str:
+        """张明 (客服组); the system has no name of its own, so it is shown by its role alone."""
+        if self.actor_role == Role.SYSTEM:
+            return self.get_actor_role_display()
+        return f"{self.actor_name} ({self.get_actor_role_display()})"
+
+    def timeline_text(self) -> str:
+        """`[2026-01-28 14:22] 张明 (客服组) approved`, in the active language and local time."""
+        when = timezone.localtime(self.occurred_at).strftime("%Y-%m-%d %H:%M")
+        return f"[{when}] {self.actor_display} {self.verb}"
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    return timezone.now().strftime("attachments/%Y/%m/") + filename
+
+
+class Attachment(AppendOnlyModel):
+    event = models.ForeignKey(OrderEvent, on_delete=models.PROTECT, related_name="attachments", verbose_name=_("event"))
+    file = models.FileField(_("file"), upload_to=attachment_path)
+    original_name = models.CharField(_("original name"), max_length=255)
+    content_type = models.CharField(_("content type"), max_length=100)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class Shipment(AppendOnlyModel):
+    """A tracking number, recorded once and never overwritten. A re-shipment is a new row."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="shipments", verbose_name=_("order"))
+    sequence = models.PositiveSmallIntegerField(_("shipment number"))
+    carrier = models.CharField(_("carrier"), max_length=16, choices=Carrier.choices)
+    tracking_number = models.CharField(_("tracking number"), max_length=64)
+    reason = models.TextField(_("re-shipment reason"), blank=True)
+    event = models.OneToOneField(OrderEvent, on_delete=models.PROTECT, related_name="shipment")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("shipment")
+        verbose_name_plural = _("shipments")
+        ordering = ["order", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["carrier", "tracking_number"], name="shipment_tracking_unique"),
+            models.UniqueConstraint(fields=["order", "sequence"], name="shipment_sequence_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_carrier_display()} {self.tracking_number}"

@@ -1,0 +1,202 @@
+"""Creating orders and editing the details that are not state (owner, priority, contact)."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ..events import ORDER_CREATED, ORDER_DETAILS_UPDATED, order_event_create
+from ..exceptions import ActionNotPermitted, InvalidActionData
+from ..models import Order, OrderNumberSequence
+from ..permissions import role_of, user_display_name
+from ..states import Channel, Priority, Role
+from .locking import order_check_version, order_lock
+
+EDITABLE_DETAILS = ("cs_owner", "priority", "buyer_email", "buyer_phone")
+
+
+def order_number_next(*, at=None) -> str:
+    """OH20260128-00001: the local (Shanghai) date and that day's next number, from one atomic
+    upsert, so concurrent intake never hands out a number twice."""
+    day = timezone.localdate(at or timezone.now())
+    table = connection.ops.quote_name(OrderNumberSequence._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (day, last_value) VALUES (%s, 1) "
+            f"ON CONFLICT (day) DO UPDATE SET last_value = {table}.last_value + 1 RETURNING last_value",
+            [day],
+        )
+        (value,) = cursor.fetchone()
+    return f"OH{day:%Y%m%d}-{value:05d}"
+
+
+def _priority_for(amount: Decimal, currency: str) -> int:
+    threshold = Decimal(str(settings.ORDERHUB_PRIORITY_AMOUNT))
+    if currency == settings.ORDERHUB_CURRENCY and amount > threshold:
+        return Priority.HIGH
+    return Priority.NORMAL
+
+
+def _clean_amount(amount) -> Decimal:
+    try:
+        value = Decimal(str(amount))
+    except (InvalidOperation, ValueError):
+        raise InvalidActionData(_("“%(amount)s” is not an amount.") % {"amount": amount}) from None
+    if not value.is_finite() or value < 0 or value != value.quantize(Decimal("0.01")):
+        raise InvalidActionData(
+            _("The amount must be zero or more, with at most two decimals (got %(amount)s).") % {"amount": amount}
+        )
+    return value
+
+
+def _clean_email(email: str) -> str:
+    email = (email or "").strip()
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise InvalidActionData(_("“%(email)s” is not an email address.") % {"email": email}) from None
+    return email
+
+
+def order_create(
+    *,
+    actor,
+    channel: str,
+    amount,
+    currency: str | None = None,
+    external_id: str = "",
+    buyer_email: str = "",
+    buyer_phone: str = "",
+    ordered_at=None,
+    cs_owner=None,
+    main_order: Order | None = None,
+    note: str = "",
+) -> Order:
+    """Create an order in state `submitted` and its first timeline event."""
+    if actor is not None and not actor.has_perm("orders.add_order"):
+        raise ActionNotPermitted(role_label=_role_label(actor), action_label=_("Create order"))
+    if channel not in Channel.values:
+        raise InvalidActionData(_("Unknown channel “%(channel)s”.") % {"channel": channel})
+    amount = _clean_amount(amount)
+    currency = (currency or settings.ORDERHUB_CURRENCY).upper()
+    if len(currency) != 3 or not currency.isalpha():
+        raise InvalidActionData(_("“%(currency)s” is not a currency code.") % {"currency": currency})
+    if main_order is not None and main_order.main_order_id is not None:
+        raise InvalidActionData(_("A gift order's main order cannot itself be a gift order."))
+    if cs_owner is not None:
+        _check_cs_owner(cs_owner)
+    now = timezone.now()
+    try:
+        with transaction.atomic(durable=True):
+            order = Order(
+                number=order_number_next(at=now),
+                channel=channel,
+                external_id=(external_id or "").strip(),
+                buyer_email=_clean_email(buyer_email),
+                buyer_phone=(buyer_phone or "").strip(),
+                ordered_at=ordered_at or now,
+                amount=amount,
+                currency=currency,
+                cs_owner=cs_owner,
+                main_order=main_order,
+                priority=_priority_for(amount, currency),
+                updated_by=actor,
+                updated_at=now,
+                state_changed_at=now,
+            )
+            order._history_user = actor
+            order.save()
+            order_event_create(
+                order=order,
+                action=ORDER_CREATED,
+                from_state="",
+                actor=actor,
+                occurred_at=now,
+                note=note,
+                data={"channel": channel, "external_id": order.external_id},
+            )
+    except IntegrityError:
+        if order.external_id and Order.objects.filter(channel=channel, external_id=order.external_id).exists():
+            raise InvalidActionData(
+                _("Order %(external_id)s from %(channel)s is already in the hub.")
+                % {"external_id": order.external_id, "channel": Channel(channel).label}
+            ) from None
+        raise
+    return order
+
+
+def _role_label(user) -> str:
+    role = role_of(user)
+    return str(Role(role).label) if role else _("no role")
+
+
+def _check_cs_owner(user) -> None:
+    if not user.is_active or role_of(user) not in (Role.CUSTOMER_SERVICE, Role.ADMIN):
+        raise InvalidActionData(
+            _("%(name)s is not an active customer-service user.") % {"name": user_display_name(user)}
+        )
+
+
+def order_update_details(*, order_id: int, actor, expected_version: int | None, **changes) -> Order:
+    """Change owner, priority or buyer contact, with the same lock and version check as a
+    transition, and one timeline event listing old → new."""
+    unknown = set(changes) - set(EDITABLE_DETAILS)
+    if unknown:
+        raise InvalidActionData(
+            _("These fields cannot be edited here: %(fields)s.") % {"fields": ", ".join(sorted(unknown))}
+        )
+    if actor is not None and not actor.has_perm("orders.change_order"):
+        raise ActionNotPermitted(role_label=_role_label(actor), action_label=_("Edit order details"))
+    if "buyer_email" in changes:
+        changes["buyer_email"] = _clean_email(changes["buyer_email"])
+    if changes.get("cs_owner") is not None:
+        owner = changes["cs_owner"]
+        if not hasattr(owner, "pk"):
+            owner = get_user_model().objects.filter(pk=owner).first()
+            if owner is None:
+                raise InvalidActionData(_("That user does not exist."))
+        _check_cs_owner(owner)
+        changes["cs_owner"] = owner
+    if "priority" in changes and int(changes["priority"]) not in Priority.values:
+        raise InvalidActionData(_("Unknown priority."))
+
+    with transaction.atomic(durable=True):
+        order = order_lock(order_id)
+        order_check_version(order, expected_version)
+        diff = {}
+        for name, new in changes.items():
+            old = getattr(order, name)
+            if old != new:
+                diff[name] = [_plain(old), _plain(new)]
+                setattr(order, name, new)
+        if not diff:
+            return order
+        now = timezone.now()
+        order.version += 1
+        order.updated_by = actor
+        order.updated_at = now
+        order._history_user = actor
+        order.save(update_fields=[*diff.keys(), "version", "updated_by", "updated_at"])
+        order_event_create(
+            order=order,
+            action=ORDER_DETAILS_UPDATED,
+            from_state=order.state,
+            actor=actor,
+            occurred_at=now,
+            data={"changes": diff},
+        )
+    return order
+
+
+def _plain(value):
+    if hasattr(value, "pk"):
+        return user_display_name(value) if hasattr(value, "get_username") else str(value)
+    return value

@@ -1,0 +1,247 @@
+"""The one way to change an order's state.
+
+    order_transition(order_id, action, *, actor, expected_version=None, note="", attachments=(), **data)
+
+One durable transaction: lock the order row, compare the version the caller saw, check the role
+and the move, run the django-fsm transition, bump the version, save, and append the event (and
+the shipment or attachments it carries). Any refusal raises an OrderError subclass and leaves
+everything as it was.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import can_proceed
+
+from ..events import order_event_create
+from ..exceptions import (
+    ActionNotPermitted,
+    IllegalTransition,
+    InvalidActionData,
+    TrackingNumberConflict,
+    UnknownAction,
+)
+from ..models import Attachment, Shipment, Warehouse
+from ..permissions import actor_may_take, role_of
+from ..states import TRANSITIONS_BY_ACTION, Carrier, Role, State, Transition
+from .attachments import CheckedAttachment, attachments_check
+from .locking import order_check_version, order_lock
+
+TRACKING_NUMBER_RE = re.compile(r"^[A-Za-z0-9-]{6,40}$")
+
+_ORDER_FIELDS_SAVED = ["state", "version", "updated_by", "updated_at", "state_changed_at"]
+
+
+def order_transition(
+    order_id: int,
+    action: str,
+    *,
+    actor,
+    expected_version: int | None = None,
+    note: str = "",
+    attachments=(),
+    **data,
+):
+    """Take `action` on the order as `actor` (a user, or None for the system). Returns the
+    OrderEvent written. Must be the outermost transaction, so what follows the commit really
+    follows it."""
+    transition, clean = _prepare(action, actor=actor, note=note, data=data)
+    files = attachments_check(attachments)
+    try:
+        with transaction.atomic(durable=True):
+            return _apply(
+                order_id,
+                transition,
+                actor=actor,
+                expected_version=expected_version,
+                note=note.strip(),
+                files=files,
+                clean=clean,
+            )
+    except IntegrityError as exc:
+        # Only the tracking number is unique across orders; say so instead of a database error.
+        if "tracking" in str(exc).lower() and "tracking_number" in clean:
+            raise _tracking_number_taken(clean) from exc
+        raise
+
+
+def order_transition_in_transaction(
+    order_id: int, action: str, *, actor, expected_version=None, note: str = "", attachments=(), **data
+):
+    """The same, joining a transaction the caller already holds (e.g. moving a main order and
+    its gifts together, locked in primary-key order by the caller)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("order_transition_in_transaction needs an open transaction")
+    transition, clean = _prepare(action, actor=actor, note=note, data=data)
+    files = attachments_check(attachments)
+    return _apply(
+        order_id,
+        transition,
+        actor=actor,
+        expected_version=expected_version,
+        note=note.strip(),
+        files=files,
+        clean=clean,
+    )
+
+
+def _prepare(action: str, *, actor, note: str, data: dict) -> tuple[Transition, dict]:
+    """Everything that can be refused without reading the order: unknown action, a role that
+    may never take it, missing or malformed data."""
+    transition = TRANSITIONS_BY_ACTION.get(action)
+    if transition is None:
+        raise UnknownAction(action)
+    if not actor_may_take(actor, transition):
+        role = role_of(actor)
+        raise ActionNotPermitted(
+            role_label=str(Role(role).label) if role else _("no role"),
+            action_label=str(transition.label),
+        )
+    unexpected = set(data) - set(transition.requires)
+    if unexpected:
+        raise InvalidActionData(
+            _("“%(action)s” does not take: %(fields)s.")
+            % {"action": transition.label, "fields": ", ".join(sorted(unexpected))}
+        )
+    if transition.note_required and not (note or "").strip():
+        raise InvalidActionData(_("“%(action)s” needs a reason in the note.") % {"action": transition.label})
+    clean = {}
+    for name in transition.requires:
+        value = data.get(name)
+        if value in (None, ""):
+            raise InvalidActionData(
+                _("“%(action)s” needs %(field)s.") % {"action": transition.label, "field": _field_label(name)}
+            )
+        clean[name] = _clean_value(name, value)
+    return transition, clean
+
+
+def _field_label(name: str) -> str:
+    return {
+        "carrier": _("a carrier"),
+        "tracking_number": _("a tracking number"),
+        "warehouse": _("a warehouse"),
+    }.get(name, name)
+
+
+def _clean_value(name: str, value):
+    if name == "carrier":
+        if value not in Carrier.values:
+            raise InvalidActionData(_("Unknown carrier “%(carrier)s”.") % {"carrier": value})
+        return value
+    if name == "tracking_number":
+        value = str(value).strip().upper()
+        if not TRACKING_NUMBER_RE.match(value):
+            raise InvalidActionData(
+                _("“%(tracking)s” is not a valid tracking number (6–40 letters, digits or dashes).")
+                % {"tracking": value}
+            )
+        return value
+    if name == "warehouse":
+        warehouse_id = value.pk if isinstance(value, Warehouse) else value
+        warehouse = Warehouse.objects.filter(pk=warehouse_id, is_active=True).first()
+        if warehouse is None:
+            raise InvalidActionData(_("Warehouse %(id)s does not exist or is inactive.") % {"id": warehouse_id})
+        return warehouse
+    return value
+
+
+def _apply(
+    order_id, transition: Transition, *, actor, expected_version, note: str, files: list[CheckedAttachment], clean: dict
+):
+    order = order_lock(order_id)
+    order_check_version(order, expected_version)
+
+    current_shipment = None
+    if "tracking_number" in clean:
+        current_shipment = order.shipments.order_by("-sequence").first()
+        if transition.action == "ship" and current_shipment is not None:
+            # Someone recorded a tracking number first: never overwrite it.
+            raise TrackingNumberConflict(
+                number=order.number,
+                tracking_number=current_shipment.tracking_number,
+                recorded_by=current_shipment.event.actor_display,
+                recorded_at=current_shipment.created_at,
+            )
+        if Shipment.objects.filter(carrier=clean["carrier"], tracking_number=clean["tracking_number"]).exists():
+            raise _tracking_number_taken(clean)
+
+    method = getattr(order, transition.action)
+    if not can_proceed(method):
+        raise IllegalTransition(
+            number=order.number,
+            state_label=str(State(order.state).label),
+            action_label=str(transition.label),
+        )
+
+    from_state = order.state
+    now = timezone.now()
+    method()
+    order.version += 1
+    order.updated_by = actor
+    order.updated_at = now
+    order.state_changed_at = now
+    fields = list(_ORDER_FIELDS_SAVED)
+    if "warehouse" in clean:
+        order.warehouse = clean["warehouse"]
+        fields.append("warehouse")
+    order._history_user = actor
+    order.save(update_fields=fields)
+    order.sync_derived_fields()
+
+    event = order_event_create(
+        order=order,
+        action=transition.action,
+        from_state=from_state,
+        actor=actor,
+        occurred_at=now,
+        note=note,
+        data=_event_data(clean),
+    )
+    if "tracking_number" in clean:
+        Shipment.objects.create(
+            order=order,
+            sequence=(current_shipment.sequence + 1) if current_shipment else 1,
+            carrier=clean["carrier"],
+            tracking_number=clean["tracking_number"],
+            reason=note if transition.action == "reship" else "",
+            event=event,
+            created_by=actor,
+            created_at=now,
+        )
+    for checked in files:
+        Attachment.objects.create(
+            event=event,
+            file=checked.as_file(),
+            original_name=checked.original_name,
+            content_type=checked.content_type,
+            size=len(checked.content),
+        )
+    return event
+
+
+def _event_data(clean: dict) -> dict:
+    data = {}
+    for name, value in clean.items():
+        if isinstance(value, Warehouse):
+            data["warehouse_id"] = value.pk
+            data["warehouse"] = value.name
+        else:
+            data[name] = value
+    return data
+
+
+def _tracking_number_taken(clean: dict) -> InvalidActionData:
+    existing = (
+        Shipment.objects.filter(carrier=clean["carrier"], tracking_number=clean["tracking_number"])
+        .select_related("order")
+        .first()
+    )
+    return InvalidActionData(
+        _("Tracking number %(tracking)s is already used by order %(number)s.")
+        % {"tracking": clean["tracking_number"], "number": existing.order.number if existing else "?"}
+    )

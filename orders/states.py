@@ -1,0 +1,322 @@
+"""The order lifecycle in one place: states, derived statuses, roles and the transition table.
+
+This module imports no models, so anything (models, services, admin, setup_roles, the README's
+role matrix, tests) can import it. The django-fsm declarations on `Order` are generated from
+TRANSITIONS, so the guard, the admin buttons and the documentation cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+
+class Role(models.TextChoices):
+    CUSTOMER_SERVICE = "customer_service", _("Customer service")
+    WAREHOUSE = "warehouse", _("Warehouse")
+    FINANCE = "finance", _("Finance")
+    OPERATIONS = "operations", _("Operations")
+    TECH_LEAD = "tech_lead", _("Tech lead")
+    # Not a group: the actor of sweeps, carrier pushes, webhooks and rules (actor=None).
+    SYSTEM = "system", _("System")
+    # Superusers: recorded as such on the timeline.
+    ADMIN = "admin", _("Administrator")
+
+
+# Roles people hold through Django groups (one group per role, named by its code).
+HUMAN_ROLES = (
+    Role.CUSTOMER_SERVICE,
+    Role.WAREHOUSE,
+    Role.FINANCE,
+    Role.OPERATIONS,
+    Role.TECH_LEAD,
+)
+
+
+class State(models.TextChoices):
+    """The fine state: the action nodes of the lifecycle (each named by what has happened)."""
+
+    SUBMITTED = "submitted", _("Submitted")  # 买家提交
+    PAYMENT_FAILED = "payment_failed", _("Payment failed")
+    PAID = "paid", _("Paid")  # 支付成功
+    RISK_HOLD = "risk_hold", _("Risk hold")  # 风控拦截
+    REVIEWED = "reviewed", _("Reviewed")  # 客服审核通过
+    ALLOCATED = "allocated", _("Allocated to warehouse")  # 仓库分单
+    PACKED = "packed", _("Packed")  # 打包完成
+    SHIPPED = "shipped", _("Shipped, awaiting pickup")  # 已发货(运单号已录入)
+    PICKED_UP = "picked_up", _("Picked up by carrier")  # 物流取件
+    DELIVERED = "delivered", _("Delivered")  # 签收确认
+    INVOICE_REQUESTED = "invoice_requested", _("Invoice requested")  # 开票申请
+    RETURN_REQUESTED = "return_requested", _("Return requested")  # 退货触发
+    RETURN_APPROVED = "return_approved", _("Return approved")  # 售后审核
+    REFUNDED = "refunded", _("Refunded")  # 退款打款
+    ARCHIVED = "archived", _("Archived")  # 归档结案
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class MainStatus(models.TextChoices):
+    """当前主状态: what boards show."""
+
+    PENDING_REVIEW = "pending_review", _("Pending review")  # 待审核
+    REVIEWED = "reviewed", _("Reviewed")  # 已审核
+    AWAITING_SHIPMENT = "awaiting_shipment", _("Awaiting shipment")  # 待发货
+    SHIPPED = "shipped", _("Shipped")  # 已发货
+    DELIVERED = "delivered", _("Delivered")  # 已签收
+    CLOSED = "closed", _("Closed")  # 已关闭
+
+
+class PaymentStatus(models.TextChoices):
+    PENDING = "pending", pgettext_lazy("payment", "Pending")  # 待支付
+    PAID = "paid", pgettext_lazy("payment", "Paid")  # 已支付
+    FAILED = "failed", pgettext_lazy("payment", "Failed")  # 支付失败
+    REFUNDED = "refunded", pgettext_lazy("payment", "Refunded")  # 已退款
+
+
+class WarehouseStage(models.TextChoices):
+    NONE = "", _("Not in the warehouse")
+    PACKING = "packing", _("Packing")  # 待打包
+    LABELLING = "labelling", _("Labelling")  # 待贴单
+    AWAITING_PICKUP = "awaiting_pickup", _("Awaiting pickup")  # 待揽收
+
+
+class Channel(models.TextChoices):
+    SHOPIFY = "shopify", "Shopify"
+    AMAZON = "amazon", "Amazon"
+    WALMART = "walmart", "Walmart"
+    TAOBAO = "taobao", _("Taobao/Tmall")
+    MANUAL = "manual", _("Manual")
+
+
+class Priority(models.IntegerChoices):
+    NORMAL = 0, _("Normal")
+    HIGH = 1, _("High (priority lane)")
+
+
+class Carrier(models.TextChoices):
+    SF = "sf", _("SF Express")
+    ZTO = "zto", _("ZTO Express")
+    CAINIAO = "cainiao", _("Cainiao")
+    OTHER = "other", _("Other carrier")
+
+
+# One mapping: fine state -> (main status, payment status, warehouse stage). The database
+# computes the three derived columns from it (generated columns), so they can never be out of
+# step with the fine state.
+STATE_MAP: dict[str, tuple[str, str, str]] = {
+    State.SUBMITTED: (MainStatus.PENDING_REVIEW, PaymentStatus.PENDING, WarehouseStage.NONE),
+    State.PAYMENT_FAILED: (MainStatus.PENDING_REVIEW, PaymentStatus.FAILED, WarehouseStage.NONE),
+    State.PAID: (MainStatus.PENDING_REVIEW, PaymentStatus.PAID, WarehouseStage.NONE),
+    State.RISK_HOLD: (MainStatus.PENDING_REVIEW, PaymentStatus.PAID, WarehouseStage.NONE),
+    State.REVIEWED: (MainStatus.REVIEWED, PaymentStatus.PAID, WarehouseStage.NONE),
+    State.ALLOCATED: (MainStatus.AWAITING_SHIPMENT, PaymentStatus.PAID, WarehouseStage.PACKING),
+    State.PACKED: (MainStatus.AWAITING_SHIPMENT, PaymentStatus.PAID, WarehouseStage.LABELLING),
+    State.SHIPPED: (MainStatus.SHIPPED, PaymentStatus.PAID, WarehouseStage.AWAITING_PICKUP),
+    State.PICKED_UP: (MainStatus.SHIPPED, PaymentStatus.PAID, WarehouseStage.NONE),
+    State.DELIVERED: (MainStatus.DELIVERED, PaymentStatus.PAID, WarehouseStage.NONE),
+    State.INVOICE_REQUESTED: (MainStatus.DELIVERED, PaymentStatus.PAID, WarehouseStage.NONE),
+    State.RETURN_REQUESTED: (MainStatus.DELIVERED, PaymentStatus.PAID, WarehouseStage.NONE),
+    State.RETURN_APPROVED: (MainStatus.DELIVERED, PaymentStatus.PAID, WarehouseStage.NONE),
+    State.REFUNDED: (MainStatus.CLOSED, PaymentStatus.REFUNDED, WarehouseStage.NONE),
+    State.ARCHIVED: (MainStatus.CLOSED, PaymentStatus.PAID, WarehouseStage.NONE),
+    State.CANCELLED: (MainStatus.CLOSED, PaymentStatus.PENDING, WarehouseStage.NONE),
+}
+assert set(STATE_MAP) == set(State), "every state needs its derived statuses"
+
+TERMINAL_STATES = frozenset({State.ARCHIVED})
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One legal move. `roles` may take it; `requires` names the data it cannot do without."""
+
+    action: str
+    sources: tuple[str, ...]
+    target: str
+    roles: frozenset[str]
+    label: str  # the button: "Approve"
+    verb: str  # the timeline: "approved"
+    requires: tuple[str, ...] = field(default=())
+    # Kept even when the order is already past its final state (e.g. re-ship keeps "shipped").
+    note_required: bool = False
+
+    @property
+    def permission_codename(self) -> str:
+        return f"can_{self.action}"
+
+
+CS = Role.CUSTOMER_SERVICE
+WH = Role.WAREHOUSE
+FIN = Role.FINANCE
+OPS = Role.OPERATIONS
+SYS = Role.SYSTEM
+
+_CANCELLABLE = (State.SUBMITTED, State.PAYMENT_FAILED, State.PAID, State.RISK_HOLD, State.REVIEWED)
+
+TRANSITIONS: tuple[Transition, ...] = (
+    Transition(
+        "pay",
+        (State.SUBMITTED, State.PAYMENT_FAILED),
+        State.PAID,
+        frozenset({SYS, FIN}),
+        _("Confirm payment"),
+        _("confirmed payment"),
+    ),
+    Transition(
+        "fail_payment",
+        (State.SUBMITTED,),
+        State.PAYMENT_FAILED,
+        frozenset({SYS, FIN}),
+        _("Mark payment failed"),
+        _("marked payment failed"),
+    ),
+    Transition(
+        "flag_risk",
+        (State.PAID, State.REVIEWED),
+        State.RISK_HOLD,
+        frozenset({SYS, OPS}),
+        _("Hold for risk review"),
+        _("held for risk review"),
+        note_required=True,
+    ),
+    Transition(
+        "release",
+        (State.RISK_HOLD,),
+        State.PAID,
+        frozenset({OPS}),
+        _("Release risk hold"),
+        _("released the risk hold"),
+    ),
+    Transition(
+        "approve",
+        (State.PAID,),
+        State.REVIEWED,
+        frozenset({CS, OPS}),
+        _("Approve"),
+        _("approved"),
+    ),
+    Transition(
+        "allocate",
+        (State.REVIEWED,),
+        State.ALLOCATED,
+        frozenset({WH, OPS, SYS}),
+        _("Allocate to warehouse"),
+        _("allocated to a warehouse"),
+        requires=("warehouse",),
+    ),
+    Transition(
+        "pack",
+        (State.ALLOCATED,),
+        State.PACKED,
+        frozenset({WH}),
+        _("Mark packed"),
+        _("packed"),
+    ),
+    Transition(
+        "ship",
+        (State.PACKED,),
+        State.SHIPPED,
+        frozenset({WH}),
+        _("Ship with tracking number"),
+        _("shipped"),
+        requires=("carrier", "tracking_number"),
+    ),
+    Transition(
+        "reship",
+        (State.SHIPPED, State.PICKED_UP),
+        State.SHIPPED,
+        frozenset({CS, WH}),
+        _("Re-ship (new tracking number)"),
+        _("re-shipped"),
+        requires=("carrier", "tracking_number"),
+        note_required=True,
+    ),
+    Transition(
+        "pick_up",
+        (State.SHIPPED,),
+        State.PICKED_UP,
+        frozenset({SYS, WH}),
+        _("Picked up by carrier"),
+        _("handed to the carrier"),
+    ),
+    Transition(
+        "deliver",
+        (State.SHIPPED, State.PICKED_UP),
+        State.DELIVERED,
+        frozenset({SYS, CS, OPS}),
+        _("Confirm delivery"),
+        _("confirmed delivery"),
+    ),
+    Transition(
+        "request_invoice",
+        (State.DELIVERED,),
+        State.INVOICE_REQUESTED,
+        frozenset({CS, FIN}),
+        _("Request invoice"),
+        _("requested an invoice"),
+    ),
+    Transition(
+        "request_return",
+        (State.DELIVERED, State.INVOICE_REQUESTED),
+        State.RETURN_REQUESTED,
+        frozenset({CS, SYS}),
+        _("Request return"),
+        _("requested a return"),
+        note_required=True,
+    ),
+    Transition(
+        "approve_return",
+        (State.RETURN_REQUESTED,),
+        State.RETURN_APPROVED,
+        frozenset({CS, OPS, SYS}),
+        _("Approve return"),
+        _("approved the return"),
+    ),
+    Transition(
+        "reject_return",
+        (State.RETURN_REQUESTED,),
+        State.DELIVERED,
+        frozenset({CS, OPS}),
+        _("Reject return"),
+        _("rejected the return"),
+        note_required=True,
+    ),
+    Transition(
+        "refund",
+        (State.RETURN_APPROVED,),
+        State.REFUNDED,
+        frozenset({FIN, SYS}),
+        _("Mark refund paid"),
+        _("paid the refund"),
+    ),
+    Transition(
+        "cancel",
+        _CANCELLABLE,
+        State.CANCELLED,
+        frozenset({CS, OPS}),
+        _("Cancel order"),
+        _("cancelled the order"),
+        note_required=True,
+    ),
+    Transition(
+        "archive",
+        (State.DELIVERED, State.INVOICE_REQUESTED, State.REFUNDED, State.CANCELLED),
+        State.ARCHIVED,
+        frozenset({OPS, FIN, SYS}),
+        _("Archive"),
+        _("archived the order"),
+    ),
+)
+
+TRANSITIONS_BY_ACTION: dict[str, Transition] = {t.action: t for t in TRANSITIONS}
+assert len(TRANSITIONS_BY_ACTION) == len(TRANSITIONS), "action names must be unique"
+
+
+def transitions_for_role(role: str) -> list[Transition]:
+    return [t for t in TRANSITIONS if role in t.roles]
+
+
+def derived_statuses(state: str) -> tuple[str, str, str]:
+    return STATE_MAP[state]
