@@ -144,3 +144,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# `seed_demo` creates users with a known password: never under production settings.
+ORDERHUB_DEMO_ALLOWED = True

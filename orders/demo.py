@@ -1,0 +1,128 @@
+"""Demo data, also used by the tests: users for every role, warehouses, and how to bring a new
+order to any state through the real transition service (so its timeline is real)."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from .models import Order, Warehouse
+from .services.orders import order_create
+from .services.transition import order_transition
+from .states import Carrier, Channel, Role, State
+
+DEFAULT_PASSWORD = "orderhub-demo"
+
+# username, family name, given name, role (None = superuser)
+DEMO_USERS = [
+    ("cs1", "张", "明", Role.CUSTOMER_SERVICE),
+    ("cs2", "李", "娜", Role.CUSTOMER_SERVICE),
+    ("wh1", "王", "强", Role.WAREHOUSE),
+    ("fin1", "陈", "静", Role.FINANCE),
+    ("ops1", "刘", "洋", Role.OPERATIONS),
+    ("tech1", "赵", "磊", Role.TECH_LEAD),
+    ("admin", "周", "敏", None),
+]
+
+DEMO_WAREHOUSES = [
+    ("hz-own", "杭州自营仓"),
+    ("gz-south", "华南外包仓(广州)"),
+    ("tj-north", "华北外包仓(天津)"),
+]
+
+# The moves that take a new order to each state: (action, who acts). "cs" is the order's
+# customer-service owner, None the system.
+PATHS: dict[str, list[tuple[str, str | None]]] = {
+    State.SUBMITTED: [],
+    State.PAYMENT_FAILED: [("fail_payment", None)],
+    State.PAID: [("pay", None)],
+    State.RISK_HOLD: [("pay", None), ("flag_risk", None)],
+    State.REVIEWED: [("pay", None), ("approve", "cs")],
+    State.CANCELLED: [("pay", None), ("cancel", "cs")],
+}
+PATHS[State.ALLOCATED] = [*PATHS[State.REVIEWED], ("allocate", "wh1")]
+PATHS[State.PACKED] = [*PATHS[State.ALLOCATED], ("pack", "wh1")]
+PATHS[State.SHIPPED] = [*PATHS[State.PACKED], ("ship", "wh1")]
+PATHS[State.PICKED_UP] = [*PATHS[State.SHIPPED], ("pick_up", None)]
+PATHS[State.DELIVERED] = [*PATHS[State.PICKED_UP], ("deliver", None)]
+PATHS[State.INVOICE_REQUESTED] = [*PATHS[State.DELIVERED], ("request_invoice", "fin1")]
+PATHS[State.RETURN_REQUESTED] = [*PATHS[State.DELIVERED], ("request_return", "cs")]
+PATHS[State.RETURN_APPROVED] = [*PATHS[State.RETURN_REQUESTED], ("approve_return", "cs")]
+PATHS[State.REFUNDED] = [*PATHS[State.RETURN_APPROVED], ("refund", "fin1")]
+PATHS[State.ARCHIVED] = [*PATHS[State.DELIVERED], ("archive", "ops1")]
+assert set(PATHS) == set(State), "every state needs a demo path"
+
+NOTES = {
+    "flag_risk": "收货地址与支付地区不一致,需人工核实",
+    "request_return": "买家反馈商品破损,申请退货",
+    "cancel": "买家申请取消订单",
+    "reship": "包裹丢失,补发",
+    "reject_return": "超过退货期限",
+}
+
+
+def demo_users_ensure(password: str | None = None) -> dict:
+    """Create the demo users once (roles' groups must exist: run setup_roles first). The
+    password is set when a user is created, or on every user when one is given."""
+    User = get_user_model()
+    users = {}
+    for username, family, given, role in DEMO_USERS:
+        user, created = User.objects.get_or_create(
+            username=username,
+            defaults={"first_name": given, "last_name": family, "email": f"{username}@example.com"},
+        )
+        if created or password:
+            user.set_password(password or DEFAULT_PASSWORD)
+        user.is_staff = True
+        user.is_superuser = role is None
+        user.save()
+        if role is not None:
+            user.groups.set([Group.objects.get(name=role.value)])
+        users[username] = user
+    return users
+
+
+def demo_warehouses_ensure() -> list[Warehouse]:
+    return [Warehouse.objects.get_or_create(code=code, defaults={"name": name})[0] for code, name in DEMO_WAREHOUSES]
+
+
+def tracking_number_for(carrier: str, order: Order, rng: random.Random) -> str:
+    return f"{carrier.upper()}{order.pk:06d}{rng.randrange(10**5, 10**6)}"
+
+
+def order_move_to(order: Order, target: str, *, users: dict, warehouses: list, rng: random.Random) -> Order:
+    """Take a new (submitted) order along PATHS[target], each step by its role's demo user."""
+    for action, who in PATHS[target]:
+        actor = order.cs_owner if who == "cs" else users[who] if who else None
+        data = {}
+        if action == "allocate":
+            data["warehouse"] = rng.choice(warehouses)
+        if action == "ship":
+            carrier = rng.choice([Carrier.SF, Carrier.ZTO, Carrier.CAINIAO])
+            data = {"carrier": carrier, "tracking_number": tracking_number_for(carrier, order, rng)}
+        order_transition(order.pk, action, actor=actor, note=NOTES.get(action, ""), **data)
+    return Order.objects.get(pk=order.pk)
+
+
+def demo_order_create(target: str, *, users: dict, warehouses: list, rng: random.Random) -> Order:
+    cs = users[rng.choice(["cs1", "cs2"])]
+    channel = rng.choice(Channel.values)
+    amount = Decimal(rng.choice([39, 59, 88, 129, 199, 268, 399, 520, 688, 899, 1299])) + Decimal("0.90")
+    external_id = "" if channel == Channel.MANUAL else f"{channel.upper()}-{rng.randrange(10**9, 10**10)}"
+    main = None
+    if rng.random() < 0.08:
+        main = Order.objects.filter(main_order__isnull=True).order_by("?").first()
+    order = order_create(
+        actor=None,
+        channel=channel,
+        amount=Decimal("0.00") if main else amount,
+        external_id=external_id,
+        buyer_email=f"buyer{rng.randrange(1000, 9999)}@example.com",
+        buyer_phone=f"138{rng.randrange(10**7, 10**8)}",
+        cs_owner=cs,
+        main_order=main,
+    )
+    return order_move_to(order, target, users=users, warehouses=warehouses, rng=rng)

@@ -1,0 +1,50 @@
+"""What each role may do: the transitions from states.TRANSITIONS plus the admin pages it sees.
+
+`setup_roles` applies this to the Django groups; `role_matrix` prints it for the README; the
+tests check all three agree.
+"""
+
+from __future__ import annotations
+
+from .states import HUMAN_ROLES, TRANSITIONS, Role
+
+_SEE_ORDERS = [
+    "orders.view_order",
+    "orders.view_orderevent",
+    "orders.view_shipment",
+    "orders.view_attachment",
+    "orders.view_historicalorder",
+    "orders.view_warehouse",
+]
+
+# Model permissions beyond the transitions ("app_label.codename").
+ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
+    Role.CUSTOMER_SERVICE: [*_SEE_ORDERS, "orders.add_order", "orders.change_order"],
+    Role.WAREHOUSE: [*_SEE_ORDERS],
+    Role.FINANCE: [*_SEE_ORDERS],
+    Role.OPERATIONS: [
+        *_SEE_ORDERS,
+        "orders.add_order",
+        "orders.change_order",
+        "orders.add_warehouse",
+        "orders.change_warehouse",
+    ],
+    Role.TECH_LEAD: [*_SEE_ORDERS],
+}
+
+
+def role_permissions(role: str) -> list[str]:
+    """Every permission ("app_label.codename") the role's group holds."""
+    transitions = [f"orders.{t.permission_codename}" for t in TRANSITIONS if role in t.roles]
+    return sorted({*ROLE_MODEL_PERMISSIONS.get(role, []), *transitions})
+
+
+def role_matrix_markdown() -> str:
+    """The role × action table of the README, generated from TRANSITIONS."""
+    roles = [*HUMAN_ROLES, Role.SYSTEM]
+    header = "| action | from → to | " + " | ".join(f"{r.label} ({r.value})" for r in roles) + " |"
+    lines = [header, "|" + "---|" * (len(roles) + 2)]
+    for t in TRANSITIONS:
+        cells = " | ".join("✓" if r in t.roles else "" for r in roles)
+        lines.append(f"| `{t.action}` {t.label} | {', '.join(t.sources)} → {t.target} | {cells} |")
+    return "\n".join(lines)

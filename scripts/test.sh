@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# `make test`. Without CI: SQLite unless DATABASE_URL says otherwise; tests that need
+# PostgreSQL or Chromium say why they are skipped. With CI=true: PostgreSQL, Redis and Chromium
+# are required, and any skipped test fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p var
+if [ "${CI:-}" = "true" ]; then
+  ./scripts/services.sh
+  export DATABASE_URL="${DATABASE_URL:-$(cat var/ci-database-url)}"
+  export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
+fi
+export DJANGO_SETTINGS_MODULE=config.settings.test
+.venv/bin/python manage.py check --fail-level WARNING
+.venv/bin/python manage.py makemigrations --check --dry-run >/dev/null \
+  || { echo "ERROR: models changed without a migration (run makemigrations)" >&2; exit 1; }
+.venv/bin/ruff check --quiet .
+.venv/bin/ruff format --check --quiet .
+exec .venv/bin/pytest "$@"
