@@ -61,6 +61,18 @@ class AppendOnlyModel(models.Model):
         raise AppendOnlyError(f"{type(self).__name__} rows are append-only")
 
 
+class DirectStateChangeError(Exception):
+    """Raised when code tries to write an order's state around the transition service."""
+
+
+class OrderQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        # A bulk UPDATE would skip the lock, the version, the permission check and the event.
+        if "state" in kwargs or "version" in kwargs:
+            raise DirectStateChangeError("Order state changes go through orders.services.transition.order_transition")
+        return super().update(**kwargs)
+
+
 class Warehouse(models.Model):
     code = models.SlugField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=100)
@@ -168,6 +180,7 @@ class Order(FSMModelMixin, OrderTransitions, models.Model):
     )
     updated_at = models.DateTimeField(_("last updated at"), default=timezone.now)
 
+    objects = OrderQuerySet.as_manager()
     history = HistoricalRecords(
         excluded_fields=["main_status", "payment_status", "warehouse_stage", "is_gift"],
     )
