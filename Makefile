@@ -19,6 +19,7 @@ setup: $(VENV)/.installed
 
 migrate: setup
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
 
 seed: migrate
 	$(PY) manage.py setup_roles

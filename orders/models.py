@@ -105,13 +105,13 @@ def _transition_methods() -> type:
     """
 
     def make(t):
-        @transition(field="state", source=list(t.sources), target=t.target)
         def method(self, **data):
             return None
 
-        method.__name__ = t.action
+        # django-fsm names the transition after the function when decorating: name it first.
+        method.__name__ = method.__qualname__ = t.action
         method.__doc__ = f"{t.action}: {', '.join(t.sources)} -> {t.target}"
-        return method
+        return transition(field="state", source=list(t.sources), target=t.target)(method)
 
     return type("OrderTransitions", (), {t.action: make(t) for t in TRANSITIONS})
 
@@ -220,6 +220,16 @@ class Order(FSMModelMixin, OrderTransitions, models.Model):
 
         available = {t.name for t in self.get_available_state_transitions()}
         return [t for t in TRANSITIONS if t.action in available and actor_may_take(user, t)]
+
+    # Generated columns do not get Django's get_FOO_display(); these read the same choices.
+    def get_main_status_display(self) -> str:
+        return MainStatus(self.main_status).label
+
+    def get_payment_status_display(self) -> str:
+        return PaymentStatus(self.payment_status).label
+
+    def get_warehouse_stage_display(self) -> str:
+        return WarehouseStage(self.warehouse_stage).label
 
     def sync_derived_fields(self) -> None:
         """After an UPDATE the database has recomputed the generated columns; mirror them on

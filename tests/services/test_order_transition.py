@@ -298,3 +298,13 @@ def test_state_cannot_be_assigned_or_bulk_updated(make_order):
     with pytest.raises(DirectStateChangeError):
         Order.objects.filter(pk=order.pk).update(state=State.DELIVERED)
     assert Order.objects.get(pk=order.pk).state == State.PAID
+
+
+@pytest.mark.django_db
+def test_available_transitions_follow_state_and_role(make_order, users):
+    packed = make_order("packed")
+    assert [t.action for t in packed.available_transitions_for(users["wh1"])] == ["ship"]
+    assert packed.available_transitions_for(users["cs1"]) == []
+    paid = make_order("paid")
+    assert [t.action for t in paid.available_transitions_for(users["cs1"])] == ["approve", "cancel"]
+    assert [t.action for t in paid.available_transitions_for(None)] == ["flag_risk"]

@@ -1,0 +1,316 @@
+"""The order admin: a UI over the services. Nothing here writes an order directly: transition
+buttons and the details form call the services with the version the page showed."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from .exceptions import OrderError
+from .forms import OrderDetailsForm, TransitionForm
+from .models import Attachment, Order, OrderEvent, Shipment, Warehouse
+from .permissions import user_display_name
+from .selectors import order_list_for_admin
+from .services.orders import EDITABLE_DETAILS, order_update_details
+from .services.transition import order_transition
+from .states import TRANSITIONS_BY_ACTION
+
+
+def local_time(value):
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else "—"
+
+
+class ReadOnlyAdminMixin:
+    """The record is read, never written, through the admin: not even by superusers."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class OrderEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = OrderEvent
+    verbose_name = _("timeline entry")
+    verbose_name_plural = _("Timeline")
+    extra = 0
+    fields = ("when", "who", "what", "change", "note", "files")
+    readonly_fields = fields
+    classes = ("orderhub-timeline",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("attachments").order_by("occurred_at", "id")
+
+    @admin.display(description=_("When"))
+    def when(self, event):
+        return local_time(event.occurred_at)
+
+    @admin.display(description=_("Who"))
+    def who(self, event):
+        return event.actor_display
+
+    @admin.display(description=_("Action"))
+    def what(self, event):
+        return event.verb
+
+    @admin.display(description=_("State"))
+    def change(self, event):
+        if event.from_state == event.to_state:
+            return event.get_to_state_display()
+        return f"{event.get_from_state_display() or '—'} → {event.get_to_state_display()}"
+
+    @admin.display(description=_("Attachments"))
+    def files(self, event):
+        return format_html_join(
+            ", ",
+            '<a href="{}" target="_blank" rel="noopener">{}</a>',
+            ((a.file.url, a.original_name) for a in event.attachments.all()),
+        )
+
+
+class ShipmentInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Shipment
+    extra = 0
+    fields = ("sequence", "carrier", "tracking_number", "reason", "recorded")
+    readonly_fields = fields
+
+    @admin.display(description=_("Recorded"))
+    def recorded(self, shipment):
+        return f"{local_time(shipment.created_at)} · {shipment.event.actor_display}"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("event")
+
+
+@admin.register(Order)
+class OrderAdmin(SimpleHistoryAdmin):
+    list_display = (
+        "number",
+        "channel",
+        "main_status_label",
+        "state",
+        "payment_status_label",
+        "warehouse_stage_label",
+        "priority_badge",
+        "owner",
+        "amount_display",
+        "ordered",
+        "updated",
+    )
+    list_filter = ("main_status", "state", "payment_status", "channel", "priority", "warehouse", "is_gift")
+    search_fields = ("=number", "=external_id", "buyer_email", "=buyer_phone", "=shipments__tracking_number")
+    list_select_related = ("cs_owner", "warehouse")
+    list_per_page = 50
+    show_full_result_count = False
+    date_hierarchy = None
+    actions = None
+    inlines = (ShipmentInline, OrderEventInline)
+    fieldsets = (
+        (None, {"fields": ("number", "state", "main_status_label", "payment_status_label", "version")}),
+        (
+            _("Order"),
+            {
+                "fields": (
+                    "channel",
+                    "external_id",
+                    "ordered",
+                    "amount_display",
+                    "priority",
+                    "main_order",
+                    "gift",
+                )
+            },
+        ),
+        (_("Buyer"), {"fields": ("buyer_email", "buyer_phone")}),
+        (_("Warehouse"), {"fields": ("warehouse", "warehouse_stage_label")}),
+        (_("People"), {"fields": ("owner", "last_updated_by", "updated")}),
+    )
+
+    # Every field is shown read-only; changes go through the action and details forms.
+    def get_readonly_fields(self, request, obj=None):
+        return [f for fieldset in self.fieldsets for f in fieldset[1]["fields"]]
+
+    def get_queryset(self, request):
+        return order_list_for_admin()
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("Main status"), ordering="main_status")
+    def main_status_label(self, order):
+        return order.get_main_status_display()
+
+    @admin.display(description=_("Payment status"), ordering="payment_status")
+    def payment_status_label(self, order):
+        return order.get_payment_status_display()
+
+    @admin.display(description=_("Warehouse stage"), ordering="warehouse_stage")
+    def warehouse_stage_label(self, order):
+        return order.get_warehouse_stage_display() if order.warehouse_stage else "—"
+
+    @admin.display(description=_("Gift order"), boolean=True)
+    def gift(self, order):
+        return order.is_gift
+
+    @admin.display(description=_("Customer-service owner"), ordering="cs_owner__username")
+    def owner(self, order):
+        return user_display_name(order.cs_owner) if order.cs_owner else "—"
+
+    @admin.display(description=_("Last updated by"))
+    def last_updated_by(self, order):
+        return user_display_name(order.updated_by) if order.updated_by else _("System")
+
+    @admin.display(description=_("Priority"), ordering="priority")
+    def priority_badge(self, order):
+        if order.priority:
+            return format_html('<span class="orderhub-badge">{}</span>', _("Priority"))
+        return "—"
+
+    @admin.display(description=_("Amount"), ordering="amount")
+    def amount_display(self, order):
+        return f"{order.amount} {order.currency}"
+
+    @admin.display(description=_("Ordered at"), ordering="ordered_at")
+    def ordered(self, order):
+        return local_time(order.ordered_at)
+
+    @admin.display(description=_("Last updated at"), ordering="updated_at")
+    def updated(self, order):
+        return local_time(order.updated_at)
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<path:object_id>/transition/<str:action>/",
+                self.admin_site.admin_view(self.transition_view),
+                name=f"{info[0]}_{info[1]}_transition",
+            ),
+            path(
+                "<path:object_id>/details/",
+                self.admin_site.admin_view(self.details_view),
+                name=f"{info[0]}_{info[1]}_details",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        order = self.get_object(request, object_id)
+        extra_context = extra_context or {}
+        if order is not None:
+            extra_context.update(self._action_context(request, order))
+        extra_context.update(show_save=False, show_save_and_continue=False, show_save_and_add_another=False)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _action_context(self, request, order):
+        initial = {"expected_version": order.version}
+        transition_forms = [
+            (t, TransitionForm(transition=t, initial=initial)) for t in order.available_transitions_for(request.user)
+        ]
+        details_form = None
+        if request.user.has_perm("orders.change_order"):
+            details_form = OrderDetailsForm(initial={**initial, **{f: getattr(order, f) for f in EDITABLE_DETAILS}})
+        return {"transition_forms": transition_forms, "details_form": details_form, "order_version": order.version}
+
+    def _back_to(self, order_pk):
+        return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order_pk]))
+
+    def _order_or_404(self, request, object_id):
+        order = get_object_or_404(Order, pk=object_id)
+        if not self.has_view_permission(request, order):
+            raise PermissionDenied
+        return order
+
+    def transition_view(self, request, object_id, action):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        order = self._order_or_404(request, object_id)
+        transition = TRANSITIONS_BY_ACTION.get(action)
+        if transition is None:
+            messages.error(request, _("There is no such action."))
+            return self._back_to(order.pk)
+        form = TransitionForm(request.POST, request.FILES, transition=transition)
+        if not form.is_valid():
+            errors = "; ".join(
+                f"{form.fields[k].label if k in form.fields else k}: {' '.join(v)}" for k, v in form.errors.items()
+            )
+            messages.error(
+                request, _("%(action)s was not done: %(errors)s") % {"action": transition.label, "errors": errors}
+            )
+            return self._back_to(order.pk)
+        try:
+            event = order_transition(order.pk, action, actor=request.user, **form.service_kwargs())
+        except OrderError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, event.timeline_text())
+        return self._back_to(order.pk)
+
+    def details_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        order = self._order_or_404(request, object_id)
+        form = OrderDetailsForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "; ".join(" ".join(v) for v in form.errors.values()))
+            return self._back_to(order.pk)
+        changes = {f: form.cleaned_data[f] for f in EDITABLE_DETAILS}
+        try:
+            order_update_details(
+                order_id=order.pk, actor=request.user, expected_version=form.cleaned_data["expected_version"], **changes
+            )
+        except OrderError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Order details saved."))
+        return self._back_to(order.pk)
+
+
+@admin.register(OrderEvent)
+class OrderEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("occurred", "order", "actor_display", "verb", "from_state", "to_state", "note")
+    list_filter = ("action", "actor_role", "to_state")
+    search_fields = ("=order__number", "actor_name", "note")
+    list_select_related = ("order",)
+    show_full_result_count = False
+    actions = None
+
+    @admin.display(description=_("When"), ordering="occurred_at")
+    def occurred(self, event):
+        return local_time(event.occurred_at)
+
+
+@admin.register(Shipment)
+class ShipmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("tracking_number", "carrier", "order", "sequence", "created_by", "created_at")
+    list_filter = ("carrier",)
+    search_fields = ("=tracking_number", "=order__number")
+    list_select_related = ("order", "created_by")
+    actions = None
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("original_name", "content_type", "size", "event")
+    list_select_related = ("event",)
+    actions = None
+
+
+@admin.register(Warehouse)
+class WarehouseAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "is_active")
+    search_fields = ("code", "name")

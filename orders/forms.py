@@ -1,0 +1,84 @@
+"""Forms of the order page: one per transition (built from its row in the table) and the details
+form. Each carries the version the page showed, so a stale page gets the conflict message."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+
+from .models import Warehouse
+from .states import Carrier, Priority, Role, Transition
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        if not data:
+            return []
+        files = data if isinstance(data, list | tuple) else [data]
+        return [super(MultipleFileField, self).clean(f, initial) for f in files]
+
+
+class VersionedForm(forms.Form):
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class TransitionForm(VersionedForm):
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    attachments = MultipleFileField(
+        label=_("Photos or PDF"),
+        required=False,
+        widget=MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,application/pdf"}),
+    )
+
+    def __init__(self, *args, transition: Transition, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.transition = transition
+        self.prefix = transition.action
+        if transition.note_required:
+            self.fields["note"].required = True
+            self.fields["note"].label = _("Reason")
+        if "warehouse" in transition.requires:
+            self.fields["warehouse"] = forms.ModelChoiceField(
+                label=_("Warehouse"), queryset=Warehouse.objects.filter(is_active=True)
+            )
+        if "carrier" in transition.requires:
+            self.fields["carrier"] = forms.ChoiceField(label=_("Carrier"), choices=Carrier.choices)
+        if "tracking_number" in transition.requires:
+            # autofocus-free plain text field: a barcode scanner types into it and sends Enter.
+            self.fields["tracking_number"] = forms.CharField(
+                label=_("Tracking number"), max_length=40, widget=forms.TextInput(attrs={"autocomplete": "off"})
+            )
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        kwargs = {
+            "expected_version": data["expected_version"],
+            "note": data.get("note", ""),
+            "attachments": data.get("attachments") or [],
+        }
+        for name in self.transition.requires:
+            kwargs[name] = data[name]
+        return kwargs
+
+
+class OrderDetailsForm(VersionedForm):
+    cs_owner = forms.ModelChoiceField(label=_("Customer-service owner"), queryset=None, required=False)
+    priority = forms.TypedChoiceField(label=_("Priority"), choices=Priority.choices, coerce=int)
+    buyer_email = forms.EmailField(label=_("Buyer email"), required=False)
+    buyer_phone = forms.CharField(label=_("Buyer phone"), required=False, max_length=32)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.prefix = "details"
+        self.fields["cs_owner"].queryset = (
+            get_user_model()
+            .objects.filter(is_active=True, groups__name=Role.CUSTOMER_SERVICE.value)
+            .order_by("username")
+        )

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# `make bench`: the benchmarks under bench/, on PostgreSQL (started if down, via services.sh) in
+# a database of their own (orderhub_bench), migrated and with the role groups in place. Each
+# benchmark writes bench/results/<name>.json. Extra arguments go to every benchmark
+# (e.g. `./scripts/bench.sh --n 5000`). Fails if any benchmark fails; missing a performance
+# target is not a failure (the json says "pass": false).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p var bench/results
+
+./scripts/services.sh
+
+BASE_URL="$(cat var/ci-database-url)"          # postgres://USER@127.0.0.1:5432/orderhub
+PGUSER_BENCH="$(sed -E 's#^postgres://([^@:/]+).*#\1#' <<<"$BASE_URL")"
+BENCH_DB=orderhub_bench
+if [ "$(psql -h 127.0.0.1 -U "$PGUSER_BENCH" -d postgres -Atqc \
+  "select 1 from pg_database where datname='$BENCH_DB'")" != "1" ]; then
+  psql -h 127.0.0.1 -U "$PGUSER_BENCH" -d postgres -qc "create database $BENCH_DB"
+fi
+
+export DATABASE_URL="${BASE_URL%/*}/$BENCH_DB"
+export DJANGO_SETTINGS_MODULE=config.settings.dev
+# Not DEBUG: Django would record every query, which is not what production pays.
+export DEBUG=false
+
+echo "Benchmark database: $DATABASE_URL"
+.venv/bin/python manage.py migrate --noinput >/dev/null
+.venv/bin/python manage.py setup_roles >/dev/null
+
+status=0
+for file in bench/*.py; do
+  name="$(basename "$file" .py)"
+  [ "$name" = "__init__" ] && continue
+  echo "== bench.$name"
+  if ! .venv/bin/python -m "bench.$name" "$@"; then
+    echo "ERROR: bench.$name failed" >&2
+    status=1
+  fi
+done
+exit "$status"
