@@ -16,6 +16,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 setup: $(VENV)/.installed
+	@mkdir -p var
 
 migrate: setup
 	$(PY) manage.py migrate --noinput

@@ -14,6 +14,7 @@ certain rather than likely, whatever the scheduler does.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from dataclasses import dataclass, field
@@ -63,6 +64,7 @@ class Move:
 @dataclass
 class Outcome:
     move: Move
+    order_id: int
     event: OrderEvent | None = None
     error: BaseException | None = None
 
@@ -71,17 +73,24 @@ class Outcome:
         return self.error is None and self.event is not None
 
 
-def collide(order_id: int, moves: list[Move], *, expected_version: int | None, hold: tuple[str, list] | None = None):
-    """Run each move in its own thread, all released at once by a barrier; returns one Outcome
-    per move, in order.
+def collide(
+    order_id: int | list[int],
+    moves: list[Move],
+    *,
+    expected_version: int | None,
+    hold: tuple[str, list] | None = None,
+) -> list[Outcome]:
+    """Run each move in its own thread (on `order_id`, or on order_id[i] for move i), all released
+    at once by a barrier; returns one Outcome per move, in order.
 
-    Each thread opens its connection and resolves its user before the barrier, so that after
-    it nothing but the transition itself remains. With `hold` (SQL taking a row lock, and its
-    parameters), the test's own connection holds that lock until PostgreSQL shows every thread
-    waiting on a lock, so they are all inside the race together when it is released."""
+    Each thread opens its connection and loads its user and permissions before the barrier, so
+    that after it nothing but the transition itself remains. With `hold` (SQL taking a row lock,
+    and its parameters), the test's own connection holds that lock until PostgreSQL shows every
+    thread waiting on a lock, so they are all inside the race together when it is released."""
     User = get_user_model()
+    order_ids = order_id if isinstance(order_id, list) else [order_id] * len(moves)
     barrier = threading.Barrier(len(moves))
-    outcomes = [Outcome(move) for move in moves]
+    outcomes = [Outcome(move, oid) for move, oid in zip(moves, order_ids, strict=True)]
     backend_pids: list[int] = []
     pids_lock = threading.Lock()
 
@@ -99,7 +108,7 @@ def collide(order_id: int, moves: list[Move], *, expected_version: int | None, h
                 backend_pids.append(pid)
             barrier.wait(timeout=THREAD_TIMEOUT)
             outcome.event = order_transition(
-                order_id,
+                outcome.order_id,
                 move.action,
                 actor=actor,
                 expected_version=expected_version,
@@ -113,33 +122,28 @@ def collide(order_id: int, moves: list[Move], *, expected_version: int | None, h
             connection.close()
 
     threads = [threading.Thread(target=worker, args=(outcome,), daemon=True) for outcome in outcomes]
-    if hold is None:
-        _start_and_join(threads)
-    else:
-        sql, params = hold
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(sql, params)
-                assert cursor.fetchall(), f"the lock to hold selected no row: {sql} {params}"
+    try:
+        if hold is None:
             for thread in threads:
                 thread.start()
-            _wait_until_all_wait_on_a_lock(backend_pids, len(moves), threads)
-        _join(threads)
+        else:
+            sql, params = hold
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute(sql, params)
+                    assert cursor.fetchall(), f"the lock to hold selected no row: {sql} {params}"
+                for thread in threads:
+                    thread.start()
+                _wait_until_all_wait_on_a_lock(backend_pids, len(moves), threads)
+    finally:
+        # After the held lock is gone (else the threads could never finish).
+        for thread in threads:
+            if thread.ident is not None:
+                thread.join(THREAD_TIMEOUT)
+    assert not any(t.is_alive() for t in threads), "a transition thread hung (deadlock or lost lock wakeup?)"
     for outcome in outcomes:
         assert outcome.won or outcome.error is not None, f"{outcome.move} neither won nor failed"
     return outcomes
-
-
-def _start_and_join(threads: list[threading.Thread]) -> None:
-    for thread in threads:
-        thread.start()
-    _join(threads)
-
-
-def _join(threads: list[threading.Thread]) -> None:
-    for thread in threads:
-        thread.join(THREAD_TIMEOUT)
-    assert not any(t.is_alive() for t in threads), "a transition thread hung (deadlock or lost lock wakeup?)"
 
 
 def _wait_until_all_wait_on_a_lock(backend_pids: list[int], count: int, threads) -> None:
@@ -270,6 +274,7 @@ def test_many_rounds_of_three_way_races_lose_no_update(make_order):
     start_version = order.version
     start_events = OrderEvent.objects.filter(order=order).count()
     wins_by_action: dict[str, int] = {}
+    winning_threads: dict[str, set[int]] = {state: set() for state in ROUND_MOVES}
 
     for round_no in range(ROUNDS):
         order.refresh_from_db()
@@ -282,6 +287,7 @@ def test_many_rounds_of_three_way_races_lose_no_update(make_order):
         assert winner.event.from_state == state, f"round {round_no}"
         assert winner.event.order_version == v + 1, f"round {round_no}"
         wins_by_action[winner.move.action] = wins_by_action.get(winner.move.action, 0) + 1
+        winning_threads[state].add(outcomes.index(winner))
 
     successes = sum(wins_by_action.values())
     assert successes == ROUNDS
@@ -298,7 +304,7 @@ def test_many_rounds_of_three_way_races_lose_no_update(make_order):
 
     # The timeline is a chain of states the order actually reached, each step a legal move.
     assert (events[0].from_state, events[0].to_state) == ("", State.SUBMITTED)
-    for previous, event in zip(events, events[1:], strict=False):
+    for previous, event in itertools.pairwise(events):
         assert event.from_state == previous.to_state, f"broken chain at version {event.order_version}"
         transition = TRANSITIONS_BY_ACTION[event.action]
         assert event.from_state in transition.sources, f"illegal step at version {event.order_version}"
@@ -311,8 +317,10 @@ def test_many_rounds_of_three_way_races_lose_no_update(make_order):
     # The audit history saw the same sequence of states.
     history_states = list(order.history.order_by("history_id").values_list("state", flat=True))
     assert history_states == [e.to_state for e in events]
-    # The races really went several ways (not one thread always first).
+    # The races really went several ways: in each state more than one thread won some rounds
+    # (were one always first, the threads would not have been racing at all).
     assert set(wins_by_action) == {"approve", "flag_risk", "release"}, wins_by_action
+    assert all(len(threads) > 1 for threads in winning_threads.values()), winning_threads
 
 
 # --- 3. two tracking numbers for one parcel --------------------------------------------------
@@ -374,55 +382,27 @@ def test_concurrent_ship_with_the_same_version_one_conflicts(make_order):
 
 def test_same_tracking_number_on_two_orders_at_once_is_refused_cleanly(make_order):
     """Two parcels, one tracking number, shipped at the same moment. Each order has its own row
-    lock, so only the unique constraint can stop the second: both threads are held on the
-    warehouse user's row (every insert checks its actor foreign key) until both are past the
-    "is this number taken?" query, so the loser meets the constraint, not the early check."""
+    lock, so only the unique constraint can stop the second. Both threads are held on the
+    warehouse user's row (the first insert of the transition checks its actor foreign key), that
+    is after both asked "is this number taken?", so the loser meets the constraint after having
+    saved its order and written its event, and all of that must be rolled back."""
     first, second = make_order(State.PACKED), make_order(State.PACKED)
     before = {o.pk: state_of(o.pk) for o in (first, second)}
     wh1 = get_user_model().objects.get(username="wh1")
-    data = {"carrier": "sf", "tracking_number": "SF5550001111"}
-    user_table = get_user_model()._meta.db_table
-    barrier = threading.Barrier(2)
-    outcomes: dict[int, Outcome] = {}
-    backend_pids: list[int] = []
+    ship = Move("wh1", "ship", data={"carrier": "sf", "tracking_number": "SF5550001111"})
+    hold = (f"SELECT id FROM {get_user_model()._meta.db_table} WHERE id = %s FOR UPDATE", [wh1.pk])
 
-    def worker(order_id: int) -> None:
-        outcome = outcomes[order_id] = Outcome(Move("wh1", "ship", data=data))
-        try:
-            actor = get_user_model().objects.get(pk=wh1.pk)
-            actor.has_perm("orders.can_ship")
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_backend_pid()")
-                backend_pids.append(cursor.fetchone()[0])
-            barrier.wait(timeout=THREAD_TIMEOUT)
-            outcome.event = order_transition(order_id, "ship", actor=actor, **data)
-        except BaseException as exc:
-            barrier.abort()
-            outcome.error = exc
-        finally:
-            connection.close()
+    outcomes = collide([first.pk, second.pk], [ship, ship], expected_version=None, hold=hold)
 
-    threads = [threading.Thread(target=worker, args=(o.pk,), daemon=True) for o in (first, second)]
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT id FROM {user_table} WHERE id = %s FOR UPDATE", [wh1.pk])
-        for thread in threads:
-            thread.start()
-        _wait_until_all_wait_on_a_lock(backend_pids, 2, threads)
-    _join(threads)
-
-    winner, (loser,) = split(list(outcomes.values()))
-    won_id = next(pk for pk, o in outcomes.items() if o is winner)
-    lost_id = next(pk for pk, o in outcomes.items() if o is loser)
-    won_number = Order.objects.get(pk=won_id).number
+    winner, (loser,) = split(outcomes)
     assert type(loser.error) is InvalidActionData, repr(loser.error)
+    won_number = Order.objects.get(pk=winner.order_id).number
     assert f"SF5550001111 is already used by order {won_number}" in loser.error.message
 
     (shipment,) = Shipment.objects.filter(tracking_number="SF5550001111")
-    assert shipment.order_id == won_id
-    # The loser had already saved its order and written its event: all of it was rolled back.
-    assert state_of(lost_id) == before[lost_id]
-    assert state_of(won_id)["version"] == before[won_id]["version"] + 1
+    assert (shipment.order_id, shipment.event_id) == (winner.order_id, winner.event.pk)
+    assert state_of(loser.order_id) == before[loser.order_id]
+    assert state_of(winner.order_id)["version"] == before[winner.order_id]["version"] + 1
 
 
 # --- 4. two re-shipments at once -------------------------------------------------------------
@@ -480,6 +460,8 @@ def test_concurrent_reship_without_a_version_records_both_in_sequence(make_order
     events = [o.event for o in sorted(outcomes, key=lambda o: o.event.order_version)]
     assert [e.order_version for e in events] == [v + 1, v + 2]
     assert [s.event_id for s in shipments[1:]] == [e.pk for e in events]
+    # The timeline (occurred_at, id) shows them in the order they were applied.
+    assert list(OrderEvent.objects.filter(order=order).values_list("order_version", flat=True))[-2:] == [v + 1, v + 2]
 
 
 # --- a refused move beside a legal one -------------------------------------------------------
