@@ -50,8 +50,8 @@ check: setup
 	$(PY) manage.py makemigrations --check --dry-run
 
 messages: setup
-	$(PY) manage.py makemessages -l zh_Hans -l en --no-obsolete
-	$(PY) manage.py compilemessages
+	$(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=var --ignore=staticfiles --ignore=bench --ignore=tests
+	$(PY) manage.py compilemessages --ignore=.venv
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache

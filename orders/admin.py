@@ -11,6 +11,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from .exceptions import OrderError
@@ -20,7 +21,7 @@ from .permissions import user_display_name
 from .selectors import order_list_for_admin
 from .services.orders import EDITABLE_DETAILS, order_update_details
 from .services.transition import order_transition
-from .states import TRANSITIONS_BY_ACTION
+from .states import TRANSITIONS_BY_ACTION, Role
 
 
 def local_time(value):
@@ -172,12 +173,12 @@ class OrderAdmin(SimpleHistoryAdmin):
 
     @admin.display(description=_("Last updated by"))
     def last_updated_by(self, order):
-        return user_display_name(order.updated_by) if order.updated_by else _("System")
+        return user_display_name(order.updated_by) if order.updated_by else Role.SYSTEM.label
 
     @admin.display(description=_("Priority"), ordering="priority")
     def priority_badge(self, order):
         if order.priority:
-            return format_html('<span class="orderhub-badge">{}</span>', _("Priority"))
+            return format_html('<span class="orderhub-badge">{}</span>', pgettext("badge", "Priority"))
         return "—"
 
     @admin.display(description=_("Amount"), ordering="amount")

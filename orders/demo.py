@@ -29,8 +29,8 @@ DEMO_USERS = [
 
 DEMO_WAREHOUSES = [
     ("hz-own", "杭州自营仓"),
-    ("gz-south", "华南外包仓(广州)"),
-    ("tj-north", "华北外包仓(天津)"),
+    ("gz-south", "华南外包仓（广州）"),
+    ("tj-north", "华北外包仓（天津）"),
 ]
 
 # The moves that take a new order to each state: (action, who acts). "cs" is the order's
@@ -56,10 +56,10 @@ PATHS[State.ARCHIVED] = [*PATHS[State.DELIVERED], ("archive", "ops1")]
 assert set(PATHS) == set(State), "every state needs a demo path"
 
 NOTES = {
-    "flag_risk": "收货地址与支付地区不一致,需人工核实",
-    "request_return": "买家反馈商品破损,申请退货",
+    "flag_risk": "收货地址与支付地区不一致，需人工核实",
+    "request_return": "买家反馈商品破损，申请退货",
     "cancel": "买家申请取消订单",
-    "reship": "包裹丢失,补发",
+    "reship": "包裹丢失，补发",
     "reject_return": "超过退货期限",
 }
 

@@ -17,7 +17,7 @@ class OrderError(Exception):
 
 class OrderNotFound(OrderError):
     def __init__(self, order_id):
-        super().__init__(_("Order %(id)s does not exist.") % {"id": order_id})
+        super().__init__(_("Order #%(id)s does not exist.") % {"id": order_id})
 
 
 class UnknownAction(OrderError):
@@ -69,11 +69,19 @@ class StaleOrderError(ConflictError):
 
 class TrackingNumberConflict(ConflictError):
     def __init__(self, *, number: str, tracking_number: str, recorded_by: str, recorded_at):
+        from .states import TRANSITIONS_BY_ACTION
+
         when = timezone.localtime(recorded_at).strftime("%Y-%m-%d %H:%M:%S")
         super().__init__(
             _(
                 "Order %(number)s already has tracking number %(tracking)s, recorded by %(who)s at "
-                "%(when)s. It is never overwritten: use “re-ship” to add a new shipment."
+                "%(when)s. It is never overwritten: use “%(reship)s” to add a new shipment."
             )
-            % {"number": number, "tracking": tracking_number, "who": recorded_by, "when": when}
+            % {
+                "number": number,
+                "tracking": tracking_number,
+                "who": recorded_by,
+                "when": when,
+                "reship": TRANSITIONS_BY_ACTION["reship"].label,
+            }
         )

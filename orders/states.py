@@ -15,15 +15,15 @@ from django.utils.translation import pgettext_lazy
 
 
 class Role(models.TextChoices):
-    CUSTOMER_SERVICE = "customer_service", _("Customer service")
-    WAREHOUSE = "warehouse", _("Warehouse")
-    FINANCE = "finance", _("Finance")
-    OPERATIONS = "operations", _("Operations")
-    TECH_LEAD = "tech_lead", _("Tech lead")
+    CUSTOMER_SERVICE = "customer_service", pgettext_lazy("role", "Customer service")
+    WAREHOUSE = "warehouse", pgettext_lazy("role", "Warehouse")
+    FINANCE = "finance", pgettext_lazy("role", "Finance")
+    OPERATIONS = "operations", pgettext_lazy("role", "Operations")
+    TECH_LEAD = "tech_lead", pgettext_lazy("role", "Tech lead")
     # Not a group: the actor of sweeps, carrier pushes, webhooks and rules (actor=None).
-    SYSTEM = "system", _("System")
+    SYSTEM = "system", pgettext_lazy("role", "System")
     # Superusers: recorded as such on the timeline.
-    ADMIN = "admin", _("Administrator")
+    ADMIN = "admin", pgettext_lazy("role", "Administrator")
 
 
 # Roles people hold through Django groups (one group per role, named by its code).

@@ -104,8 +104,8 @@ def _prepare(action: str, *, actor, note: str, data: dict) -> tuple[Transition, 
     unexpected = set(data) - set(transition.requires)
     if unexpected:
         raise InvalidActionData(
-            _("“%(action)s” does not take: %(fields)s.")
-            % {"action": transition.label, "fields": ", ".join(sorted(unexpected))}
+            _("“%(action)s” does not accept: %(fields)s.")
+            % {"action": transition.label, "fields": ", ".join(_field_label(name) for name in sorted(unexpected))}
         )
     if transition.note_required and not (note or "").strip():
         raise InvalidActionData(_("“%(action)s” needs a reason in the note.") % {"action": transition.label})
@@ -125,6 +125,7 @@ def _field_label(name: str) -> str:
         "carrier": _("a carrier"),
         "tracking_number": _("a tracking number"),
         "warehouse": _("a warehouse"),
+        "note": _("a note"),
     }.get(name, name)
 
 
@@ -242,6 +243,10 @@ def _tracking_number_taken(clean: dict) -> InvalidActionData:
         .first()
     )
     return InvalidActionData(
-        _("Tracking number %(tracking)s is already used by order %(number)s.")
-        % {"tracking": clean["tracking_number"], "number": existing.order.number if existing else "?"}
+        _("%(carrier)s tracking number %(tracking)s is already used by order %(number)s.")
+        % {
+            "carrier": Carrier(clean["carrier"]).label,
+            "tracking": clean["tracking_number"],
+            "number": existing.order.number if existing else "?",
+        }
     )

@@ -175,7 +175,7 @@ def test_unknown_action_and_unknown_order(make_order, users):
         ("ship", {"carrier": "sf", "tracking_number": "  "}, "tracking number"),
         ("ship", {"carrier": "sf", "tracking_number": "SF 12;DROP"}, "not a valid tracking number"),
         ("ship", {"carrier": "pigeon", "tracking_number": "SF1234567890"}, "Unknown carrier"),
-        ("ship", {"carrier": "sf", "tracking_number": "SF1234567890", "warehouse": 1}, "does not take"),
+        ("ship", {"carrier": "sf", "tracking_number": "SF1234567890", "warehouse": 1}, "does not accept"),
     ],
 )
 def test_bad_action_data_is_refused(action, data, expected, make_order, users):
