@@ -96,6 +96,7 @@ def collide(
 
     def worker(outcome: Outcome) -> None:
         move = outcome.move
+        released = False
         try:
             actor = None
             if move.who is not None:
@@ -107,6 +108,7 @@ def collide(
             with pids_lock:
                 backend_pids.append(pid)
             barrier.wait(timeout=THREAD_TIMEOUT)
+            released = True
             outcome.event = order_transition(
                 outcome.order_id,
                 move.action,
@@ -116,7 +118,10 @@ def collide(
                 **move.data,
             )
         except BaseException as exc:
-            barrier.abort()  # a thread that fails before the barrier must not leave the rest waiting
+            if not released:
+                # Failing before the barrier must not leave the others waiting. (After it, an
+                # abort could still break the wait of a thread not yet woken: never then.)
+                barrier.abort()
             outcome.error = exc
         finally:
             connection.close()
