@@ -55,6 +55,8 @@ class TransitionForm(VersionedForm):
             self.fields["tracking_number"] = forms.CharField(
                 label=_("Tracking number"), max_length=40, widget=forms.TextInput(attrs={"autocomplete": "off"})
             )
+        # What the action needs comes first; note and photos are optional extras.
+        self.order_fields([*transition.requires, "note", "attachments"])
 
     def service_kwargs(self) -> dict:
         data = self.cleaned_data

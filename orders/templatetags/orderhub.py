@@ -1,0 +1,11 @@
+from django import template
+
+from orders.permissions import user_display_name
+
+register = template.Library()
+
+
+@register.filter
+def display_name(user) -> str:
+    """张明 rather than Django's given-name-only greeting."""
+    return user_display_name(user)
