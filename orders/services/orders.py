@@ -18,6 +18,7 @@ from ..models import Order, OrderNumberSequence
 from ..permissions import role_of, user_display_name
 from ..states import Channel, Priority, Role
 from .locking import order_check_version, order_lock
+from .order_rows import order_save_locked
 
 EDITABLE_DETAILS = ("cs_owner", "priority", "buyer_email", "buyer_phone")
 
@@ -183,8 +184,9 @@ def order_update_details(*, order_id: int, actor, expected_version: int | None, 
         order.version += 1
         order.updated_by = actor
         order.updated_at = now
-        order._history_user = actor
-        order.save(update_fields=[*diff.keys(), "version", "updated_by", "updated_at"])
+        order_save_locked(
+            order, update_fields=[*diff.keys(), "version", "updated_by", "updated_at"], actor=actor, at=now
+        )
         order_event_create(
             order=order,
             action=ORDER_DETAILS_UPDATED,

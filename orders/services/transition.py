@@ -30,6 +30,7 @@ from ..permissions import actor_may_take, role_of
 from ..states import TRANSITIONS_BY_ACTION, Carrier, Role, State, Transition
 from .attachments import CheckedAttachment, attachments_check
 from .locking import order_check_version, order_lock
+from .order_rows import order_save_locked
 
 TRACKING_NUMBER_RE = re.compile(r"^[A-Za-z0-9-]{6,40}$")
 
@@ -95,8 +96,9 @@ def _prepare(action: str, *, actor, note: str, data: dict) -> tuple[Transition, 
     transition = TRANSITIONS_BY_ACTION.get(action)
     if transition is None:
         raise UnknownAction(action)
+    # Known before the row is locked: the event needs it, and looking it up may cost a query.
+    role = role_of(actor)
     if not actor_may_take(actor, transition):
-        role = role_of(actor)
         raise ActionNotPermitted(
             role_label=str(Role(role).label) if role else _("no role"),
             action_label=str(transition.label),
@@ -190,9 +192,7 @@ def _apply(
     if "warehouse" in clean:
         order.warehouse = clean["warehouse"]
         fields.append("warehouse")
-    order._history_user = actor
-    order.save(update_fields=fields)
-    order.sync_derived_fields()
+    order_save_locked(order, update_fields=fields, actor=actor, at=now)
 
     event = order_event_create(
         order=order,
