@@ -308,3 +308,23 @@ def test_available_transitions_follow_state_and_role(make_order, users):
     paid = make_order("paid")
     assert [t.action for t in paid.available_transitions_for(users["cs1"])] == ["approve", "cancel"]
     assert [t.action for t in paid.available_transitions_for(None)] == ["flag_risk"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nested_variant_moves_several_orders_in_one_transaction(make_order, users):
+    from django.db import transaction
+
+    from orders.services.transition import order_transition_in_transaction
+
+    first, second = make_order("paid"), make_order("paid")
+    with pytest.raises(RuntimeError, match="needs an open transaction"):
+        order_transition_in_transaction(first.pk, "approve", actor=users["cs1"])
+    with pytest.raises(IllegalTransition), transaction.atomic():
+        order_transition_in_transaction(first.pk, "approve", actor=users["cs1"])
+        order_transition_in_transaction(second.pk, "pack", actor=users["wh1"])
+    # All or nothing: the first move was rolled back with the second's refusal.
+    assert Order.objects.get(pk=first.pk).state == State.PAID
+    with transaction.atomic():
+        for order in sorted([first, second], key=lambda o: o.pk):
+            order_transition_in_transaction(order.pk, "approve", actor=users["cs1"])
+    assert set(Order.objects.filter(pk__in=[first.pk, second.pk]).values_list("state", flat=True)) == {"reviewed"}
