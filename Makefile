@@ -26,9 +26,12 @@ seed: migrate
 	$(PY) manage.py setup_roles
 	$(PY) manage.py seed_demo
 
+# The web server, a Celery worker and beat, started and stopped together (honcho, Procfile).
+# Without REDIS_URL the worker and beat share a folder queue under var/broker: no server needed.
 run: seed
-	@echo "OrderHub on http://127.0.0.1:$(PORT)/admin/  (health: /healthz)"
-	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+	@echo "OrderHub on http://127.0.0.1:$(PORT)/admin/  (health: /healthz; broker: $${REDIS_URL:-embedded folder queue})"
+	@mkdir -p var/broker/queue var/broker/processed
+	ORDERHUB_PORT=$(PORT) $(VENV)/bin/honcho start
 
 # With CI=true: PostgreSQL and Redis (started if down), Chromium from Debian, browser tests on.
 test: setup

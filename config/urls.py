@@ -13,6 +13,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("healthz", healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("notifications/", include("alerts.urls")),
     path("admin/", admin.site.urls),
 ]
 if settings.DEBUG:

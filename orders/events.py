@@ -12,11 +12,22 @@ from .states import TRANSITIONS_BY_ACTION
 
 ORDER_CREATED = "created"
 ORDER_DETAILS_UPDATED = "details_updated"
+# A reaction (notification, carrier call, …) failed for good after its retries.
+REACTION_FAILED = "reaction_failed"
 
 _OTHER_VERBS = {
     ORDER_CREATED: _("created the order"),
     ORDER_DETAILS_UPDATED: _("updated the order details"),
+    REACTION_FAILED: _("recorded a failed reaction"),
 }
+
+# What a reaction rule can listen to: every transition, plus the events above.
+EVENT_TYPE_CHOICES = [
+    *((t.action, t.label) for t in TRANSITIONS_BY_ACTION.values()),
+    (ORDER_CREATED, _("Order created")),
+    (ORDER_DETAILS_UPDATED, _("Order details updated")),
+    (REACTION_FAILED, _("A reaction failed for good")),
+]
 
 
 def event_verb(action: str) -> str:

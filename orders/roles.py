@@ -17,6 +17,16 @@ _SEE_ORDERS = [
     "orders.view_warehouse",
 ]
 
+# The outbox: see what reactions did, give failed ones another go.
+_OUTBOX = ["orders.view_outboxmessage", "orders.change_outboxmessage"]
+_RULES = [
+    "alerts.view_reactionrule",
+    "alerts.add_reactionrule",
+    "alerts.change_reactionrule",
+    "alerts.delete_reactionrule",
+]
+_ROBOTS = ["alerts.view_chatrobot", "alerts.add_chatrobot", "alerts.change_chatrobot"]
+
 # Model permissions beyond the transitions ("app_label.codename").
 ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
     Role.CUSTOMER_SERVICE: [*_SEE_ORDERS, "orders.add_order", "orders.change_order"],
@@ -28,8 +38,13 @@ ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
         "orders.change_order",
         "orders.add_warehouse",
         "orders.change_warehouse",
+        *_OUTBOX,
+        *_RULES,
+        *_ROBOTS,
+        "alerts.view_notification",
+        "alerts.view_chatdelivery",
     ],
-    Role.TECH_LEAD: [*_SEE_ORDERS],
+    Role.TECH_LEAD: [*_SEE_ORDERS, *_OUTBOX, *_ROBOTS, "alerts.view_reactionrule", "alerts.view_chatdelivery"],
 }
 
 

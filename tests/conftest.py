@@ -39,7 +39,12 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def roles(db):
+    from alerts.defaults import default_rules_install
+    from alerts.models import ReactionRule
+
     call_command("setup_roles", stdout=io.StringIO())
+    # A transactional test's flush empties the tables the data migrations filled.
+    default_rules_install(ReactionRule)
 
 
 @pytest.fixture
@@ -77,3 +82,43 @@ def make_order(users, warehouses):
         return order_move_to(order, state, users=users, warehouses=warehouses, rng=rng)
 
     return make
+
+
+def wait_for(predicate, *, timeout: float = 20.0, interval: float = 0.05, what: str = "condition"):
+    """Poll until `predicate()` is truthy: for effects that happen in another thread or process
+    (a Celery worker). Fails with `what` when the deadline passes."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+@pytest.fixture
+def live_worker(transactional_db):
+    """A real Celery worker (in a thread of this process) on the real Redis broker."""
+    if not os.environ.get("REDIS_URL"):
+        pytest.skip("needs Redis: set REDIS_URL (CI always does)")
+    from celery.contrib.testing.worker import start_worker
+    from celery.signals import task_postrun
+    from django.db import connections
+
+    from config.celery import app
+
+    def close_connections(**kwargs):
+        # The worker thread's own database connection must not outlive the test database.
+        connections.close_all()
+
+    task_postrun.connect(close_connections, weak=False)
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(app.conf.task_default_queue)
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20, loglevel="WARNING"):
+            yield app
+    finally:
+        task_postrun.disconnect(close_connections)

@@ -102,7 +102,7 @@ TIME_ZONE = env("TIME_ZONE", default="Asia/Shanghai")
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_URL = "media/"
-MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
+MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -125,16 +125,18 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 100
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BROKER_TRANSPORT_OPTIONS = (
-    {}
-    if REDIS_URL
-    else {
-        "data_folder_in": str(VAR_DIR / "broker" / "queue"),
-        "data_folder_out": str(VAR_DIR / "broker" / "queue"),
-        "processed_folder": str(VAR_DIR / "broker" / "processed"),
+BROKER_FOLDER = Path(env("ORDERHUB_BROKER_FOLDER", default=str(VAR_DIR / "broker")))
+CELERY_BROKER_TRANSPORT_OPTIONS = {}
+if not REDIS_URL:
+    # The embedded mode: kombu's filesystem transport, one folder shared by web, worker and beat.
+    for sub in ("queue", "processed"):
+        (BROKER_FOLDER / sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_FOLDER / "queue"),
+        "data_folder_out": str(BROKER_FOLDER / "queue"),
+        "processed_folder": str(BROKER_FOLDER / "processed"),
         "store_processed": False,
     }
-)
 
 LOGGING = {
     "version": 1,
@@ -147,3 +149,28 @@ LOGGING = {
 
 # `seed_demo` creates users with a known password: never under production settings.
 ORDERHUB_DEMO_ALLOWED = True
+
+# Outbox: how reactions are retried. Attempt n waits base·2^(n-1) seconds (with jitter), at most
+# the cap; after the last attempt the message fails and the tech lead is told.
+ORDERHUB_OUTBOX_MAX_ATTEMPTS = env.int("ORDERHUB_OUTBOX_MAX_ATTEMPTS", default=8)
+ORDERHUB_OUTBOX_BACKOFF_BASE = env.float("ORDERHUB_OUTBOX_BACKOFF_BASE", default=2.0)
+ORDERHUB_OUTBOX_BACKOFF_CAP = env.float("ORDERHUB_OUTBOX_BACKOFF_CAP", default=600.0)
+# A pending message older than this is sent again by the sweep (a lost or unsent task).
+ORDERHUB_OUTBOX_GRACE_SECONDS = env.int("ORDERHUB_OUTBOX_GRACE_SECONDS", default=30)
+
+# Publishing must not hang a request when the broker is down: the row is committed and the
+# sweep will send it, so one quick try is enough.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+if REDIS_URL:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5, "visibility_timeout": 3600}
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BEAT_SCHEDULE = {
+    "outbox-redispatch": {"task": "orders.tasks.outbox_redispatch", "schedule": 10.0},
+    "notifications-stamp-acted": {"task": "alerts.tasks.notifications_stamp_acted", "schedule": 60.0},
+}
+
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="OrderHub <orderhub@localhost>")

@@ -11,3 +11,23 @@ STORAGES = {
 LANGUAGE_CODE = "en"
 # Static files are not served in tests; whitenoise would only warn about the missing folder.
 MIDDLEWARE = [m for m in MIDDLEWARE if m != "whitenoise.middleware.WhiteNoiseMiddleware"]  # noqa: F405
+
+# Each test process gets its own task queue, so two runs sharing one Redis never take each
+# other's tasks; without Redis the folder queue lives apart from the dev server's.
+import os  # noqa: E402
+
+CELERY_TASK_DEFAULT_QUEUE = f"orderhub-test-{os.getpid()}"
+if not REDIS_URL:  # noqa: F405
+    _folder = BASE_DIR / "var" / "test-broker"
+    for _sub in ("queue", "processed"):
+        (_folder / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_folder / "queue"),
+        "data_folder_out": str(_folder / "queue"),
+        "processed_folder": str(_folder / "processed"),
+        "store_processed": False,
+    }
+# Retries in tests: fast, few.
+ORDERHUB_OUTBOX_MAX_ATTEMPTS = 3
+ORDERHUB_OUTBOX_BACKOFF_BASE = 0.05
+ORDERHUB_OUTBOX_BACKOFF_CAP = 0.2

@@ -19,6 +19,7 @@ from ..permissions import role_of, user_display_name
 from ..states import Channel, Priority, Role
 from .locking import order_check_version, order_lock
 from .order_rows import order_save_locked
+from .outbox import outbox_enqueue_for_event
 
 EDITABLE_DETAILS = ("cs_owner", "priority", "buyer_email", "buyer_phone")
 
@@ -115,7 +116,7 @@ def order_create(
             )
             order._history_user = actor
             order.save()
-            order_event_create(
+            created = order_event_create(
                 order=order,
                 action=ORDER_CREATED,
                 from_state="",
@@ -124,6 +125,7 @@ def order_create(
                 note=note,
                 data={"channel": channel, "external_id": order.external_id},
             )
+            outbox_enqueue_for_event(created)
     except IntegrityError:
         if order.external_id and Order.objects.filter(channel=channel, external_id=order.external_id).exists():
             raise InvalidActionData(
@@ -187,7 +189,7 @@ def order_update_details(*, order_id: int, actor, expected_version: int | None, 
         order_save_locked(
             order, update_fields=[*diff.keys(), "version", "updated_by", "updated_at"], actor=actor, at=now
         )
-        order_event_create(
+        updated = order_event_create(
             order=order,
             action=ORDER_DETAILS_UPDATED,
             from_state=order.state,
@@ -195,6 +197,7 @@ def order_update_details(*, order_id: int, actor, expected_version: int | None, 
             occurred_at=now,
             data={"changes": diff},
         )
+        outbox_enqueue_for_event(updated)
     return order
 
 

@@ -31,6 +31,7 @@ from ..states import TRANSITIONS_BY_ACTION, Carrier, Role, State, Transition
 from .attachments import CheckedAttachment, attachments_check
 from .locking import order_check_version, order_lock
 from .order_rows import order_save_locked
+from .outbox import outbox_enqueue_for_event
 
 TRACKING_NUMBER_RE = re.compile(r"^[A-Za-z0-9-]{6,40}$")
 
@@ -214,6 +215,7 @@ def _apply(
             created_by=actor,
             created_at=now,
         )
+    outbox_enqueue_for_event(event)
     for checked in files:
         Attachment.objects.create(
             event=event,

@@ -1,0 +1,98 @@
+"""Reaction kinds of the alerts app: tell people (in-app, email) and chat groups."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from orders.reactions import ReactionFailed, ReactionKind, ReactionRetryLater, reaction_kind_register
+from orders.services.outbox import outbox_child_create
+
+from .models import ChatDelivery, ChatRobot, ReactionRule
+from .services import chat_text, notification_text, notifications_create, rule_recipients
+
+
+def _notify_params(params: dict) -> dict:
+    unknown = set(params) - {"email"}
+    if unknown:
+        raise ValidationError(_("Unknown parameters: %(keys)s.") % {"keys": ", ".join(sorted(unknown))})
+    if "email" in params and not isinstance(params["email"], bool):
+        raise ValidationError(_("“email” must be true or false."))
+    return params
+
+
+def notify(message) -> str:
+    """In-app notifications now; one follow-up message per chat robot and per email, so a
+    robot that is down delays only itself and nobody is told twice."""
+    rule = ReactionRule.objects.filter(pk=message.rule_id).prefetch_related("recipient_robots").first()
+    if rule is None:
+        return "rule removed before delivery: nobody notified"
+    event = message.event
+    users = rule_recipients(rule, event)
+    notified = notifications_create(message=message, users=users)
+    robots = [robot for robot in rule.recipient_robots.all() if robot.enabled]
+    if robots:
+        title, text = chat_text(event)
+        for robot in robots:
+            outbox_child_create(
+                message,
+                kind="chat_send",
+                params={"robot_id": robot.pk, "title": title, "text": text},
+                key=f"robot:{robot.pk}",
+            )
+    emails = 0
+    if message.params.get("email"):
+        for user in users:
+            if user.email:
+                outbox_child_create(message, kind="email_send", params={"user_id": user.pk}, key=f"email:{user.pk}")
+                emails += 1
+    if not (notified or robots or emails):
+        return "no recipient: the rule names nobody active for this order"
+    return f"{notified} notified in-app, {len(robots)} chat messages and {emails} emails queued"
+
+
+def send_to_robot(message) -> str:
+    from integrations.chat.base import ChatGiveUp, ChatRetryLater, RobotConfig, chat_send
+
+    robot = ChatRobot.objects.filter(pk=message.params.get("robot_id")).first()
+    if robot is None:
+        raise ReactionFailed("the chat robot was removed")
+    if not robot.enabled:
+        return f"not sent: robot “{robot.name}” is disabled"
+    config = RobotConfig(kind=robot.kind, url=robot.webhook_url, secret=robot.secret)
+    try:
+        chat_send(config, title=message.params["title"], text=message.params["text"])
+    except ChatRetryLater as exc:
+        raise ReactionRetryLater(f"{robot.name}: {exc.message}") from None
+    except ChatGiveUp as exc:
+        raise ReactionFailed(f"{robot.name}: {exc.message}") from None
+    ChatDelivery.objects.create(robot=robot, outbox_message=message, text=message.params["text"])
+    return f"sent to {robot.name}"
+
+
+def send_email(message) -> str:
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(pk=message.params.get("user_id"), is_active=True).first()
+    if user is None or not user.email:
+        return "not sent: the user is gone, inactive or has no email"
+    text = notification_text(message.event)
+    try:
+        send_mail(subject=text[:150], message=text, from_email=None, recipient_list=[user.email])
+    except OSError as exc:  # SMTP trouble is usually passing
+        raise ReactionRetryLater(f"email: {type(exc).__name__}") from None
+    return f"emailed user {user.pk}"
+
+
+def register() -> None:
+    reaction_kind_register(
+        ReactionKind("notify", gettext_lazy("Notify people and chat groups"), notify, _notify_params)
+    )
+    reaction_kind_register(
+        ReactionKind("chat_send", gettext_lazy("Send to a chat robot"), send_to_robot, lambda p: p, True, internal=True)
+    )
+    reaction_kind_register(
+        ReactionKind("email_send", gettext_lazy("Send an email"), send_email, lambda p: p, internal=True)
+    )

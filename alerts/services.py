@@ -1,0 +1,109 @@
+"""Writes of the alerts app: notifications for people, messages for chat robots."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone, translation
+
+from orders.permissions import role_of
+
+from .models import Notification, ReactionRule
+from .privacy import mask_personal_data
+
+
+def notification_text(event) -> str:
+    """`OH20260128-00001 [2026-01-28 14:05] 王强 (仓储组) 打包完成`, in the hub's language."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return f"{event.order.number} {event.timeline_text()}"
+
+
+def chat_text(event) -> tuple[str, str]:
+    """Title and body for a chat group: the order number, what happened, when, who, and the
+    note with every email and phone number masked. No buyer contact data, ever."""
+    order = event.order
+    with translation.override(settings.LANGUAGE_CODE):
+        title = f"{order.number} · {event.verb}"
+        body = event.timeline_text()
+        if event.note:
+            body += "\n> " + event.note.replace("\n", " ")
+    masked = mask_personal_data(body, also=(order.buyer_email, order.buyer_phone))
+    return mask_personal_data(title, also=(order.buyer_email, order.buyer_phone)), masked
+
+
+def rule_recipients(rule: ReactionRule, event) -> list:
+    """Active people the rule names for this event's order; the actor is not told of their
+    own action."""
+    User = get_user_model()
+    who = Q(pk__in=rule.recipient_users.values("pk"))
+    if rule.recipient_cs_owner and event.order.cs_owner_id:
+        who |= Q(pk=event.order.cs_owner_id)
+    if rule.recipient_role:
+        who |= Q(groups__name=rule.recipient_role)
+    users = User.objects.filter(who, is_active=True).distinct().order_by("pk")
+    if event.actor_id:
+        users = users.exclude(pk=event.actor_id)
+    return list(users)
+
+
+def notifications_create(*, message, users) -> int:
+    """One in-app notification per person for this outbox message (at most one, whatever
+    happens: the unique constraint stands behind ignore_conflicts)."""
+    event = message.event
+    text = notification_text(event)
+    now = timezone.now()
+    rows = [
+        Notification(
+            recipient=user,
+            recipient_role=role_of(user) or "",
+            order_id=event.order_id,
+            event=event,
+            outbox_message=message,
+            text=text,
+            event_at=event.occurred_at,
+            created_at=now,
+        )
+        for user in users
+    ]
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+def notification_open(*, notification_id: int, user) -> Notification:
+    """Mark read (once) and hand back the notification so the caller can open its order."""
+    with transaction.atomic():
+        notification = Notification.objects.select_for_update().get(pk=notification_id, recipient=user)
+        if notification.read_at is None:
+            notification.read_at = timezone.now()
+            notification.save(update_fields=["read_at"])
+    return notification
+
+
+def notifications_mark_all_read(*, user) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=timezone.now())
+
+
+def notifications_stamp_acted(*, window_days: int = 7) -> int:
+    """Set `acted_at` to the first event the recipient recorded on the order after being told:
+    one set-based UPDATE over the recent, not yet acted notifications."""
+    from django.db.models import Min, OuterRef, Subquery
+
+    from orders.models import OrderEvent
+
+    first_action = (
+        OrderEvent.objects.filter(
+            order_id=OuterRef("order_id"), actor_id=OuterRef("recipient_id"), occurred_at__gte=OuterRef("event_at")
+        )
+        .values("order_id")
+        .annotate(first=Min("occurred_at"))
+        .values("first")[:1]
+    )
+    since = timezone.now() - timezone.timedelta(days=window_days)
+    return (
+        Notification.objects.filter(acted_at__isnull=True, created_at__gte=since)
+        .annotate(first=Subquery(first_action))
+        .filter(first__isnull=False)
+        .update(acted_at=Subquery(first_action))
+    )

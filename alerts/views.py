@@ -1,0 +1,45 @@
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from .selectors import notification_inbox, notification_unread_count
+from .services import notification_open, notifications_mark_all_read
+
+
+@never_cache
+@require_GET
+@login_required
+def bell(request):
+    """The bell's count: polled by htmx every few seconds, one indexed COUNT."""
+    return render(request, "alerts/bell.html", {"unread": notification_unread_count(user=request.user)})
+
+
+@never_cache
+@require_GET
+@login_required
+def inbox(request):
+    return render(
+        request,
+        "alerts/inbox.html",
+        {
+            "notifications": notification_inbox(user=request.user),
+            "unread": notification_unread_count(user=request.user),
+            "title": "",
+        },
+    )
+
+
+@require_POST
+@login_required
+def open_notification(request, pk: int):
+    notification = notification_open(notification_id=pk, user=request.user)
+    return redirect(reverse("admin:orders_order_change", args=[notification.order_id]) + "#events-group")
+
+
+@require_POST
+@login_required
+def mark_all_read(request):
+    notifications_mark_all_read(user=request.user)
+    return redirect("alerts:inbox")

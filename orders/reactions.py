@@ -1,0 +1,102 @@
+"""Reaction kinds: what an outbox message can ask for. Rules (alerts.ReactionRule) pick a kind
+and give it parameters; the outbox worker runs it.
+
+A reaction's `run(message)` must be idempotent: it may run again after a crash between its
+effect and the commit. It raises ReactionRetryLater for a passing trouble (rate limit, timeout,
+server error) and ReactionFailed when retrying cannot help. Kinds owned by later work (carrier
+calls, the invoice list) are registered here as "not configured": a clear failure, never a
+silent no-op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+
+class ReactionRetryLater(Exception):
+    """Try again after a back-off (rate limit, timeout, 5xx)."""
+
+
+class ReactionFailed(Exception):
+    """Retrying cannot help: the message fails now and the tech lead is told."""
+
+
+@dataclass(frozen=True)
+class ReactionKind:
+    code: str
+    label: str
+    run: Callable  # (OutboxMessage) -> str, a short result for the record
+    clean_params: Callable[[dict], dict]
+    # Failures of integrations (carriers, robots, channels) alert the tech lead.
+    integration: bool = False
+    # Internal kinds are created by other reactions (one chat message per robot), not by rules.
+    internal: bool = False
+
+
+_KINDS: dict[str, ReactionKind] = {}
+
+
+def reaction_kind_register(kind: ReactionKind) -> None:
+    _KINDS[kind.code] = kind
+
+
+def reaction_kind(code: str) -> ReactionKind | None:
+    _load_builtin_kinds()
+    return _KINDS.get(code)
+
+
+def reaction_kind_choices() -> list[tuple[str, str]]:
+    _load_builtin_kinds()
+    return [(k.code, k.label) for k in _KINDS.values() if not k.internal]
+
+
+def reaction_params_clean(code: str, params) -> dict:
+    kind = reaction_kind(code)
+    if kind is None:
+        raise ValidationError(_("Unknown reaction “%(kind)s”.") % {"kind": code})
+    if params in (None, ""):
+        params = {}
+    if not isinstance(params, dict):
+        raise ValidationError(_("Parameters must be a JSON object."))
+    return kind.clean_params(params)
+
+
+def no_params(params: dict) -> dict:
+    if params:
+        raise ValidationError(_("This reaction takes no parameters (got: %(keys)s).") % {"keys": ", ".join(params)})
+    return {}
+
+
+def _not_configured(label):
+    def run(message):
+        raise ReactionFailed(
+            _("“%(reaction)s” is not configured yet: no integration is installed for it.") % {"reaction": label}
+        )
+
+    return run
+
+
+_loaded = False
+
+
+def _load_builtin_kinds() -> None:
+    """Register the kinds shipped with the hub (imported lazily: they use models)."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    from alerts import reactions as alert_reactions
+
+    alert_reactions.register()
+    for code, label in (
+        ("carrier_book_pickup", gettext_lazy("Book the carrier pickup")),
+        ("carrier_upload_waybill", gettext_lazy("Upload the waybill to the carrier")),
+        ("invoice_list_add", gettext_lazy("Add to finance's to-invoice list")),
+    ):
+        if code not in _KINDS:
+            reaction_kind_register(ReactionKind(code, label, _not_configured(label), no_params, integration=True))

@@ -1,0 +1,208 @@
+"""The transactional outbox: reactions are rows written with their event, delivered by Celery
+at least once, and take effect exactly once.
+
+- `outbox_enqueue_for_event(event)`: inside the event's transaction, one row per enabled rule;
+  dispatch is scheduled for after the commit.
+- `outbox_deliver(message_id)`: the worker's side. Locks the row (SKIP LOCKED, so two workers
+  never run one row), runs the reaction only while the row is pending and due, and records the
+  outcome in the same transaction. Failures retry with exponential back-off and jitter; the
+  last one marks the row failed, writes it on the order's timeline and triggers the
+  `reaction_failed` rules (the tech lead's alert).
+- `outbox_redispatch_due()`: the beat sweep that re-sends rows still pending past a grace
+  period, so a lost message, a broker restart or a killed worker delays a reaction but never
+  loses it.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from ..events import REACTION_FAILED, order_event_create
+from ..models import OrderEvent, OutboxMessage, OutboxStatus
+from ..reactions import ReactionFailed, ReactionRetryLater, reaction_kind
+
+logger = logging.getLogger(__name__)
+
+
+def outbox_enqueue_for_event(event: OrderEvent) -> list[OutboxMessage]:
+    """One outbox row per enabled rule listening to this event type (one query when none)."""
+    from alerts.models import ReactionRule
+
+    rules = list(ReactionRule.objects.filter(event_type=event.action, enabled=True).values_list("id", "kind", "params"))
+    if not rules:
+        return []
+    messages = OutboxMessage.objects.bulk_create(
+        [
+            OutboxMessage(
+                event=event,
+                rule_id=rule_id,
+                kind=kind,
+                params=params,
+                idempotency_key=f"event:{event.pk}:rule:{rule_id}",
+                next_attempt_at=event.occurred_at,
+            )
+            for rule_id, kind, params in rules
+        ]
+    )
+    outbox_dispatch_on_commit([m.pk for m in messages])
+    return messages
+
+
+def outbox_child_create(parent: OutboxMessage, *, kind: str, params: dict, key: str) -> OutboxMessage:
+    """A follow-up message of a running reaction (one per chat robot, say), created once per
+    key however often the parent runs."""
+    child, created = OutboxMessage.objects.get_or_create(
+        idempotency_key=f"{parent.idempotency_key}:{key}",
+        defaults={
+            "event_id": parent.event_id,
+            "rule_id": parent.rule_id,
+            "parent": parent,
+            "kind": kind,
+            "params": params,
+        },
+    )
+    if created:
+        outbox_dispatch_on_commit([child.pk])
+    return child
+
+
+def outbox_dispatch_on_commit(message_ids: list[int], *, countdown: float | None = None) -> None:
+    transaction.on_commit(lambda: outbox_dispatch(message_ids, countdown=countdown))
+
+
+def outbox_dispatch(message_ids, *, countdown: float | None = None) -> int:
+    """Send one task per message. A broker that cannot be reached is not an error here: the
+    rows are committed and the re-dispatch sweep will send them. Returns how many were sent."""
+    from ..tasks import outbox_process
+
+    sent = 0
+    for message_id in message_ids:
+        try:
+            outbox_process.apply_async((message_id,), countdown=countdown)
+        except Exception as exc:  # any broker trouble; the sweep is the safety net
+            logger.warning(
+                "outbox: could not dispatch message %s (%s); the re-dispatch sweep will", message_id, type(exc).__name__
+            )
+            break
+        sent += 1
+    return sent
+
+
+def _backoff_seconds(attempts: int) -> float:
+    base = settings.ORDERHUB_OUTBOX_BACKOFF_BASE
+    cap = settings.ORDERHUB_OUTBOX_BACKOFF_CAP
+    delay = min(cap, base * 2 ** max(0, attempts - 1))
+    # Jitter spreads retries so a recovering carrier is not hit by every row at once.
+    return random.uniform(delay / 2, delay)
+
+
+def outbox_deliver(message_id: int) -> str | None:
+    """Run one outbox message if it is pending and due. Returns its status afterwards, or None
+    when another worker holds it or it does not exist."""
+    with transaction.atomic():
+        message = (
+            OutboxMessage.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("event__order")
+            .filter(pk=message_id)
+            .first()
+        )
+        if message is None:
+            return None
+        now = timezone.now()
+        if message.status != OutboxStatus.PENDING or message.next_attempt_at > now:
+            return message.status
+        kind = reaction_kind(message.kind)
+        message.attempts += 1
+        try:
+            if kind is None:
+                raise ReactionFailed(f"unknown reaction kind {message.kind!r}")
+            with transaction.atomic():
+                result = kind.run(message)
+        except ReactionFailed as exc:
+            _fail(message, str(exc), now=now)
+        except ReactionRetryLater as exc:
+            _retry_or_fail(message, str(exc), now=now)
+        except Exception as exc:  # a bug or an unexpected outage: retried, and recorded
+            logger.exception("outbox: reaction %s of message %s raised", message.kind, message.pk)
+            _retry_or_fail(message, f"{type(exc).__name__}: {exc}", now=now)
+        else:
+            message.status = OutboxStatus.DONE
+            message.done_at = now
+            message.result = (result or "")[:2000]
+            message.last_error = ""
+        message.save(update_fields=["status", "attempts", "next_attempt_at", "last_error", "result", "done_at"])
+        return message.status
+
+
+def _retry_or_fail(message: OutboxMessage, error: str, *, now) -> None:
+    if message.attempts >= settings.ORDERHUB_OUTBOX_MAX_ATTEMPTS:
+        _fail(message, error, now=now)
+        return
+    delay = _backoff_seconds(message.attempts)
+    message.last_error = error[:2000]
+    message.next_attempt_at = now + timedelta(seconds=delay)
+    outbox_dispatch_on_commit([message.pk], countdown=delay)
+
+
+def _fail(message: OutboxMessage, error: str, *, now) -> None:
+    message.status = OutboxStatus.FAILED
+    message.last_error = error[:2000]
+    message.done_at = now
+    logger.error("outbox: message %s (%s) failed for good: %s", message.pk, message.kind, error)
+    if message.event.action == REACTION_FAILED:
+        # A reaction to a failure failed too: recorded on the row and in the log, but no new
+        # failure event, or one broken robot would alert about itself forever.
+        return
+    failure = order_event_create(
+        order=message.event.order,
+        action=REACTION_FAILED,
+        from_state=message.event.order.state,
+        actor=None,
+        occurred_at=now,
+        note=error[:500],
+        data={
+            "outbox_message": message.pk,
+            "reaction": message.kind,
+            "attempts": message.attempts,
+            "failed_event": message.event_id,
+            "integration": bool(getattr(reaction_kind(message.kind), "integration", False)),
+        },
+    )
+    outbox_enqueue_for_event(failure)
+
+
+def outbox_redispatch_due(*, limit: int = 500) -> int:
+    """Re-send pending rows whose time has passed by more than the grace period."""
+    cutoff = timezone.now() - timedelta(seconds=settings.ORDERHUB_OUTBOX_GRACE_SECONDS)
+    ids = list(
+        OutboxMessage.objects.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=cutoff)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    if ids:
+        logger.info("outbox: re-dispatching %d pending messages", len(ids))
+    return outbox_dispatch(ids)
+
+
+def outbox_retry(*, message_id: int, actor) -> OutboxMessage:
+    """Give a failed message a fresh set of attempts (operations or the tech lead, from the admin)."""
+    with transaction.atomic():
+        message = OutboxMessage.objects.select_for_update().get(pk=message_id)
+        if message.status != OutboxStatus.FAILED:
+            return message
+        message.status = OutboxStatus.PENDING
+        message.attempts = 0
+        message.next_attempt_at = timezone.now()
+        message.last_error = f"retried by {actor.get_username() if actor else 'system'}; was: {message.last_error}"[
+            :2000
+        ]
+        message.done_at = None
+        message.save(update_fields=["status", "attempts", "next_attempt_at", "last_error", "done_at"])
+        outbox_dispatch_on_commit([message.pk])
+    return message

@@ -1,0 +1,134 @@
+"""The outbox end to end: PostgreSQL, the real Redis broker and a real Celery worker."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from alerts.models import Notification, ReactionRule
+from orders.models import OrderEvent, OutboxMessage, OutboxStatus
+from orders.reactions import ReactionKind, ReactionRetryLater, no_params, reaction_kind, reaction_kind_register
+from orders.services.outbox import outbox_redispatch_due
+from orders.services.transition import order_transition
+from tests.conftest import wait_for
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+RUNS: list[int] = []
+
+
+def _counted(message):
+    RUNS.append(message.pk)
+    return "ran"
+
+
+def _busy(message):
+    RUNS.append(message.pk)
+    raise ReactionRetryLater("busy")
+
+
+@pytest.fixture
+def counting_kinds():
+    reaction_kind("notify")
+    reaction_kind_register(ReactionKind("test_counted", "counted", _counted, no_params))
+    reaction_kind_register(ReactionKind("test_busy", "busy", _busy, no_params, integration=True))
+    RUNS.clear()
+    yield
+    RUNS.clear()
+
+
+def status_of(message_id):
+    return OutboxMessage.objects.get(pk=message_id).status
+
+
+def test_approved_order_notifies_its_owner(live_worker, make_order, users):
+    order = make_order("paid", cs_owner="cs2")
+    event = order_transition(order.pk, "approve", actor=users["cs1"])
+    notification = wait_for(
+        lambda: Notification.objects.filter(event=event, recipient=users["cs2"]).first(), what="cs2's notification"
+    )
+    assert order.number in notification.text
+    assert (notification.created_at - event.occurred_at).total_seconds() < 10
+    assert OutboxMessage.objects.get(event=event).status == OutboxStatus.DONE
+
+
+def test_packed_order_triggers_all_three_reactions(live_worker, make_order, users):
+    order = make_order("allocated", cs_owner="cs2")
+    event = order_transition(order.pk, "pack", actor=users["wh1"])
+    messages = {m.kind: m.pk for m in OutboxMessage.objects.filter(event=event)}
+    assert set(messages) == {"notify", "carrier_book_pickup", "invoice_list_add"}
+    wait_for(
+        lambda: not OutboxMessage.objects.filter(pk__in=messages.values(), status=OutboxStatus.PENDING).exists(),
+        what="the three reactions to finish",
+    )
+    assert status_of(messages["notify"]) == OutboxStatus.DONE
+    assert Notification.objects.filter(event=event, recipient=users["cs2"]).exists()
+    # Carrier and invoice reactions are not installed yet: a clear failure, never a silent no-op.
+    for kind in ("carrier_book_pickup", "invoice_list_add"):
+        assert status_of(messages[kind]) == OutboxStatus.FAILED
+        assert "not configured" in OutboxMessage.objects.get(pk=messages[kind]).last_error
+    wait_for(
+        lambda: Notification.objects.filter(recipient=users["tech1"], order=order).count() == 2,
+        what="the tech lead's two alerts",
+    )
+    assert OrderEvent.objects.filter(order=order, action="reaction_failed").count() == 2
+
+
+def test_the_same_row_dispatched_twice_has_one_effect(live_worker, make_order, users, counting_kinds):
+    from orders.services.outbox import outbox_dispatch
+
+    ReactionRule.objects.create(name="count", event_type="approve", kind="test_counted")
+    first, sentinel = make_order("paid"), make_order("paid")
+    event = order_transition(first.pk, "approve", actor=users["cs1"])
+    counted = OutboxMessage.objects.get(event=event, kind="test_counted")
+    wait_for(lambda: status_of(counted.pk) == OutboxStatus.DONE, what="the counted reaction")
+    # Three more copies of the same task, then one more row: the worker takes tasks in order,
+    # so once the last row is done every duplicate has been consumed.
+    assert outbox_dispatch([counted.pk, counted.pk, counted.pk]) == 3
+    last = OutboxMessage.objects.get(
+        event=order_transition(sentinel.pk, "approve", actor=users["cs1"]), kind="test_counted"
+    )
+    wait_for(lambda: status_of(last.pk) == OutboxStatus.DONE, what="the sentinel reaction")
+    assert RUNS.count(counted.pk) == 1
+    assert RUNS.count(last.pk) == 1
+
+
+def test_unreachable_broker_at_commit_is_recovered_by_the_sweep(live_worker, make_order, users, monkeypatch, settings):
+    from kombu.exceptions import OperationalError
+
+    from orders import tasks
+
+    order = make_order("paid", cs_owner="cs2")
+    real_apply_async = tasks.outbox_process.apply_async
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.outbox_process, "apply_async", broker_down)
+    event = order_transition(order.pk, "approve", actor=users["cs1"])
+    message = OutboxMessage.objects.get(event=event)
+    assert message.status == OutboxStatus.PENDING
+    assert not Notification.objects.filter(event=event).exists()
+    # The broker is back; the beat sweep finds the row once its grace period has passed.
+    monkeypatch.setattr(tasks.outbox_process, "apply_async", real_apply_async)
+    settings.ORDERHUB_OUTBOX_GRACE_SECONDS = 0
+    assert outbox_redispatch_due() == 1
+    wait_for(
+        lambda: Notification.objects.filter(event=event, recipient=users["cs2"]).exists(), what="late notification"
+    )
+
+
+def test_a_reaction_that_keeps_failing_ends_failed_with_an_alert(live_worker, make_order, users, counting_kinds):
+    ReactionRule.objects.create(name="busy", event_type="approve", kind="test_busy")
+    order = make_order("paid")
+    started = timezone.now()
+    event = order_transition(order.pk, "approve", actor=users["cs1"])
+    busy = OutboxMessage.objects.get(event=event, kind="test_busy")
+    # Retried by the worker itself (countdown), with back-off, up to the limit (3 in tests).
+    wait_for(lambda: status_of(busy.pk) == OutboxStatus.FAILED, what="the busy reaction to give up")
+    busy.refresh_from_db()
+    assert busy.attempts == 3 and RUNS.count(busy.pk) == 3
+    assert busy.done_at > started
+    failure = OrderEvent.objects.get(order=order, action="reaction_failed")
+    assert failure.data["outbox_message"] == busy.pk and failure.data["integration"] is True
+    wait_for(lambda: Notification.objects.filter(event=failure, recipient=users["tech1"]).exists(), what="alert")
