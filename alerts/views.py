@@ -1,9 +1,11 @@
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from .models import Notification
 from .selectors import notification_inbox, notification_unread_count
 from .services import notification_open, notifications_mark_all_read
 
@@ -34,7 +36,10 @@ def inbox(request):
 @require_POST
 @login_required
 def open_notification(request, pk: int):
-    notification = notification_open(notification_id=pk, user=request.user)
+    try:
+        notification = notification_open(notification_id=pk, user=request.user)
+    except Notification.DoesNotExist:
+        raise Http404 from None
     return redirect(reverse("admin:orders_order_change", args=[notification.order_id]) + "#events-group")
 
 
