@@ -30,7 +30,6 @@ seed: migrate
 # Without REDIS_URL the worker and beat share a folder queue under var/broker: no server needed.
 run: seed
 	@echo "OrderHub on http://127.0.0.1:$(PORT)/admin/  (health: /healthz; broker: $${REDIS_URL:-embedded folder queue})"
-	@mkdir -p var/broker/queue var/broker/processed
 	ORDERHUB_PORT=$(PORT) $(VENV)/bin/honcho start
 
 # With CI=true: PostgreSQL and Redis (started if down), Chromium from Debian, browser tests on.

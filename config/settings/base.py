@@ -129,12 +129,13 @@ BROKER_FOLDER = Path(env("ORDERHUB_BROKER_FOLDER", default=str(VAR_DIR / "broker
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
 if not REDIS_URL:
     # The embedded mode: kombu's filesystem transport, one folder shared by web, worker and beat.
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (BROKER_FOLDER / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_FOLDER / "queue"),
         "data_folder_out": str(BROKER_FOLDER / "queue"),
         "processed_folder": str(BROKER_FOLDER / "processed"),
+        "control_folder": str(BROKER_FOLDER / "control"),
         "store_processed": False,
     }
 

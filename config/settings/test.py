@@ -19,12 +19,13 @@ import os  # noqa: E402
 CELERY_TASK_DEFAULT_QUEUE = f"orderhub-test-{os.getpid()}"
 if not REDIS_URL:  # noqa: F405
     _folder = BASE_DIR / "var" / "test-broker"
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (_folder / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_folder / "queue"),
         "data_folder_out": str(_folder / "queue"),
         "processed_folder": str(_folder / "processed"),
+        "control_folder": str(_folder / "control"),
         "store_processed": False,
     }
 # Retries in tests: fast, few.
