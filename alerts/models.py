@@ -90,10 +90,25 @@ class ReactionRule(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        _rules_changed()
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        _rules_changed()
+        return result
+
     def clean(self):
         from orders.reactions import reaction_params_clean
 
         self.params = reaction_params_clean(self.kind, self.params)
+
+
+def _rules_changed() -> None:
+    from orders.services.outbox import reaction_rules_cache_clear
+
+    reaction_rules_cache_clear()
 
 
 class Notification(models.Model):

@@ -46,6 +46,8 @@ TABLES = [
     "orders_ordernumbersequence",
 ]
 
+# The floor is the least SQL the design needs: lock, update, the event, and the one outbox row
+# the seed's "approved → tell the CS owner" rule asks for.
 FLOOR_SELECT = "SELECT id, state, version FROM orders_order WHERE id = %s FOR UPDATE"
 FLOOR_UPDATE = (
     "UPDATE orders_order SET state = %s, version = version + 1, updated_by_id = %s, updated_at = %s, "
@@ -55,6 +57,12 @@ FLOOR_INSERT = (
     "INSERT INTO orders_orderevent (order_id, action, from_state, to_state, actor_id, actor_name, actor_role, "
     "occurred_at, order_version, note, data) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb) "
     "RETURNING id"
+)
+FLOOR_REDIS_KEY = "orderhub:bench:floor"
+FLOOR_OUTBOX = (
+    "INSERT INTO orders_outboxmessage (event_id, rule_id, kind, params, idempotency_key, status, attempts, "
+    "next_attempt_at, last_error, result, created_at) "
+    "VALUES (%s, %s, 'notify', '{}'::jsonb, %s, 'pending', 0, %s, '', '', %s)"
 )
 
 
@@ -136,6 +144,15 @@ class Bench:
             cursor.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
         users = demo_users_ensure()
         self.actor = users["cs1"]
+        from alerts.defaults import default_rules_install
+        from alerts.models import ReactionRule
+
+        default_rules_install(ReactionRule)
+        rules = list(ReactionRule.objects.filter(event_type=ACTION, enabled=True).values_list("pk", flat=True))
+        if len(rules) != 1:
+            print(f"ERROR: expected the one default rule for {ACTION!r}, found {len(rules)}", file=sys.stderr)
+            return 2
+        self.rule_id = rules[0]
         transition = TRANSITIONS_BY_ACTION[ACTION]
         if not actor_may_take(self.actor, transition):
             print("ERROR: cs1 may not approve: run `manage.py setup_roles` first", file=sys.stderr)
@@ -153,6 +170,7 @@ class Bench:
         floor_ids, service_ids, extra_ids = ids[:per_kind], ids[per_kind : 2 * per_kind], ids[2 * per_kind :]
 
         self.floor_conn = self.floor_connect()
+        self.floor_redis = self.floor_redis_connect()
         try:
             gc.collect()
             self.blocks(floor_ids[: args.warmup], service_ids[: args.warmup])
@@ -176,6 +194,11 @@ class Bench:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         self.report(result)
+        if self.floor_redis is not None:
+            # No worker runs in this benchmark: drop the floor's messages and the service's tasks.
+            from django.conf import settings
+
+            self.floor_redis.delete(FLOOR_REDIS_KEY, settings.CELERY_TASK_DEFAULT_QUEUE)
         return 0
 
     def orders_create(self, count: int) -> list[int]:
@@ -225,6 +248,20 @@ class Bench:
         assert paid == count, "bulk setup did not leave every order paid"
         return [o.pk for o in orders]
 
+    def floor_redis_connect(self):
+        """After the commit the service tells a worker (one task per outbox row). The floor does
+        the least that can do it: one LPUSH of a small message on a plain Redis connection.
+        Without REDIS_URL (the embedded folder queue) the floor skips it."""
+        from django.conf import settings
+
+        if not settings.REDIS_URL:
+            return None
+        import redis
+
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        client.delete(FLOOR_REDIS_KEY)
+        return client
+
     def floor_connect(self):
         """A second connection like Django's: same parameters, adapters, cursor class (client-side
         binding) and no prepared statements, outside autocommit so BEGIN is implicit as in an
@@ -266,8 +303,11 @@ class Bench:
                 "{}",
             ],
         )
-        cursor.fetchone()
+        (event_id,) = cursor.fetchone()
+        cursor.execute(FLOOR_OUTBOX, [event_id, self.rule_id, f"floor:{event_id}", now, now])
         conn.commit()
+        if self.floor_redis is not None:
+            self.floor_redis.lpush(FLOOR_REDIS_KEY, json.dumps({"task": "outbox_process", "args": [event_id]}))
         return time.perf_counter() - started
 
     def service_one(self, order_id: int) -> float:
@@ -313,7 +353,10 @@ class Bench:
             with CaptureQueriesContext(connection) as ctx:
                 order_transition(order_id, ACTION, actor=actor, expected_version=2)
             out[label] = {"count": len(ctx.captured_queries), "sql": [q["sql"] for q in ctx.captured_queries]}
-        out["floor"] = {"count": 5, "sql": ["BEGIN", FLOOR_SELECT, FLOOR_UPDATE, FLOOR_INSERT, "COMMIT"]}
+        out["floor"] = {
+            "count": 6,
+            "sql": ["BEGIN", FLOOR_SELECT, FLOOR_UPDATE, FLOOR_INSERT, FLOOR_OUTBOX, "COMMIT"],
+        }
         return out
 
     def profile(self, order_ids: list[int]) -> None:
@@ -369,6 +412,8 @@ class Bench:
             "pass_p95": ratio_p95 <= TARGET_RATIO,
             "pass": ratio_median <= TARGET_RATIO and ratio_p95 <= TARGET_RATIO,
             "pass_rule": "both ratio_median and ratio_p95 (service / floor) at most target_ratio",
+            "floor_includes": "BEGIN; SELECT … FOR UPDATE; UPDATE order; INSERT event; INSERT outbox row; COMMIT"
+            + ("; then one Redis LPUSH (the worker's wake-up)" if self.floor_redis is not None else ""),
             "queries_per_transition": {
                 "note": "statements sent per transition, BEGIN and COMMIT included",
                 "service_reused_actor": queries["reused_actor"]["count"],

@@ -20,6 +20,10 @@ fi
 
 export DATABASE_URL="${BASE_URL%/*}/$BENCH_DB"
 export DJANGO_SETTINGS_MODULE=config.settings.dev
+# Benchmarks measure the production set-up: tasks go through the real Redis.
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
+# A queue of the benchmarks' own, so no other worker takes their tasks.
+export ORDERHUB_TASK_QUEUE="${ORDERHUB_TASK_QUEUE:-orderhub-bench}"
 # Not DEBUG: Django would record every query, which is not what production pays.
 export DEBUG=false
 

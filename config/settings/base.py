@@ -159,6 +159,10 @@ ORDERHUB_OUTBOX_BACKOFF_CAP = env.float("ORDERHUB_OUTBOX_BACKOFF_CAP", default=6
 # A pending message older than this is sent again by the sweep (a lost or unsent task).
 ORDERHUB_OUTBOX_GRACE_SECONDS = env.int("ORDERHUB_OUTBOX_GRACE_SECONDS", default=30)
 
+# Reaction rules are cached per process this long (a rule saved in the admin applies at once in
+# that process, within this many seconds everywhere else).
+ORDERHUB_RULES_CACHE_SECONDS = env.float("ORDERHUB_RULES_CACHE_SECONDS", default=5.0)
+
 # Publishing must not hang a request when the broker is down: the row is committed and the
 # sweep will send it, so one quick try is enough.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
@@ -166,6 +170,7 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5, "visibility_timeout": 3600}
+CELERY_TASK_DEFAULT_QUEUE = env("ORDERHUB_TASK_QUEUE", default="celery")
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE = {

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -30,11 +31,33 @@ from ..reactions import ReactionFailed, ReactionRetryLater, reaction_kind
 logger = logging.getLogger(__name__)
 
 
-def outbox_enqueue_for_event(event: OrderEvent) -> list[OutboxMessage]:
-    """One outbox row per enabled rule listening to this event type (one query when none)."""
+_rules_cache: dict[str, tuple[float, list[tuple]]] = {}
+
+
+def reaction_rules_for(event_type: str) -> list[tuple]:
+    """(id, kind, params) of the enabled rules for an event type. Cached per process for
+    ORDERHUB_RULES_CACHE_SECONDS: every transition asks, rules change a few times a week. A
+    rule saved in this process clears the cache at once; other processes see it within the TTL."""
     from alerts.models import ReactionRule
 
-    rules = list(ReactionRule.objects.filter(event_type=event.action, enabled=True).values_list("id", "kind", "params"))
+    ttl = settings.ORDERHUB_RULES_CACHE_SECONDS
+    now = time.monotonic()
+    cached = _rules_cache.get(event_type)
+    if cached is not None and now - cached[0] < ttl:
+        return cached[1]
+    rules = list(ReactionRule.objects.filter(event_type=event_type, enabled=True).values_list("id", "kind", "params"))
+    if ttl > 0:
+        _rules_cache[event_type] = (now, rules)
+    return rules
+
+
+def reaction_rules_cache_clear() -> None:
+    _rules_cache.clear()
+
+
+def outbox_enqueue_for_event(event: OrderEvent) -> list[OutboxMessage]:
+    """One outbox row per enabled rule listening to this event type."""
+    rules = reaction_rules_for(event.action)
     if not rules:
         return []
     messages = OutboxMessage.objects.bulk_create(
