@@ -3,6 +3,8 @@ from django.contrib import admin, messages
 from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
 
+from integrations.chat.base import ChatError, RobotConfig, chat_send
+
 from .models import ChatDelivery, ChatRobot, Notification, ReactionRule
 
 
@@ -59,8 +61,6 @@ class ChatRobotAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Send a test message"), permissions=["change"])
     def send_test_message(self, request, queryset):
-        from integrations.chat.base import ChatError, RobotConfig, chat_send
-
         for robot in queryset:
             config = RobotConfig(kind=robot.kind, url=robot.webhook_url, secret=robot.secret)
             try:

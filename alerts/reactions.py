@@ -7,6 +7,7 @@ from django.core.mail import send_mail
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from integrations.chat.base import ChatGiveUp, ChatRetryLater, RobotConfig, chat_send
 from orders.reactions import ReactionFailed, ReactionKind, ReactionRetryLater, reaction_kind_register
 from orders.services.outbox import outbox_child_create
 
@@ -54,8 +55,6 @@ def notify(message) -> str:
 
 
 def send_to_robot(message) -> str:
-    from integrations.chat.base import ChatGiveUp, ChatRetryLater, RobotConfig, chat_send
-
     robot = ChatRobot.objects.filter(pk=message.params.get("robot_id")).first()
     if robot is None:
         raise ReactionFailed("the chat robot was removed")

@@ -132,3 +132,28 @@ def test_a_reaction_that_keeps_failing_ends_failed_with_an_alert(live_worker, ma
     failure = OrderEvent.objects.get(order=order, action="reaction_failed")
     assert failure.data["outbox_message"] == busy.pk and failure.data["integration"] is True
     wait_for(lambda: Notification.objects.filter(event=failure, recipient=users["tech1"]).exists(), what="alert")
+
+
+def test_chat_robots_get_the_message_and_rate_limits_are_retried(live_worker, make_order, users):
+    from alerts.models import ChatDelivery, ChatRobot
+    from tests.fakes.chat import FakeDingTalk, FakeWeCom
+
+    with FakeWeCom(key="wk") as wecom, FakeDingTalk(token="dt", secret="SECdt") as dingtalk:
+        dingtalk.answers.append("rate_limit")  # DingTalk throttles the first message
+        rule = ReactionRule.objects.get(event_type="approve", kind="notify")
+        rule.recipient_robots.add(
+            ChatRobot.objects.create(name="客服群", kind="wecom", webhook_url=wecom.url),
+            ChatRobot.objects.create(name="运营群", kind="dingtalk", webhook_url=dingtalk.url, secret="SECdt"),
+        )
+        order = make_order("paid", cs_owner="cs2", buyer_email="li.lei@example.cn", buyer_phone="13712345678")
+        event = order_transition(order.pk, "approve", actor=users["cs1"], note="买家电话 13712345678 已确认")
+        wait_for(lambda: ChatDelivery.objects.filter(outbox_message__event=event).count() == 2, what="both robots")
+    (wecom_request,) = wecom.requests
+    assert len(dingtalk.requests) == 2  # throttled once, then delivered
+    content = wecom_request.json["markdown"]["content"]
+    assert content.startswith(f"**{order.number} · approved**\n")
+    for received in (wecom_request, *dingtalk.requests):
+        body = received.body.decode()
+        assert "13712345678" not in body and "li.lei@example.cn" not in body
+    chat_rows = OutboxMessage.objects.filter(event=event, kind="chat_send")
+    assert sorted(chat_rows.values_list("status", "attempts")) == [("done", 1), ("done", 2)]

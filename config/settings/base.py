@@ -145,7 +145,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # urllib3 logs request URLs at DEBUG, and robot webhook URLs carry their keys.
+        "urllib3": {"level": "WARNING"},
+    },
 }
 
 # `seed_demo` creates users with a known password: never under production settings.
