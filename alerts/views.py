@@ -1,7 +1,9 @@
+from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -26,9 +28,11 @@ def inbox(request):
         request,
         "alerts/inbox.html",
         {
+            # The admin's own context: header, user links, the bell, the language switch.
+            **admin.site.each_context(request),
             "notifications": notification_inbox(user=request.user),
             "unread": notification_unread_count(user=request.user),
-            "title": "",
+            "title": _("Notifications"),
         },
     )
 
