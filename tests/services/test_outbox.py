@@ -224,3 +224,18 @@ def test_default_rules_are_installed():
         ("ship", "carrier_upload_waybill"),
         ("reaction_failed", "notify"),
     } <= rules
+
+
+@pytest.mark.django_db
+def test_notify_can_also_email_each_recipient(make_order, users, mailoutbox):
+    rule = ReactionRule.objects.get(event_type="approve", kind="notify")
+    rule.params = {"email": True}
+    rule.save()
+    order = make_order("paid", cs_owner="cs2")
+    event = order_transition(order.pk, "approve", actor=users["cs1"])
+    outbox_deliver(OutboxMessage.objects.get(event=event, kind="notify").pk)
+    email = OutboxMessage.objects.get(event=event, kind="email_send")
+    assert outbox_deliver(email.pk) == OutboxStatus.DONE
+    assert outbox_deliver(email.pk) == OutboxStatus.DONE
+    (mail,) = mailoutbox
+    assert mail.to == ["cs2@example.com"] and order.number in mail.subject
