@@ -42,7 +42,7 @@ def rule_recipients(rule: ReactionRule, event) -> list:
         who |= Q(pk=event.order.cs_owner_id)
     if rule.recipient_role:
         who |= Q(groups__name=rule.recipient_role)
-    users = User.objects.filter(who, is_active=True).distinct().order_by("pk")
+    users = User.objects.filter(who, is_active=True).distinct().order_by("pk").prefetch_related("groups")
     if event.actor_id:
         users = users.exclude(pk=event.actor_id)
     return list(users)

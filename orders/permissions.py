@@ -21,7 +21,8 @@ def role_of(user) -> str | None:
     if user.is_superuser:
         role = Role.ADMIN
     else:
-        names = set(user.groups.values_list("name", flat=True))
+        # .all() rather than values_list: it uses groups prefetched with the user when there are.
+        names = {group.name for group in user.groups.all()}
         role = next((r for r in HUMAN_ROLES if r.value in names), None)
     user._orderhub_role = role
     return role
