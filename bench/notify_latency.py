@@ -49,7 +49,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench.transition import cpu_model, percentile
+from bench.common import cpu_model, paid_orders_create, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results" / "notify_latency.json"
@@ -435,51 +435,7 @@ class Bench:
         self.rule = rules[0]
 
     def orders_create(self, count: int) -> list[int]:
-        """`count` orders in state paid at version 2, owned by cs2, with the `created` and `pay`
-        events the real path leaves. Bulk, so setup is not the run (as in bench.transition)."""
-        from django.utils import timezone
-
-        from orders.events import ORDER_CREATED
-        from orders.models import Order, OrderEvent
-        from orders.states import Channel, Role, State
-
-        now = timezone.now()
-        orders = [
-            Order(
-                number=f"NOTIFY{i:07d}",
-                channel=Channel.MANUAL,
-                amount="88.90",
-                currency="CNY",
-                state=State.PAID,
-                version=2,
-                cs_owner=self.owner,
-                ordered_at=now,
-                state_changed_at=now,
-                updated_at=now,
-            )
-            for i in range(1, count + 1)
-        ]
-        Order.objects.bulk_create(orders, batch_size=1000)
-        events = []
-        for order in orders:
-            common = {"order": order, "actor": None, "actor_name": "", "actor_role": Role.SYSTEM, "occurred_at": now}
-            events.append(
-                OrderEvent(
-                    action=ORDER_CREATED,
-                    from_state="",
-                    to_state=State.SUBMITTED,
-                    order_version=1,
-                    data={"channel": Channel.MANUAL, "external_id": ""},
-                    **common,
-                )
-            )
-            events.append(
-                OrderEvent(action="pay", from_state=State.SUBMITTED, to_state=State.PAID, order_version=2, **common)
-            )
-        OrderEvent.objects.bulk_create(events, batch_size=2000)
-        paid = Order.objects.filter(pk__in=[o.pk for o in orders], state=State.PAID).count()
-        assert paid == count, "bulk setup did not leave every order paid"
-        return [o.pk for o in orders]
+        return paid_orders_create(count, cs_owner=self.owner, number_prefix="NOTIFY")
 
     def queue_purge(self, app) -> int:
         with app.connection_for_write() as conn:

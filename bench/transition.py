@@ -34,6 +34,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench.common import cpu_model, paid_orders_create, percentile
+
 TARGET_RATIO = 3.0
 RESULTS = Path(__file__).resolve().parent / "results" / "transition.json"
 ACTION = "approve"
@@ -77,17 +79,6 @@ def parse_args(argv):
     if args.n < 1 or args.warmup < 0 or args.block < 1 or args.profile < 0:
         parser.error("--n and --block must be positive, --warmup and --profile not negative")
     return args
-
-
-def percentile(values: list[float], pct: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    ordered = sorted(values)
-    if len(ordered) == 1:
-        return ordered[0]
-    rank = (len(ordered) - 1) * pct / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 def summary(seconds: list[float]) -> dict:
@@ -202,51 +193,7 @@ class Bench:
         return 0
 
     def orders_create(self, count: int) -> list[int]:
-        """`count` orders in state paid at version 2, with the `created` and `pay` events the
-        real path (order_create, then pay by the system) leaves. Bulk, so setup is not the run."""
-        from django.utils import timezone
-
-        from orders.events import ORDER_CREATED
-        from orders.models import Order, OrderEvent
-        from orders.states import Channel, Role, State
-
-        now = timezone.now()
-        orders = [
-            Order(
-                number=f"BENCH{i:07d}",
-                channel=Channel.MANUAL,
-                amount="88.90",
-                currency="CNY",
-                state=State.PAID,
-                version=2,
-                cs_owner=self.actor,
-                ordered_at=now,
-                state_changed_at=now,
-                updated_at=now,
-            )
-            for i in range(1, count + 1)
-        ]
-        Order.objects.bulk_create(orders, batch_size=1000)
-        events = []
-        for order in orders:
-            common = {"order": order, "actor": None, "actor_name": "", "actor_role": Role.SYSTEM, "occurred_at": now}
-            events.append(
-                OrderEvent(
-                    action=ORDER_CREATED,
-                    from_state="",
-                    to_state=State.SUBMITTED,
-                    order_version=1,
-                    data={"channel": Channel.MANUAL, "external_id": ""},
-                    **common,
-                )
-            )
-            events.append(
-                OrderEvent(action="pay", from_state=State.SUBMITTED, to_state=State.PAID, order_version=2, **common)
-            )
-        OrderEvent.objects.bulk_create(events, batch_size=2000)
-        paid = Order.objects.filter(pk__in=[o.pk for o in orders], state=State.PAID).count()
-        assert paid == count, "bulk setup did not leave every order paid"
-        return [o.pk for o in orders]
+        return paid_orders_create(count, cs_owner=self.actor, number_prefix="BENCH")
 
     def floor_redis_connect(self):
         """After the commit the service tells a worker (one task per outbox row). The floor does
@@ -457,16 +404,6 @@ class Bench:
         )
         if not r["pass"]:
             print(f"  TARGET MISSED: the service costs more than {r['target_ratio']:.1f}x the floor (see the json).")
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 if __name__ == "__main__":

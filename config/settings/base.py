@@ -127,18 +127,22 @@ CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 100
 CELERY_TIMEZONE = TIME_ZONE
 BROKER_FOLDER = Path(env("ORDERHUB_BROKER_FOLDER", default=str(VAR_DIR / "broker")))
-CELERY_BROKER_TRANSPORT_OPTIONS = {}
-if not REDIS_URL:
-    # The embedded mode: kombu's filesystem transport, one folder shared by web, worker and beat.
+
+
+def folder_broker_options(folder: Path) -> dict:
+    """The embedded mode: kombu's filesystem transport, one folder shared by web, worker and beat."""
     for sub in ("queue", "processed", "control"):
-        (BROKER_FOLDER / sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(BROKER_FOLDER / "queue"),
-        "data_folder_out": str(BROKER_FOLDER / "queue"),
-        "processed_folder": str(BROKER_FOLDER / "processed"),
-        "control_folder": str(BROKER_FOLDER / "control"),
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    return {
+        "data_folder_in": str(folder / "queue"),
+        "data_folder_out": str(folder / "queue"),
+        "processed_folder": str(folder / "processed"),
+        "control_folder": str(folder / "control"),
         "store_processed": False,
     }
+
+
+CELERY_BROKER_TRANSPORT_OPTIONS = {} if REDIS_URL else folder_broker_options(BROKER_FOLDER)
 
 LOGGING = {
     "version": 1,

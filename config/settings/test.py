@@ -18,16 +18,7 @@ import os  # noqa: E402
 
 CELERY_TASK_DEFAULT_QUEUE = f"orderhub-test-{os.getpid()}"
 if not REDIS_URL:  # noqa: F405
-    _folder = BASE_DIR / "var" / "test-broker"
-    for _sub in ("queue", "processed", "control"):
-        (_folder / _sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_folder / "queue"),
-        "data_folder_out": str(_folder / "queue"),
-        "processed_folder": str(_folder / "processed"),
-        "control_folder": str(_folder / "control"),
-        "store_processed": False,
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = folder_broker_options(BASE_DIR / "var" / "test-broker")  # noqa: F405
 # Retries in tests: fast, few.
 ORDERHUB_OUTBOX_MAX_ATTEMPTS = 3
 ORDERHUB_OUTBOX_BACKOFF_BASE = 0.05

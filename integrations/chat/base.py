@@ -77,6 +77,17 @@ def post_json(url: str, body: dict, *, session: requests.Session | None, timeout
     return answer
 
 
+def answer_check(answer: dict, *, robot: str, rate_limited: int, config: RobotConfig) -> None:
+    """Both robots answer HTTP 200 with an errcode: 0 is sent, the rate-limit code is "later",
+    anything else is a refusal that retrying will not change."""
+    code = answer.get("errcode")
+    if code == 0:
+        return
+    if code == rate_limited:
+        raise ChatRetryLater(f"{robot}: rate limited (errcode {code})")
+    raise ChatGiveUp(f"{robot}: refused (errcode {code}: {scrub(str(answer.get('errmsg', '')), config)[:100]})")
+
+
 def chat_send(
     config: RobotConfig, *, title: str, text: str, session: requests.Session | None = None, timeout: float = 5.0
 ) -> None:

@@ -11,7 +11,7 @@ from urllib.parse import quote_plus
 
 import requests
 
-from .base import ChatGiveUp, ChatRetryLater, RobotConfig, post_json, scrub
+from .base import RobotConfig, answer_check, post_json
 
 # DingTalk's throttling code is not in its public docs we could verify: 130101 is what robots
 # answer when they "send too fast" as reported by client libraries.
@@ -37,9 +37,4 @@ def message_body(*, title: str, text: str) -> dict:
 def send(config: RobotConfig, *, title: str, text: str, session: requests.Session | None, timeout: float) -> None:
     url = signed_url(config.url, config.secret) if config.secret else config.url
     answer = post_json(url, message_body(title=title, text=text), session=session, timeout=timeout, robot="DingTalk")
-    code = answer.get("errcode")
-    if code == 0:
-        return
-    if code == RATE_LIMITED:
-        raise ChatRetryLater(f"DingTalk: rate limited (errcode {code})")
-    raise ChatGiveUp(f"DingTalk: refused (errcode {code}: {scrub(str(answer.get('errmsg', '')), config)[:100]})")
+    answer_check(answer, robot="DingTalk", rate_limited=RATE_LIMITED, config=config)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from .base import ChatGiveUp, ChatRetryLater, RobotConfig, post_json, scrub
+from .base import RobotConfig, answer_check, post_json
 
 RATE_LIMITED = 45009  # more than 20 messages a minute for this robot
 INVALID_WEBHOOK = 93000
@@ -18,9 +18,4 @@ def send(config: RobotConfig, *, title: str, text: str, session: requests.Sessio
     answer = post_json(
         config.url, message_body(title=title, text=text), session=session, timeout=timeout, robot="WeCom"
     )
-    code = answer.get("errcode")
-    if code == 0:
-        return
-    if code == RATE_LIMITED:
-        raise ChatRetryLater(f"WeCom: rate limited (errcode {code})")
-    raise ChatGiveUp(f"WeCom: refused (errcode {code}: {scrub(str(answer.get('errmsg', '')), config)[:100]})")
+    answer_check(answer, robot="WeCom", rate_limited=RATE_LIMITED, config=config)
