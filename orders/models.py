@@ -77,6 +77,13 @@ class Warehouse(models.Model):
     code = models.SlugField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=100)
     is_active = models.BooleanField(_("active"), default=True)
+    # The sender on waybills.
+    contact_name = models.CharField(_("contact name"), max_length=60, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=32, blank=True)
+    province = models.CharField(_("province"), max_length=40, blank=True)
+    city = models.CharField(_("city"), max_length=40, blank=True)
+    district = models.CharField(_("district"), max_length=40, blank=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("warehouse")
@@ -125,6 +132,14 @@ class Order(FSMModelMixin, OrderTransitions, models.Model):
     external_id = models.CharField(_("external order id"), max_length=64, blank=True)
     buyer_email = models.EmailField(_("buyer email"), blank=True)
     buyer_phone = models.CharField(_("buyer phone"), max_length=32, blank=True)
+    # Where it goes (the receiver on waybills).
+    recipient_name = models.CharField(_("recipient"), max_length=60, blank=True)
+    recipient_phone = models.CharField(_("recipient phone"), max_length=32, blank=True)
+    ship_province = models.CharField(_("province"), max_length=40, blank=True)
+    ship_city = models.CharField(_("city"), max_length=40, blank=True)
+    ship_district = models.CharField(_("district"), max_length=40, blank=True)
+    ship_address = models.CharField(_("address"), max_length=200, blank=True)
+    ship_postcode = models.CharField(_("postcode"), max_length=16, blank=True)
     ordered_at = models.DateTimeField(_("ordered at"), default=timezone.now)
     amount = models.DecimalField(
         _("amount"), max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]

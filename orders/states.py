@@ -295,7 +295,8 @@ TRANSITIONS: tuple[Transition, ...] = (
         "cancel",
         _CANCELLABLE,
         State.CANCELLED,
-        frozenset({CS, OPS}),
+        # The system too: a buyer who cancels on the channel cancels here.
+        frozenset({CS, OPS, SYS}),
         _("Cancel order"),
         _("cancelled the order"),
         note_required=True,

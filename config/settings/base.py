@@ -192,3 +192,9 @@ CELERY_BEAT_SCHEDULE = {
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="OrderHub <orderhub@localhost>")
+
+# Webhook secrets may come from here as well as from the admin (Integrations → Webhook sources).
+SHOPIFY_WEBHOOK_SECRET = env("SHOPIFY_WEBHOOK_SECRET", default="")
+WMS_WEBHOOK_SECRET = env("WMS_WEBHOOK_SECRET", default="")
+# A WMS webhook older than this is refused (replay protection).
+WMS_WEBHOOK_MAX_AGE_SECONDS = env.int("WMS_WEBHOOK_MAX_AGE_SECONDS", default=300)

@@ -68,7 +68,39 @@ def _clean_email(email: str) -> str:
     return email
 
 
-def order_create(
+SHIPPING_FIELDS = (
+    "recipient_name",
+    "recipient_phone",
+    "ship_province",
+    "ship_city",
+    "ship_district",
+    "ship_address",
+    "ship_postcode",
+)
+
+
+def order_create(*, actor, **fields) -> Order:
+    """Create an order in state `submitted` and its first timeline event, in a transaction of
+    its own. Fields: channel, amount, currency, external_id, buyer_email, buyer_phone,
+    ordered_at, cs_owner, main_order, note and the shipping address (SHIPPING_FIELDS)."""
+    try:
+        with transaction.atomic(durable=True):
+            return order_create_in_transaction(actor=actor, **fields)
+    except IntegrityError:
+        channel, external_id = fields.get("channel"), (fields.get("external_id") or "").strip()
+        if external_id and Order.objects.filter(channel=channel, external_id=external_id).exists():
+            raise _already_in_hub(channel, external_id) from None
+        raise
+
+
+def _already_in_hub(channel: str, external_id: str) -> InvalidActionData:
+    return InvalidActionData(
+        _("Order %(external_id)s from %(channel)s is already in the hub.")
+        % {"external_id": external_id, "channel": Channel(channel).label}
+    )
+
+
+def order_create_in_transaction(
     *,
     actor,
     channel: str,
@@ -81,12 +113,18 @@ def order_create(
     cs_owner=None,
     main_order: Order | None = None,
     note: str = "",
+    **shipping,
 ) -> Order:
-    """Create an order in state `submitted` and its first timeline event."""
+    """The same, joining the caller's transaction (intake creates and pays in one)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("order_create_in_transaction needs an open transaction")
     if actor is not None and not actor.has_perm("orders.add_order"):
         raise ActionNotPermitted(role_label=_role_label(actor), action_label=_("Create order"))
     if channel not in Channel.values:
         raise InvalidActionData(_("Unknown channel “%(channel)s”.") % {"channel": channel})
+    unknown = set(shipping) - set(SHIPPING_FIELDS)
+    if unknown:
+        raise TypeError(f"order_create got unexpected fields: {', '.join(sorted(unknown))}")
     amount = _clean_amount(amount)
     currency = (currency or settings.ORDERHUB_CURRENCY).upper()
     if len(currency) != 3 or not currency.isalpha():
@@ -95,44 +133,39 @@ def order_create(
         raise InvalidActionData(_("A gift order's main order cannot itself be a gift order."))
     if cs_owner is not None:
         _check_cs_owner(cs_owner)
+    external_id = (external_id or "").strip()
+    if external_id and Order.objects.filter(channel=channel, external_id=external_id).exists():
+        raise _already_in_hub(channel, external_id)
     now = timezone.now()
-    try:
-        with transaction.atomic(durable=True):
-            order = Order(
-                number=order_number_next(at=now),
-                channel=channel,
-                external_id=(external_id or "").strip(),
-                buyer_email=_clean_email(buyer_email),
-                buyer_phone=(buyer_phone or "").strip(),
-                ordered_at=ordered_at or now,
-                amount=amount,
-                currency=currency,
-                cs_owner=cs_owner,
-                main_order=main_order,
-                priority=_priority_for(amount, currency),
-                updated_by=actor,
-                updated_at=now,
-                state_changed_at=now,
-            )
-            order._history_user = actor
-            order.save()
-            created = order_event_create(
-                order=order,
-                action=ORDER_CREATED,
-                from_state="",
-                actor=actor,
-                occurred_at=now,
-                note=note,
-                data={"channel": channel, "external_id": order.external_id},
-            )
-            outbox_enqueue_for_event(created)
-    except IntegrityError:
-        if order.external_id and Order.objects.filter(channel=channel, external_id=order.external_id).exists():
-            raise InvalidActionData(
-                _("Order %(external_id)s from %(channel)s is already in the hub.")
-                % {"external_id": order.external_id, "channel": Channel(channel).label}
-            ) from None
-        raise
+    order = Order(
+        number=order_number_next(at=now),
+        channel=channel,
+        external_id=external_id,
+        buyer_email=_clean_email(buyer_email),
+        buyer_phone=(buyer_phone or "").strip(),
+        ordered_at=ordered_at or now,
+        amount=amount,
+        currency=currency,
+        cs_owner=cs_owner,
+        main_order=main_order,
+        priority=_priority_for(amount, currency),
+        updated_by=actor,
+        updated_at=now,
+        state_changed_at=now,
+        **{name: (value or "").strip() for name, value in shipping.items()},
+    )
+    order._history_user = actor
+    order.save()
+    created = order_event_create(
+        order=order,
+        action=ORDER_CREATED,
+        from_state="",
+        actor=actor,
+        occurred_at=now,
+        note=note,
+        data={"channel": channel, "external_id": order.external_id},
+    )
+    outbox_enqueue_for_event(created)
     return order
 
 
