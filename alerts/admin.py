@@ -4,45 +4,30 @@ from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
 
 from integrations.chat.base import ChatError, RobotConfig, chat_send
+from orders.forms import WriteOnlySecretsForm
 
 from .models import ChatDelivery, ChatRobot, Notification, ReactionRule
 
 
-class ChatRobotForm(forms.ModelForm):
-    """The URL and secret are write-only: the form never renders them; empty keeps them."""
+class ChatRobotForm(WriteOnlySecretsForm):
+    """The URL (it carries the key) and the signing secret are write-only."""
 
-    webhook_url = forms.CharField(
-        label=_("Webhook URL"),
-        required=False,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text=_("Stored, never shown again. Leave empty to keep the current URL."),
-    )
-    secret = forms.CharField(
-        label=_("Signing secret"),
-        required=False,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text=_("DingTalk robots with “signed” security: the SEC… secret. Leave empty to keep the current one."),
-    )
+    secret_fields = ("webhook_url", "secret")
+    optional_secrets = ("secret",)
 
     class Meta:
         model = ChatRobot
         fields = ["name", "kind", "webhook_url", "secret", "enabled"]
-
-    def clean_webhook_url(self):
-        url = self.cleaned_data["webhook_url"].strip()
-        if not url:
-            if self.instance.pk:
-                return self.instance.webhook_url
-            raise forms.ValidationError(_("A new robot needs its webhook URL."))
-        URLValidator(schemes=["https", "http"])(url)
-        return url
-
-    def clean_secret(self):
-        secret = self.cleaned_data["secret"].strip()
-        return secret or (self.instance.secret if self.instance.pk else "")
+        help_texts = {"secret": _("DingTalk robots with “signed” security: the SEC… secret.")}
 
     def clean(self):
         data = super().clean()
+        url = data.get("webhook_url")
+        if url and not self.has_error("webhook_url"):
+            try:
+                URLValidator(schemes=["https", "http"])(url)
+            except forms.ValidationError as exc:
+                self.add_error("webhook_url", exc)
         if data.get("kind") == "dingtalk" and not data.get("secret"):
             self.add_error("secret", _("DingTalk robots need their signing secret."))
         return data

@@ -27,11 +27,20 @@ DEMO_USERS = [
     ("admin", "周", "敏", None),
 ]
 
+# code, name, contact, phone, province, city, district, address
 DEMO_WAREHOUSES = [
-    ("hz-own", "杭州自营仓"),
-    ("gz-south", "华南外包仓（广州）"),
-    ("tj-north", "华北外包仓（天津）"),
+    ("hz-own", "杭州自营仓", "王强", "0571-88880001", "浙江省", "杭州市", "余杭区", "仓前街道文一西路 1888 号 3 号库"),
+    ("gz-south", "华南外包仓（广州）", "陈伟", "020-66660002", "广东省", "广州市", "白云区", "太和镇物流园 B 区 12 栋"),
+    ("tj-north", "华北外包仓（天津）", "孙丽", "022-55550003", "天津市", "天津市", "武清区", "京津物流园 7 号库"),
 ]
+_STREETS = [
+    ("上海市", "上海市", "浦东新区", "张江路 {n} 弄 {m} 号"),
+    ("北京市", "北京市", "朝阳区", "望京街 {n} 号院 {m} 号楼"),
+    ("广东省", "深圳市", "南山区", "科技园南路 {n} 号 {m} 室"),
+    ("四川省", "成都市", "武侯区", "天府大道 {n} 号 {m} 栋"),
+    ("江苏省", "南京市", "鼓楼区", "中山北路 {n} 号 {m} 室"),
+]
+_RECIPIENTS = ["刘芳", "陈晨", "杨洋", "黄磊", "赵敏", "周杰", "吴婷", "徐明"]
 
 # The moves that take a new order to each state: (action, who acts). "cs" is the order's
 # customer-service owner, None the system.
@@ -86,7 +95,23 @@ def demo_users_ensure(password: str | None = None) -> dict:
 
 
 def demo_warehouses_ensure() -> list[Warehouse]:
-    return [Warehouse.objects.get_or_create(code=code, defaults={"name": name})[0] for code, name in DEMO_WAREHOUSES]
+    fields = ("name", "contact_name", "contact_phone", "province", "city", "district", "address")
+    return [
+        Warehouse.objects.get_or_create(code=row[0], defaults=dict(zip(fields, row[1:], strict=True)))[0]
+        for row in DEMO_WAREHOUSES
+    ]
+
+
+def demo_address(rng: random.Random) -> dict:
+    province, city, district, street = rng.choice(_STREETS)
+    return {
+        "recipient_name": rng.choice(_RECIPIENTS),
+        "recipient_phone": f"139{rng.randrange(10**7, 10**8)}",
+        "ship_province": province,
+        "ship_city": city,
+        "ship_district": district,
+        "ship_address": street.format(n=rng.randrange(1, 999), m=rng.randrange(1, 40)),
+    }
 
 
 def tracking_number_for(carrier: str, order: Order, rng: random.Random) -> str:
@@ -124,5 +149,6 @@ def demo_order_create(target: str, *, users: dict, warehouses: list, rng: random
         buyer_phone=f"138{rng.randrange(10**7, 10**8)}",
         cs_owner=cs,
         main_order=main,
+        **demo_address(rng),
     )
     return order_move_to(order, target, users=users, warehouses=warehouses, rng=rng)

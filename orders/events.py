@@ -14,11 +14,14 @@ ORDER_CREATED = "created"
 ORDER_DETAILS_UPDATED = "details_updated"
 # A reaction (notification, carrier call, …) failed for good after its retries.
 REACTION_FAILED = "reaction_failed"
+# The warehouse system sent an event that could not be applied (out of order, illegal).
+WMS_EVENT_REJECTED = "wms_rejected"
 
 _OTHER_VERBS = {
     ORDER_CREATED: _("created the order"),
     ORDER_DETAILS_UPDATED: _("updated the order details"),
     REACTION_FAILED: _("recorded a failed reaction"),
+    WMS_EVENT_REJECTED: _("refused a warehouse-system event"),
 }
 
 # What a reaction rule can listen to: every transition, plus the events above.
@@ -27,6 +30,7 @@ EVENT_TYPE_CHOICES = [
     (ORDER_CREATED, _("Order created")),
     (ORDER_DETAILS_UPDATED, _("Order details updated")),
     (REACTION_FAILED, _("A reaction failed for good")),
+    (WMS_EVENT_REJECTED, _("A warehouse-system event was refused")),
 ]
 
 

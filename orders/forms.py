@@ -84,3 +84,39 @@ class OrderDetailsForm(VersionedForm):
             .objects.filter(is_active=True, groups__name=Role.CUSTOMER_SERVICE.value)
             .order_by("username")
         )
+
+
+class WriteOnlySecretsForm(forms.ModelForm):
+    """A model form whose `secret_fields` are write-only: never rendered back, and left empty
+    on an edit they keep what is stored. A new object must have them (unless optional)."""
+
+    secret_fields: tuple[str, ...] = ()
+    optional_secrets: tuple[str, ...] = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.secret_fields:
+            field = self.fields[name]
+            field.required = False
+            field.widget = forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"})
+            keep = _("Stored, never shown again. Leave empty to keep the current value.")
+            field.help_text = f"{field.help_text} {keep}".strip() if self.instance.pk else field.help_text
+
+    def _clean_secret(self, name: str):
+        value = (self.cleaned_data.get(name) or "").strip()
+        if value:
+            return value
+        if self.instance.pk:
+            return getattr(self.instance, name)
+        if name in self.optional_secrets:
+            return ""
+        raise forms.ValidationError(_("This field is required."))
+
+    def clean(self):
+        data = super().clean()
+        for name in self.secret_fields:
+            try:
+                data[name] = self._clean_secret(name)
+            except forms.ValidationError as exc:
+                self.add_error(name, exc)
+        return data

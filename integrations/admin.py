@@ -1,0 +1,72 @@
+from django import forms
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from orders.forms import WriteOnlySecretsForm
+
+from .models import CarrierAccount, InboundDelivery, TrackingRecord, WebhookSource
+
+
+class CarrierAccountForm(WriteOnlySecretsForm):
+    secret_fields = ("app_secret",)
+    endpoint = forms.URLField(label=_("endpoint"), max_length=300, assume_scheme="https")
+
+    class Meta:
+        model = CarrierAccount
+        fields = ["name", "carrier", "endpoint", "app_key", "app_secret", "extra", "warehouses", "priority", "enabled"]
+
+
+@admin.register(CarrierAccount)
+class CarrierAccountAdmin(admin.ModelAdmin):
+    form = CarrierAccountForm
+    list_display = ("name", "carrier", "endpoint", "app_key", "secret_set", "priority", "enabled")
+    list_filter = ("carrier", "enabled")
+    filter_horizontal = ("warehouses",)
+
+    @admin.display(description=_("Secret"), boolean=True)
+    def secret_set(self, account):
+        return bool(account.app_secret)
+
+
+class WebhookSourceForm(WriteOnlySecretsForm):
+    secret_fields = ("secret",)
+
+    class Meta:
+        model = WebhookSource
+        fields = ["kind", "name", "secret", "enabled"]
+
+
+@admin.register(WebhookSource)
+class WebhookSourceAdmin(admin.ModelAdmin):
+    form = WebhookSourceForm
+    list_display = ("name", "kind", "enabled")
+    list_filter = ("kind", "enabled")
+
+
+class ReadOnly(admin.ModelAdmin):
+    actions = None
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(InboundDelivery)
+class InboundDeliveryAdmin(ReadOnly):
+    list_display = ("received_at", "source", "topic", "delivery_id", "order", "outcome")
+    list_filter = ("source", "topic")
+    search_fields = ("=delivery_id", "=order__number")
+    list_select_related = ("order",)
+
+
+@admin.register(TrackingRecord)
+class TrackingRecordAdmin(ReadOnly):
+    list_display = ("occurred_at", "shipment", "kind", "description", "location", "via")
+    list_filter = ("kind", "via")
+    search_fields = ("=shipment__tracking_number",)
+    list_select_related = ("shipment",)
