@@ -178,10 +178,13 @@ class Carrier:
         return data
 
 
-def carrier_class(code: str) -> type[Carrier]:
-    from . import cainiao, sf, zto
+ADAPTERS = {"sf": ("sf", "SFExpress"), "zto": ("zto", "ZTOExpress"), "cainiao": ("cainiao", "Cainiao")}
 
-    classes = {"sf": sf.SFExpress, "zto": zto.ZTOExpress, "cainiao": cainiao.Cainiao}
-    if code not in classes:
+
+def carrier_class(code: str) -> type[Carrier]:
+    from importlib import import_module
+
+    if code not in ADAPTERS:
         raise KeyError(f"no adapter for carrier {code!r}")
-    return classes[code]
+    module, name = ADAPTERS[code]
+    return getattr(import_module(f"{__package__}.{module}"), name)
