@@ -4,6 +4,7 @@ from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
 
 from integrations.chat.base import ChatError, RobotConfig, chat_send
+from orders.admin import ReadOnlyAdminMixin
 from orders.forms import WriteOnlySecretsForm
 
 from .models import ChatDelivery, ChatRobot, Notification, ReactionRule
@@ -101,22 +102,13 @@ class ReactionRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "recipient", "recipient_role", "text", "read_at", "acted_at")
     list_filter = ("recipient_role", ("read_at", admin.EmptyFieldListFilter))
     search_fields = ("=order__number", "recipient__username")
     list_select_related = ("recipient",)
     show_full_result_count = False
     actions = None
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ChatDelivery)

@@ -73,3 +73,29 @@ def paid_orders_create(count: int, *, cs_owner, number_prefix: str) -> list[int]
     paid = Order.objects.filter(pk__in=[o.pk for o in orders], state=State.PAID).count()
     assert paid == count, "bulk setup did not leave every order paid"
     return [o.pk for o in orders]
+
+
+def django_setup_for_bench(name: str, *, need_redis: bool = False) -> int | None:
+    """Set Django up for a benchmark; an exit status when the set-up is not one to measure
+    (not PostgreSQL, DEBUG on, or no Redis where the broker is measured), else None."""
+    import os
+    import sys
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+
+    problem = None
+    if connection.vendor != "postgresql":
+        problem = f"the {name} benchmark needs PostgreSQL (DATABASE_URL), not {connection.vendor}; use `make bench`"
+    elif settings.DEBUG:
+        problem = "DEBUG is on, so Django records every query; run with DEBUG=false"
+    elif need_redis and not settings.REDIS_URL:
+        problem = f"the {name} benchmark measures the Redis broker: set REDIS_URL"
+    if problem:
+        print(f"ERROR: {problem}", file=sys.stderr)
+        return 2
+    return None

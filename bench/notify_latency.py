@@ -49,7 +49,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench.common import cpu_model, paid_orders_create, percentile
+from bench.common import cpu_model, django_setup_for_bench, paid_orders_create, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results" / "notify_latency.json"
@@ -113,27 +113,8 @@ def summary(seconds: list[float]) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
-    import django
-
-    django.setup()
-
-    from django.conf import settings
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        print(
-            f"ERROR: the notification benchmark needs PostgreSQL (DATABASE_URL), not {connection.vendor}; "
-            "run it with `make bench`",
-            file=sys.stderr,
-        )
-        return 2
-    if settings.DEBUG:
-        print("ERROR: DEBUG is on, so Django records every query; run with DEBUG=false", file=sys.stderr)
-        return 2
-    if not settings.REDIS_URL:
-        print("ERROR: the notification benchmark measures the Redis broker: set REDIS_URL", file=sys.stderr)
-        return 2
+    if (status := django_setup_for_bench("notification", need_redis=True)) is not None:
+        return status
 
     # A SIGTERM to the benchmark still runs the `finally` that stops the worker.
     def terminate(signum, frame):

@@ -34,7 +34,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.common import cpu_model, paid_orders_create, percentile
+from bench.common import cpu_model, django_setup_for_bench, paid_orders_create, percentile
 
 TARGET_RATIO = 3.0
 RESULTS = Path(__file__).resolve().parent / "results" / "transition.json"
@@ -96,24 +96,8 @@ def summary(seconds: list[float]) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
-    import django
-
-    django.setup()
-
-    from django.conf import settings
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        print(
-            f"ERROR: the transition benchmark needs PostgreSQL (DATABASE_URL), not {connection.vendor}; "
-            "run it with `make bench`",
-            file=sys.stderr,
-        )
-        return 2
-    if settings.DEBUG:
-        print("ERROR: DEBUG is on, so Django records every query; run with DEBUG=false", file=sys.stderr)
-        return 2
+    if (status := django_setup_for_bench("transition")) is not None:
+        return status
     return Bench(args).run()
 
 

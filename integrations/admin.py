@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from orders.admin import ReadOnlyAdminMixin
 from orders.forms import WriteOnlySecretsForm
 
 from .models import CarrierAccount, InboundDelivery, TrackingRecord, WebhookSource
@@ -43,17 +44,8 @@ class WebhookSourceAdmin(admin.ModelAdmin):
     list_filter = ("kind", "enabled")
 
 
-class ReadOnly(admin.ModelAdmin):
+class ReadOnly(ReadOnlyAdminMixin, admin.ModelAdmin):
     actions = None
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(InboundDelivery)
