@@ -1,7 +1,118 @@
+"""Shopify order webhooks: `POST /webhooks/shopify/orders`.
+
+Shopify signs the raw body: `X-Shopify-Hmac-Sha256 = base64(HMAC-SHA256(app secret, body))`,
+checked before anything is parsed against the secrets of `webhook_secrets("shopify")` (the
+SHOPIFY_WEBHOOK_SECRET setting and the enabled Shopify webhook sources in the admin); none
+configured refuses everything (401).
+
+Topics (`X-Shopify-Topic`): orders/create, orders/updated, orders/paid and orders/cancelled
+all carry the whole order, so each is applied the same way by the intake service: create the
+order if the hub does not have it, then bring its payment and cancellation forward as the
+system. Deliveries that arrive out of order or twice therefore converge. Other topics answer
+200 {"ignored": topic}.
+
+`X-Shopify-Webhook-Id` is the same on every retry of one delivery: a delivery is applied once
+and recorded (InboundDelivery, source "shopify") in the same transaction as the order change;
+a replay answers 200 {"duplicate": true} and changes nothing.
+
+Answers: 200 {"order", "outcome": created|updated|unchanged, "actions"}; 400 {"error", "field"}
+for a body that is not JSON or an order field that is missing or invalid (nothing written);
+401 for a bad signature; 409 {"error"} when the hub refuses the change (cancelled after it
+shipped, paid after the hub cancelled it): nothing is written, the delivery is not recorded,
+so Shopify's retry gets the same answer until someone has sorted the order out.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import IntegrityError, transaction
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from orders.exceptions import OrderError
+from orders.services.intake import order_intake_in_transaction
+from orders.states import Channel
+
+from ..models import InboundDelivery
+from ..signing import signature_matches_base64, webhook_secrets
+from .shopify import SHOPIFY_ORDER_TOPICS, ShopifyPayloadError, shopify_order_parse
+
+logger = logging.getLogger(__name__)
+
+SOURCE = "shopify"
+_DELIVERY_ID_MAX = InboundDelivery._meta.get_field("delivery_id").max_length
+
+
+def _error(message: str, status: int, field: str = "") -> JsonResponse:
+    body = {"error": message}
+    if field:
+        body["field"] = field
+    return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
+
+
+def _seen(delivery_id: str) -> bool:
+    return InboundDelivery.objects.filter(source=SOURCE, delivery_id=delivery_id).exists()
 
 
 @csrf_exempt
+@require_POST
 def shopify_orders_webhook(request, **kwargs):
-    return JsonResponse({"error": "not available yet"}, status=503)
+    body = request.body
+    secrets = webhook_secrets(SOURCE)
+    if not secrets:
+        logger.warning("shopify: a webhook arrived but no Shopify webhook secret is configured")
+        return _error("bad signature", 401)
+    if not signature_matches_base64(body, request.headers.get("X-Shopify-Hmac-Sha256", ""), secrets):
+        return _error("bad signature", 401)
+
+    topic = request.headers.get("X-Shopify-Topic", "").strip()
+    if topic not in SHOPIFY_ORDER_TOPICS:
+        return JsonResponse({"ignored": topic})
+    delivery_id = request.headers.get("X-Shopify-Webhook-Id", "").strip()
+    if not delivery_id or len(delivery_id) > _DELIVERY_ID_MAX:
+        return _error("missing or malformed X-Shopify-Webhook-Id", 400, "X-Shopify-Webhook-Id")
+    if _seen(delivery_id):
+        return JsonResponse({"duplicate": True})
+    try:
+        parsed = shopify_order_parse(body)
+    except ShopifyPayloadError as exc:
+        return _error(exc.message, 400, exc.field)
+
+    note = f"Shopify {topic} · {parsed.name or parsed.external_id} · webhook {delivery_id}"
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic(durable=True):
+                result = order_intake_in_transaction(
+                    channel=Channel.SHOPIFY,
+                    external_id=parsed.external_id,
+                    fields=parsed.fields,
+                    paid=parsed.paid,
+                    cancelled=parsed.cancelled,
+                    source_note=note,
+                    cancel_reason=parsed.cancel_reason,
+                )
+                InboundDelivery.objects.create(
+                    source=SOURCE,
+                    delivery_id=delivery_id,
+                    topic=topic,
+                    order=result.order,
+                    outcome=f"{result.outcome}: {', '.join(result.actions) or '-'}"[:200],
+                )
+            break
+        except OrderError as exc:
+            logger.info("shopify: %s for order %s refused: %s", topic, parsed.external_id, exc.message)
+            return _error(exc.message, 409)
+        except IntegrityError:
+            # Two deliveries at once: the same delivery (its id is taken), or two topics that
+            # both created the same new order. Once more sees what the other one committed.
+            if _seen(delivery_id):
+                return JsonResponse({"duplicate": True})
+            if attempt == 2:
+                raise
+    logger.info("shopify: %s %s -> %s %s", topic, parsed.external_id, result.order.number, result.outcome)
+    return JsonResponse(
+        {"order": result.order.number, "outcome": result.outcome, "actions": list(result.actions)},
+        json_dumps_params={"ensure_ascii": False},
+    )
