@@ -10,6 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from integrations.channels.csv_import import CHANNEL_COLUMNS, import_file_read
+from orders.exceptions import InvalidActionData
 from orders.models import Order, OrderEvent, OutboxMessage
 from orders.services.intake import IntakeItem, order_intake, order_intake_batch_in_transaction
 
@@ -420,3 +421,56 @@ def test_a_refusal_during_the_import_rolls_everything_back(tmp_path, make_order,
     assert message.startswith("orders.csv: row 4: Order ") and "“Cancel order” is not possible" in message
     assert "nothing was imported" in message
     assert database_state() == before
+
+
+@pytest.mark.django_db
+def test_order_intake_is_idempotent_and_never_moves_back(users):
+    arguments = {
+        "channel": "taobao",
+        "external_id": "TB-1",
+        "fields": {"amount": "10.00"},
+        "cancelled": False,
+        "source_note": "test",
+    }
+    first = order_intake(paid=True, **arguments)
+    assert (first.outcome, first.actions, first.order.state) == ("created", ("pay",), "paid")
+    before = database_state()
+    again = order_intake(paid=True, **arguments)
+    assert (again.outcome, again.actions, again.order.pk) == ("unchanged", (), first.order.pk)
+    assert order_intake(paid=False, **arguments).outcome == "unchanged"  # "not paid" does not undo a payment
+    assert database_state() == before
+
+
+@pytest.mark.django_db
+def test_order_intake_refuses_whole(make_order):
+    from orders.exceptions import IllegalTransition
+
+    make_order("packed", channel="amazon", external_id="A-1")
+    before = database_state()
+    with pytest.raises(IllegalTransition, match="Cancel order"):
+        order_intake(
+            channel="amazon", external_id="A-1", fields={}, paid=True, cancelled=True, source_note="amazon report"
+        )
+    with pytest.raises(InvalidActionData, match="order id"):
+        order_intake(
+            channel="amazon", external_id=" ", fields={"amount": "1"}, paid=None, cancelled=False, source_note=""
+        )
+    with pytest.raises(InvalidActionData, match="amount"):
+        order_intake(
+            channel="amazon", external_id="A-2", fields={"amount": "x"}, paid=True, cancelled=False, source_note=""
+        )
+    assert database_state() == before
+
+
+def test_an_order_id_excel_stored_as_a_number_is_refused(tmp_path):
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["订单编号", "买家实付", "订单创建时间"])
+    workbook.active.append([3012345678901234567.0, 10, datetime(2026, 1, 28, 14, 5)])
+    workbook.active.append([123456, 10, datetime(2026, 1, 28, 14, 5)])
+    workbook.save(tmp_path / "tb.xlsx")
+    parsed = import_file_read(tmp_path / "tb.xlsx", channel="taobao")
+    (error,) = parsed.errors
+    assert (error.row, error.column) == (2, "订单编号") and "stored as a number and has lost digits" in error.reason
+    assert [(r.external_id, r.fields["amount"]) for r in parsed.rows] == [("123456", Decimal("10"))]
