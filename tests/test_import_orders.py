@@ -474,3 +474,24 @@ def test_an_order_id_excel_stored_as_a_number_is_refused(tmp_path):
     (error,) = parsed.errors
     assert (error.row, error.column) == (2, "订单编号") and "stored as a number and has lost digits" in error.reason
     assert [(r.external_id, r.fields["amount"]) for r in parsed.rows] == [("123456", Decimal("10"))]
+
+
+@pytest.mark.django_db
+def test_order_intake_finds_an_order_created_between_its_look_up_and_its_insert(make_order, monkeypatch):
+    """Another request commits the same new order just after intake looked for it: intake then
+    takes that order instead of refusing ("already in the hub")."""
+    import orders.services.intake as intake
+
+    order = make_order("submitted", channel="shopify", external_id="777")
+    real, calls = intake._locked, []
+
+    def late_look_up(channel, external_id):
+        calls.append(external_id)
+        return None if len(calls) == 1 else real(channel, external_id)
+
+    monkeypatch.setattr(intake, "_locked", late_look_up)
+    result = order_intake(
+        channel="shopify", external_id="777", fields={"amount": "1.00"}, paid=True, cancelled=False, source_note="x"
+    )
+    assert (result.outcome, result.actions, result.order.pk) == ("updated", ("pay",), order.pk)
+    assert Order.objects.count() == 1 and len(calls) == 2

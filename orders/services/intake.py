@@ -256,16 +256,25 @@ def order_intake_in_transaction(
     unknown = set(fields) - set(INTAKE_FIELDS)
     if unknown:
         raise TypeError(f"order intake got unexpected fields: {', '.join(sorted(unknown))}")
-    order = Order.objects.select_for_update(of=("self",)).filter(channel=channel, external_id=external_id).first()
+    order = _locked(channel, external_id)
     created = order is None
     if created:
         clean, errors = intake_fields_clean(fields)
         if errors:
             name, reason = next(iter(errors.items()))
             raise InvalidActionData(f"{name}: {reason}")
-        order = order_create_in_transaction(
-            actor=None, channel=channel, external_id=external_id, note=source_note.strip(), **clean
-        )
+        try:
+            order = order_create_in_transaction(
+                actor=None, channel=channel, external_id=external_id, note=source_note.strip(), **clean
+            )
+        except InvalidActionData:
+            # The fields were checked above, so this is "already in the hub": another request
+            # committed the same order between our look-up and its check (nothing was written
+            # yet). Lock that one and carry on.
+            order = _locked(channel, external_id)
+            if order is None:
+                raise
+            created = False
     actions = intake_actions(order=order, paid=paid, cancelled=cancelled)
     for action in actions:
         note = _cancel_note(source_note, cancel_reason) if action == _CANCEL.action else source_note
@@ -275,6 +284,10 @@ def order_intake_in_transaction(
     return IntakeResult(
         order=order, outcome=CREATED if created else UPDATED if actions else UNCHANGED, actions=tuple(actions)
     )
+
+
+def _locked(channel: str, external_id: str) -> Order | None:
+    return Order.objects.select_for_update(of=("self",)).filter(channel=channel, external_id=external_id).first()
 
 
 # -- many orders (imports) ---------------------------------------------------------------------
