@@ -154,6 +154,18 @@ class Carrier:
 
     # Shared plumbing ----------------------------------------------------------------------
 
+    def _secret_values(self) -> tuple[str, ...]:
+        """What must never appear in a message: the account's key and secret (adapters add
+        their own, e.g. a password in `extra`)."""
+        return (self.credentials.app_secret, self.credentials.app_key)
+
+    def _scrub(self, text: str) -> str:
+        """Remove the account's secrets from a text (a carrier may echo them back)."""
+        for value in self._secret_values():
+            if value and len(value) >= 4:
+                text = text.replace(value, "***")
+        return text
+
     def _post(self, url: str, **kwargs) -> requests.Response:
         """POST with the timeout; transport trouble and 5xx become CarrierRetryLater."""
         try:

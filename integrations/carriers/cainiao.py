@@ -291,12 +291,6 @@ class Cainiao(Carrier):
             raise CarrierDuplicate(f"{self.name}: already has {what} ({detail})", code=code)
         raise CarrierGiveUp(f"{self.name}: {what} refused ({detail or 'no error code'})", code=code)
 
-    def _scrub(self, text: str) -> str:
-        for value in (self.credentials.app_secret, self.credentials.app_key):
-            if value and len(value) >= 4:
-                text = text.replace(value, "***")
-        return text
-
     def _cp_code(self, *, required: bool) -> str:
         cp_code = str(self.credentials.extra.get("cp_code") or "").strip()
         if required and not cp_code:

@@ -394,12 +394,6 @@ class SFExpress(Carrier):
             raise CarrierRetryLater(f"{self.name}: {what} failed on SF's side, try again later ({detail})", code=code)
         raise CarrierGiveUp(f"{self.name}: {what} refused ({detail})", code=code)
 
-    def _scrub(self, text: str) -> str:
-        for value in (self.credentials.app_secret, self.credentials.app_key):
-            if value and len(value) >= 4:
-                text = text.replace(value, "***")
-        return text
-
     # -- answers ----------------------------------------------------------------------------
 
     def _push_routes(self, data) -> list:

@@ -369,16 +369,8 @@ class ZTOExpress(Carrier):
             raise CarrierDuplicate(f"{self.name}: already has {what} ({detail})", code=code)
         raise CarrierGiveUp(f"{self.name}: {what} refused ({detail})", code=code)
 
-    def _scrub(self, text: str) -> str:
-        secrets = (
-            self.credentials.app_secret,
-            self.credentials.app_key,
-            str(self.credentials.extra.get("account_password") or ""),
-        )
-        for value in secrets:
-            if value and len(value) >= 4:
-                text = text.replace(value, "***")
-        return text
+    def _secret_values(self) -> tuple[str, ...]:
+        return (*super()._secret_values(), str(self.credentials.extra.get("account_password") or ""))
 
     # -- answers ----------------------------------------------------------------------------
 
