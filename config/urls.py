@@ -15,6 +15,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("notifications/", include("alerts.urls")),
     path("webhooks/", include("integrations.urls")),
+    path("", include("orders.urls")),
     path("admin/", admin.site.urls),
 ]
 if settings.DEBUG:

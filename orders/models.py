@@ -224,6 +224,13 @@ class Order(FSMModelMixin, OrderTransitions, models.Model):
             models.Index(fields=["state", "state_changed_at"], name="order_state_changed_idx"),
             models.Index(fields=["buyer_email"], name="order_buyer_email_idx"),
             models.Index(fields=["buyer_phone"], name="order_buyer_phone_idx"),
+            models.Index(fields=["external_id"], name="order_external_id_idx"),
+            # The warehouse board: only the few orders in the warehouse, in the order it works.
+            models.Index(
+                fields=["warehouse_stage", "-priority", "ordered_at"],
+                name="order_wh_board_idx",
+                condition=~Q(warehouse_stage=""),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -254,6 +261,72 @@ class Order(FSMModelMixin, OrderTransitions, models.Model):
     @property
     def current_shipment(self) -> Shipment | None:
         return self.shipments.order_by("-sequence").first()
+
+
+class CustomerServiceBoard(Order):
+    """The customer-service board in the admin: orders to review or still waiting to ship."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("customer-service board")
+        verbose_name_plural = _("customer-service board")
+
+
+class WarehouseBoard(Order):
+    """The warehouse's today board: packing, labelling, awaiting pickup."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("warehouse board")
+        verbose_name_plural = _("warehouse board")
+
+
+class FinanceBoard(Order):
+    """Finance's to-invoice list (gift orders never appear)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("to-invoice list")
+        verbose_name_plural = _("to-invoice list")
+
+
+class OperationsBoard(Order):
+    """Operations' board: stale orders, orders many roles are changing, risk holds."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("operations board")
+        verbose_name_plural = _("operations board")
+
+
+class HubSettings(models.Model):
+    """The thresholds operations owns, one row, edited in the admin, every change audited."""
+
+    stale_after_minutes = models.PositiveIntegerField(
+        _("stale after (minutes)"),
+        default=120,
+        validators=[MinValueValidator(1)],
+        help_text=_("An order waiting on someone with no state change for this long is shown red on the boards."),
+    )
+    conflict_role_count = models.PositiveSmallIntegerField(
+        _("conflicting edits: roles"),
+        default=3,
+        validators=[MinValueValidator(2)],
+        help_text=_("An order changed by this many different roles within the window is flagged on the operations board."),
+    )
+    conflict_window_hours = models.PositiveSmallIntegerField(
+        _("conflicting edits: window (hours)"), default=24, validators=[MinValueValidator(1)]
+    )
+    updated_at = models.DateTimeField(_("last updated at"), auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("hub settings")
+        verbose_name_plural = _("hub settings")
+
+    def __str__(self) -> str:
+        return str(_("Hub settings"))
 
 
 class OrderNumberSequence(models.Model):
@@ -367,6 +440,8 @@ class Shipment(AppendOnlyModel):
             models.UniqueConstraint(fields=["carrier", "tracking_number"], name="shipment_tracking_unique"),
             models.UniqueConstraint(fields=["order", "sequence"], name="shipment_sequence_unique"),
         ]
+        # "Where is the parcel OH…?" is asked with the tracking number alone.
+        indexes = [models.Index(fields=["tracking_number"], name="shipment_tracking_idx")]
 
     def __str__(self) -> str:
         return f"{self.get_carrier_display()} {self.tracking_number}"

@@ -10,6 +10,8 @@ from .states import HUMAN_ROLES, TRANSITIONS, Role
 
 _SEE_ORDERS = [
     "orders.view_order",
+    # A note with photos on the timeline (a damaged parcel, a buyer's screenshot).
+    "orders.add_attachment",
     "orders.view_orderevent",
     "orders.view_shipment",
     "orders.view_attachment",
@@ -39,13 +41,26 @@ _INTEGRATIONS = [
     "integrations.view_trackingrecord",
 ]
 
+# Each role's boards (proxy models of Order, so each is a permission of its own). Operations
+# leads the others and sees every board; the thresholds behind "stale" are theirs.
+_CS_BOARD = "orders.view_customerserviceboard"
+_WAREHOUSE_BOARD = "orders.view_warehouseboard"
+_FINANCE_BOARD = "orders.view_financeboard"
+_OPERATIONS_BOARD = "orders.view_operationsboard"
+_HUB_SETTINGS = ["orders.view_hubsettings", "orders.change_hubsettings", "orders.view_historicalhubsettings"]
+
 # Model permissions beyond the transitions ("app_label.codename").
 ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
-    Role.CUSTOMER_SERVICE: [*_SEE_ORDERS, "orders.add_order", "orders.change_order"],
-    Role.WAREHOUSE: [*_SEE_ORDERS, "integrations.view_trackingrecord"],
-    Role.FINANCE: [*_SEE_ORDERS],
+    Role.CUSTOMER_SERVICE: [*_SEE_ORDERS, _CS_BOARD, "orders.add_order", "orders.change_order"],
+    Role.WAREHOUSE: [*_SEE_ORDERS, _WAREHOUSE_BOARD, "integrations.view_trackingrecord"],
+    Role.FINANCE: [*_SEE_ORDERS, _FINANCE_BOARD],
     Role.OPERATIONS: [
         *_SEE_ORDERS,
+        _CS_BOARD,
+        _WAREHOUSE_BOARD,
+        _FINANCE_BOARD,
+        _OPERATIONS_BOARD,
+        *_HUB_SETTINGS,
         "orders.add_order",
         "orders.change_order",
         "orders.add_warehouse",

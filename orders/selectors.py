@@ -1,10 +1,29 @@
-"""Reads: timelines, available actions, shipments. Constant query counts, no N+1."""
+"""Reads: boards, timelines, shipments, search. Constant query counts, no N+1.
+
+Board querysets carry two annotations the templates and the admin read: `is_stale` (waiting
+on someone past the threshold operations set) and, on the operations board, `is_conflicting`.
+"""
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from .models import Attachment, Order, OrderEvent, Shipment
+from django.db.models import BooleanField, Case, Count, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from .models import Attachment, HubSettings, Order, OrderEvent, Shipment
+from .states import (
+    CS_BOARD_STATUSES,
+    STALE_WATCHED_STATES,
+    WAREHOUSE_BOARD_STAGES,
+    Priority,
+    Role,
+    State,
+)
+
+# Boards are bounded pages, never "all rows": a board shows what to do next.
+BOARD_PAGE_SIZE = 50
 
 
 def order_timeline(*, order_id: int) -> QuerySet[OrderEvent]:
@@ -22,3 +41,181 @@ def order_shipments(*, order_id: int) -> QuerySet[Shipment]:
 
 def order_list_for_admin() -> QuerySet[Order]:
     return Order.objects.select_related("cs_owner", "warehouse")
+
+
+# ---------------------------------------------------------------------------------------------
+# Thresholds
+
+
+def hub_settings_get() -> HubSettings:
+    """The one settings row (created with its defaults the first time it is read)."""
+    settings_row, _created = HubSettings.objects.get_or_create(pk=1)
+    return settings_row
+
+
+@dataclass(frozen=True)
+class BoardClock:
+    """What "stale" and "conflicting" mean for one page view: read once, used by every row."""
+
+    now: datetime
+    stale_cutoff: datetime
+    conflict_since: datetime
+    conflict_role_count: int
+
+    @classmethod
+    def read(cls, *, now: datetime | None = None) -> BoardClock:
+        now = now or timezone.now()
+        settings_row = hub_settings_get()
+        return cls(
+            now=now,
+            stale_cutoff=now - timedelta(minutes=settings_row.stale_after_minutes),
+            conflict_since=now - timedelta(hours=settings_row.conflict_window_hours),
+            conflict_role_count=settings_row.conflict_role_count,
+        )
+
+
+def _stale_q(clock: BoardClock) -> Q:
+    return Q(state__in=STALE_WATCHED_STATES, state_changed_at__lt=clock.stale_cutoff)
+
+
+def order_annotate_stale(queryset: QuerySet[Order], *, clock: BoardClock) -> QuerySet[Order]:
+    return queryset.annotate(
+        is_stale=Case(When(_stale_q(clock), then=Value(True)), default=Value(False), output_field=BooleanField())
+    )
+
+
+def order_filter_stale(queryset: QuerySet[Order], *, clock: BoardClock, stale: bool) -> QuerySet[Order]:
+    return queryset.filter(_stale_q(clock)) if stale else queryset.exclude(_stale_q(clock))
+
+
+def order_filter_owner(queryset: QuerySet[Order], *, user, owner: str) -> QuerySet[Order]:
+    """owner: "mine", "unassigned", or anything else for all owners."""
+    if owner == "mine":
+        return queryset.filter(cs_owner=user)
+    if owner == "unassigned":
+        return queryset.filter(cs_owner__isnull=True)
+    return queryset
+
+
+def order_search(queryset: QuerySet[Order], *, term: str) -> QuerySet[Order]:
+    """One box for what a customer quotes: order number, channel order id, tracking number,
+    email or phone. Exact matches only, each on an index, so it stays instant at millions of
+    orders (a substring search would read every row)."""
+    term = (term or "").strip()
+    if not term:
+        return queryset
+    match = Q(number=term.upper()) | Q(external_id=term) | Q(buyer_phone=term)
+    if "@" in term:
+        match |= Q(buyer_email__in={term, term.lower()})
+    match |= Q(Exists(Shipment.objects.filter(order_id=OuterRef("pk"), tracking_number=term)))
+    return queryset.filter(match)
+
+
+# ---------------------------------------------------------------------------------------------
+# Boards
+
+
+def order_list_for_cs_board(*, clock: BoardClock) -> QuerySet[Order]:
+    """Orders to review or still waiting to ship, newest first."""
+    queryset = Order.objects.filter(main_status__in=CS_BOARD_STATUSES).select_related("cs_owner", "warehouse")
+    return order_annotate_stale(queryset, clock=clock).order_by("-ordered_at", "-id")
+
+
+def _stage_rank():
+    return Case(
+        *(When(warehouse_stage=stage, then=Value(rank)) for rank, stage in enumerate(WAREHOUSE_BOARD_STAGES)),
+        default=Value(len(WAREHOUSE_BOARD_STAGES)),
+    )
+
+
+def order_list_for_warehouse_board(*, clock: BoardClock) -> QuerySet[Order]:
+    """Everything in the warehouse, grouped by stage in working order, the priority lane first
+    within each stage, then the oldest first (it has waited longest). The current shipment is
+    prefetched for the awaiting-pickup rows."""
+    queryset = (
+        Order.objects.filter(warehouse_stage__in=WAREHOUSE_BOARD_STAGES)
+        .select_related("cs_owner", "warehouse")
+        .prefetch_related(Prefetch("shipments", queryset=Shipment.objects.order_by("-sequence")))
+        .annotate(stage_rank=_stage_rank())
+    )
+    return order_annotate_stale(queryset, clock=clock).order_by("stage_rank", "-priority", "ordered_at", "id")
+
+
+def warehouse_stage_counts(queryset: QuerySet[Order] | None = None) -> list[dict]:
+    """[{"stage", "count", "priority"}] for the warehouse board's groups, in working order, from
+    one aggregate query over `queryset` (the board's filtered rows, or all of it)."""
+    if queryset is None:
+        queryset = Order.objects.filter(warehouse_stage__in=WAREHOUSE_BOARD_STAGES)
+    aggregates = {}
+    for stage in WAREHOUSE_BOARD_STAGES:
+        aggregates[f"{stage}_count"] = Count("pk", filter=Q(warehouse_stage=stage))
+        aggregates[f"{stage}_priority"] = Count("pk", filter=Q(warehouse_stage=stage, priority=Priority.HIGH))
+    totals = queryset.order_by().aggregate(**aggregates)
+    return [
+        {"stage": stage, "count": totals[f"{stage}_count"], "priority": totals[f"{stage}_priority"]}
+        for stage in WAREHOUSE_BOARD_STAGES
+    ]
+
+
+def order_list_for_finance_board(*, clock: BoardClock) -> QuerySet[Order]:
+    """Orders whose invoice was requested and not yet issued, oldest request first. Gift
+    orders carry no revenue and are never invoiced."""
+    queryset = Order.objects.filter(state=State.INVOICE_REQUESTED, is_gift=False).select_related("cs_owner")
+    return order_annotate_stale(queryset, clock=clock).order_by("state_changed_at", "id")
+
+
+def order_conflicting_ids(*, clock: BoardClock) -> QuerySet:
+    """Ids of orders changed by `conflict_role_count` or more different roles of people within
+    the window: one aggregate over the recent events (the system is not a person, and every
+    normal order passes through customer service and the warehouse)."""
+    return (
+        OrderEvent.objects.filter(occurred_at__gte=clock.conflict_since)
+        .exclude(actor_role=Role.SYSTEM)
+        .values("order_id")
+        .annotate(roles=Count("actor_role", distinct=True))
+        .filter(roles__gte=clock.conflict_role_count)
+        .values("order_id")
+    )
+
+
+def order_list_for_ops_board(*, clock: BoardClock) -> QuerySet[Order]:
+    """Stale orders, orders many roles are changing, and risk holds, the longest-waiting first."""
+    conflicting = order_conflicting_ids(clock=clock)
+    queryset = (
+        Order.objects.filter(_stale_q(clock) | Q(pk__in=conflicting) | Q(state=State.RISK_HOLD))
+        .select_related("cs_owner", "warehouse")
+        .annotate(
+            is_conflicting=Case(
+                When(pk__in=order_conflicting_ids(clock=clock), then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            )
+        )
+    )
+    return order_annotate_stale(queryset, clock=clock).order_by("state_changed_at", "id")
+
+
+def order_filter_ops_kind(queryset: QuerySet[Order], *, clock: BoardClock, kind: str) -> QuerySet[Order]:
+    if kind == "stale":
+        return queryset.filter(_stale_q(clock))
+    if kind == "conflicting":
+        return queryset.filter(pk__in=order_conflicting_ids(clock=clock))
+    if kind == "risk_hold":
+        return queryset.filter(state=State.RISK_HOLD)
+    return queryset
+
+
+def board_rows(queryset: QuerySet[Order], *, limit: int = BOARD_PAGE_SIZE) -> tuple[list[Order], bool]:
+    """The first `limit` rows and whether there are more, from one query."""
+    rows = list(queryset[: limit + 1])
+    return rows[:limit], len(rows) > limit
+
+
+def board_change_token(*, now: datetime | None = None) -> str:
+    """A cheap fingerprint of "something changed": the newest event ids (one index-only read of
+    the last 200), so a poll that finds the same token needs no board query at all. The ids'
+    sum catches a transaction that committed after a newer one; the minute turns stale rows
+    red even when nothing else happens."""
+    ids = list(OrderEvent.objects.order_by("-id").values_list("id", flat=True)[:200])
+    minute = int((now or timezone.now()).timestamp() // 60)
+    return f"{ids[0] if ids else 0}.{sum(ids) % 1_000_003}.{minute}"

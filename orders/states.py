@@ -127,6 +127,26 @@ assert set(STATE_MAP) == set(State), "every state needs its derived statuses"
 
 TERMINAL_STATES = frozenset({State.ARCHIVED})
 
+# States where someone in the hub owes the next step: an order that sits in one of them past the
+# stale threshold is shown red on the boards. Not submitted (the buyer has not paid), not picked
+# up (the carrier is moving it), not the closed and delivered states.
+STALE_WATCHED_STATES = (
+    State.PAID,
+    State.RISK_HOLD,
+    State.REVIEWED,
+    State.ALLOCATED,
+    State.PACKED,
+    State.SHIPPED,
+    State.RETURN_REQUESTED,
+    State.RETURN_APPROVED,
+)
+
+# The customer-service board: what still needs review, and what is waiting to leave.
+CS_BOARD_STATUSES = (MainStatus.PENDING_REVIEW, MainStatus.AWAITING_SHIPMENT)
+
+# The warehouse board's groups, in the order the work is done.
+WAREHOUSE_BOARD_STAGES = (WarehouseStage.PACKING, WarehouseStage.LABELLING, WarehouseStage.AWAITING_PICKUP)
+
 
 @dataclass(frozen=True)
 class Transition:
@@ -176,7 +196,9 @@ TRANSITIONS: tuple[Transition, ...] = (
         "flag_risk",
         (State.PAID, State.REVIEWED),
         State.RISK_HOLD,
-        frozenset({SYS, OPS}),
+        # Customer service holds an order when something is off (the buyer calls about the
+        # address, the payer's name does not match); only operations releases it.
+        frozenset({SYS, CS, OPS}),
         _("Hold for risk review"),
         _("held for risk review"),
         note_required=True,

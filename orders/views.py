@@ -15,3 +15,16 @@ def healthz(request):
         {"status": "ok" if healthy else "unhealthy", "database": db_state, "broker": broker_state},
         status=200 if healthy else 503,
     )
+
+
+# The order timeline page and its attachments (to be written).
+def order_timeline_page(request, number: str):
+    raise NotImplementedError
+
+
+def attachment_add(request, number: str):
+    raise NotImplementedError
+
+
+def attachment_download(request, number: str, pk: int):
+    raise NotImplementedError

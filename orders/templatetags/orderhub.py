@@ -16,3 +16,24 @@ def unread_notifications(user) -> int:
     from alerts.selectors import notification_unread_count
 
     return notification_unread_count(user=user) if user.is_authenticated else 0
+
+
+@register.simple_tag
+def board_links(user) -> list[dict]:
+    """The board pages this user may open, in the order the work flows."""
+    from orders.boards import boards_for_user
+
+    return boards_for_user(user)
+
+
+@register.filter
+def local_time(value, fmt: str = "%m-%d %H:%M") -> str:
+    """Asia/Shanghai (the active time zone) for display; the database keeps UTC."""
+    from django.utils import timezone
+
+    return timezone.localtime(value).strftime(fmt) if value else "—"
+
+
+@register.filter
+def money(order) -> str:
+    return f"{order.amount:,.2f} {order.currency}"

@@ -1,0 +1,32 @@
+"""The board pages: which exist, who may open each, and in what order they are offered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class Board:
+    code: str
+    label: str
+    permission: str
+    url_name: str
+
+
+BOARDS = (
+    Board("cs", _("Customer service"), "orders.view_customerserviceboard", "orders:board_cs"),
+    Board("warehouse", _("Warehouse"), "orders.view_warehouseboard", "orders:board_warehouse"),
+    Board("ops", _("Operations"), "orders.view_operationsboard", "orders:board_ops"),
+)
+BOARDS_BY_CODE = {board.code: board for board in BOARDS}
+
+
+def boards_for_user(user) -> list[dict]:
+    return [
+        {"code": b.code, "label": b.label, "url": reverse(b.url_name)}
+        for b in BOARDS
+        if user.is_authenticated and user.has_perm(b.permission)
+    ]
