@@ -374,3 +374,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
             outbox_retry(message_id=message.pk, actor=request.user)
             count += 1
         self.message_user(request, _("%(count)d messages queued again.") % {"count": count})
+
+
+# The role boards (proxy models of Order) register themselves.
+from . import admin_boards  # noqa: E402, F401

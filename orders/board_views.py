@@ -1,21 +1,248 @@
-"""Board pages (to be written)."""
+"""The board pages people work from on a phone or a desktop: customer service, warehouse,
+operations. Thin: selectors read, the transition service writes, these only glue them to
+templates.
+
+Live updates: the rows sit in a container that htmx polls every 2 s with the page's change
+token. While nothing changed, the answer is an empty 204 after one index-only query; when
+something did, it is the fresh rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from .boards import BOARDS_BY_CODE
+from .exceptions import OrderError
+from .filters import CustomerServiceBoardFilter, OperationsBoardFilter, WarehouseBoardFilter
+from .forms import BoardTransitionForm
+from .models import Order
+from .selectors import (
+    BoardClock,
+    board_change_token,
+    board_rows,
+    order_list_for_cs_board,
+    order_list_for_ops_board,
+    order_list_for_warehouse_board,
+    warehouse_stage_counts,
+)
+from .services.orders import order_update_details
+from .services.transition import order_transition
+from .states import TRANSITIONS_BY_ACTION, Carrier, State
+
+# The one next step a board offers for an order in each state (the rest is on the timeline
+# and the admin page): one tap on the warehouse handheld.
+NEXT_ACTION = {
+    State.PAID: "approve",
+    State.ALLOCATED: "pack",
+    State.PACKED: "ship",
+    State.SHIPPED: "pick_up",
+    State.RISK_HOLD: "release",
+}
+# Offered next to the main step, behind a reason field.
+SECONDARY_ACTIONS = {
+    State.PAID: ("flag_risk",),
+    State.REVIEWED: ("flag_risk",),
+}
+TAKE_OWNERSHIP = "take"
 
 
+@dataclass(frozen=True)
+class BoardPage:
+    code: str
+    title: str
+    queryset: Callable
+    filterset: type
+    rows_template: str
+
+
+PAGES = {
+    "cs": BoardPage(
+        "cs",
+        gettext_lazy("Customer-service board"),
+        order_list_for_cs_board,
+        CustomerServiceBoardFilter,
+        "boards/_cs_rows.html",
+    ),
+    "warehouse": BoardPage(
+        "warehouse",
+        gettext_lazy("Warehouse today"),
+        order_list_for_warehouse_board,
+        WarehouseBoardFilter,
+        "boards/_warehouse_rows.html",
+    ),
+    "ops": BoardPage(
+        "ops",
+        gettext_lazy("Operations board"),
+        order_list_for_ops_board,
+        OperationsBoardFilter,
+        "boards/_ops_rows.html",
+    ),
+}
+
+
+def _page_or_403(request, code: str) -> BoardPage:
+    page, board = PAGES.get(code), BOARDS_BY_CODE.get(code)
+    if page is None or board is None:
+        raise Http404
+    if not request.user.has_perm(board.permission):
+        raise PermissionDenied
+    return page
+
+
+def _actions_for(user, order: Order) -> dict:
+    """What this board offers the user on this row: the next step, and holds behind a reason."""
+    main = NEXT_ACTION.get(order.state)
+    allowed = {t.action for t in order.available_transitions_for(user)}
+    return {
+        "next": TRANSITIONS_BY_ACTION[main] if main in allowed else None,
+        "secondary": [TRANSITIONS_BY_ACTION[a] for a in SECONDARY_ACTIONS.get(order.state, ()) if a in allowed],
+    }
+
+
+def _rows_context(request, page: BoardPage) -> dict:
+    clock = BoardClock.read()
+    token = board_change_token(now=clock.now)
+    filterset = page.filterset(request.GET or None, queryset=page.queryset(clock=clock), request=request, clock=clock)
+    if filterset.is_bound and not filterset.is_valid():
+        queryset = Order.objects.none()
+    else:
+        queryset = filterset.qs
+    rows, more = board_rows(queryset)
+    for order in rows:
+        order.board_actions = _actions_for(request.user, order)
+    query = request.GET.copy()
+    query.pop("since", None)
+    context = {
+        "page": page,
+        "rows": rows,
+        "more": more,
+        "filter": filterset,
+        "token": token,
+        "query": query.urlencode(),
+        "clock": clock,
+        "carriers": Carrier.choices,
+        "carrier_default": request.session.get("board_carrier", Carrier.SF),
+        "may_take": request.user.has_perm("orders.change_order"),
+        "next_url": request.get_full_path() if not request.htmx else _board_url(page, query.urlencode()),
+    }
+    if page.code == "warehouse":
+        counted = queryset if "warehouse_stage" not in request.GET else _without_stage(filterset)
+        context["groups"] = _stage_groups(rows, warehouse_stage_counts(counted))
+    return context
+
+
+def _board_url(page: BoardPage, query: str) -> str:
+    url = reverse(f"orders:board_{page.code}")
+    return f"{url}?{query}" if query else url
+
+
+def _without_stage(filterset) -> object:
+    """The group counts stay visible when one stage is picked: count the other filters only."""
+    data = filterset.data.copy()
+    data.pop("warehouse_stage", None)
+    other = type(filterset)(data, queryset=filterset.queryset, request=filterset.request, clock=filterset.clock)
+    return other.qs if other.is_valid() else filterset.queryset
+
+
+def _stage_groups(rows, counts: list[dict]) -> list[dict]:
+    """The warehouse rows under their stage headings, every stage shown even when empty."""
+    from .states import WarehouseStage
+
+    by_stage = {c["stage"]: {**c, "label": WarehouseStage(c["stage"]).label, "rows": []} for c in counts}
+    for order in rows:
+        by_stage[order.warehouse_stage]["rows"].append(order)
+    return list(by_stage.values())
+
+
+def _board_page(request, code: str):
+    page = _page_or_403(request, code)
+    context = _rows_context(request, page)
+    context["title"] = page.title
+    return render(request, "boards/board.html", context)
+
+
+@never_cache
+@require_GET
+@login_required
 def cs_board(request):
-    raise NotImplementedError
+    return _board_page(request, "cs")
 
 
+@never_cache
+@require_GET
+@login_required
 def warehouse_board(request):
-    raise NotImplementedError
+    return _board_page(request, "warehouse")
 
 
+@never_cache
+@require_GET
+@login_required
 def ops_board(request):
-    raise NotImplementedError
+    return _board_page(request, "ops")
 
 
+@never_cache
+@require_GET
+@login_required
 def board_rows_fragment(request, board: str):
-    raise NotImplementedError
+    """The polled part of a board: 204 (nothing to do) while the change token is the one the
+    page already shows."""
+    page = _page_or_403(request, board)
+    since = request.GET.get("since")
+    if since and since == board_change_token():
+        return HttpResponse(status=204)
+    return render(request, "boards/_rows.html", _rows_context(request, page))
 
 
+@require_POST
+@login_required
 def board_transition(request, number: str, action: str):
-    raise NotImplementedError
+    """One tap on a board: the transition service with the version the row showed. Refusals
+    (someone else moved it first, a tracking number already used) come back as the message
+    at the top of the board, and nothing changed."""
+    order = get_object_or_404(Order.objects.only("pk", "number"), number=number.upper())
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("admin:index")
+    form = BoardTransitionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("%(number)s: %(errors)s") % {"number": order.number, "errors": form.error_text()})
+        return HttpResponseRedirect(back)
+    data = form.cleaned_data
+    try:
+        if action == TAKE_OWNERSHIP:
+            order_update_details(
+                order_id=order.pk, actor=request.user, expected_version=data["expected_version"], cs_owner=request.user
+            )
+            messages.success(request, _("%(number)s is yours now.") % {"number": order.number})
+        else:
+            transition = TRANSITIONS_BY_ACTION.get(action)
+            extra = {name: data[name] for name in (transition.requires if transition else ()) if data.get(name)}
+            event = order_transition(
+                order.pk,
+                action,
+                actor=request.user,
+                expected_version=data["expected_version"],
+                note=data["note"],
+                **extra,
+            )
+            if data.get("carrier"):
+                request.session["board_carrier"] = data["carrier"]
+            messages.success(request, f"{order.number} · {event.timeline_text()}")
+    except OrderError as exc:
+        messages.error(request, f"{order.number}: {exc.message}")
+    return HttpResponseRedirect(back)

@@ -16,12 +16,16 @@ ORDER_DETAILS_UPDATED = "details_updated"
 REACTION_FAILED = "reaction_failed"
 # The warehouse system sent an event that could not be applied (out of order, illegal).
 WMS_EVENT_REJECTED = "wms_rejected"
+# Someone added a note and/or files to the timeline. Not a change to the order: the state and
+# the version stay as they are.
+ATTACHMENTS_ADDED = "attachments_added"
 
 _OTHER_VERBS = {
     ORDER_CREATED: _("created the order"),
     ORDER_DETAILS_UPDATED: _("updated the order details"),
     REACTION_FAILED: _("recorded a failed reaction"),
     WMS_EVENT_REJECTED: _("refused a warehouse-system event"),
+    ATTACHMENTS_ADDED: _("added a note or attachments"),
 }
 
 # What a reaction rule can listen to: every transition, plus the events above.
@@ -31,6 +35,7 @@ EVENT_TYPE_CHOICES = [
     (ORDER_DETAILS_UPDATED, _("Order details updated")),
     (REACTION_FAILED, _("A reaction failed for good")),
     (WMS_EVENT_REJECTED, _("A warehouse-system event was refused")),
+    (ATTACHMENTS_ADDED, _("A note or attachments were added")),
 ]
 
 

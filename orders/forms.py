@@ -70,6 +70,18 @@ class TransitionForm(VersionedForm):
         return kwargs
 
 
+class BoardTransitionForm(VersionedForm):
+    """One tap on a board row. The service checks what the action needs; this only reads it."""
+
+    note = forms.CharField(required=False, max_length=2000)
+    carrier = forms.ChoiceField(required=False, choices=Carrier.choices)
+    # A scanner sends the code and Enter; stray spaces around it are not part of the number.
+    tracking_number = forms.CharField(required=False, max_length=64, strip=True)
+
+    def error_text(self) -> str:
+        return "; ".join(" ".join(errors) for errors in self.errors.values())
+
+
 class OrderDetailsForm(VersionedForm):
     cs_owner = forms.ModelChoiceField(label=_("Customer-service owner"), queryset=None, required=False)
     priority = forms.TypedChoiceField(label=_("Priority"), choices=Priority.choices, coerce=int)

@@ -61,6 +61,7 @@ class BoardClock:
     stale_cutoff: datetime
     conflict_since: datetime
     conflict_role_count: int
+    stale_after_minutes: int
 
     @classmethod
     def read(cls, *, now: datetime | None = None) -> BoardClock:
@@ -71,6 +72,7 @@ class BoardClock:
             stale_cutoff=now - timedelta(minutes=settings_row.stale_after_minutes),
             conflict_since=now - timedelta(hours=settings_row.conflict_window_hours),
             conflict_role_count=settings_row.conflict_role_count,
+            stale_after_minutes=settings_row.stale_after_minutes,
         )
 
 

@@ -1,4 +1,5 @@
-"""Checking files attached to an order action before anything is written.
+"""Checking files attached to an order action before anything is written, and adding a note
+with files to an order's timeline.
 
 The type is taken from the file's first bytes, not from the name or the browser's claim.
 """
@@ -9,10 +10,18 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.db import transaction
 from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..exceptions import AttachmentRejected
+from ..events import ATTACHMENTS_ADDED, order_event_create
+from ..exceptions import ActionNotPermitted, AttachmentRejected, InvalidActionData
+from ..models import Attachment, OrderEvent
+from ..permissions import role_of
+from ..states import Role
+from .locking import order_lock
+from .outbox import outbox_enqueue_for_event
 
 MAX_ATTACHMENTS_PER_ACTION = 10
 
@@ -71,3 +80,59 @@ def attachments_check(files) -> list[CheckedAttachment]:
             )
         checked.append(CheckedAttachment(name, kind[0], kind[1], content))
     return checked
+
+
+# ---------------------------------------------------------------------------------------------
+# A note and/or files added to an order's timeline
+
+NOTE_MAX_LENGTH = 4000
+
+
+def order_attachment_add(*, order_id: int, actor, note: str = "", files=()) -> OrderEvent:
+    """Add a note and/or files to the order's timeline as `actor` (a user, or None for the
+    system). Returns the OrderEvent written.
+
+    One durable transaction: lock the order row, write one `attachments_added` event with its
+    Attachment rows, and the outbox rows of the rules listening to it. The order itself is not
+    changed: the state stays and the version is not bumped, so a note never turns someone
+    else's next action into a stale-version conflict. Any refusal raises an OrderError
+    subclass and writes nothing.
+    """
+    if actor is not None and not (actor.is_active and actor.has_perm("orders.add_attachment")):
+        role = role_of(actor)
+        raise ActionNotPermitted(
+            role_label=str(Role(role).label) if role else _("no role"),
+            action_label=_("Add a note or attachments"),
+        )
+    note = (note or "").strip()
+    files = [f for f in (files or ()) if f]
+    if not note and not files:
+        raise InvalidActionData(_("Write a note or choose at least one file."))
+    if len(note) > NOTE_MAX_LENGTH:
+        raise InvalidActionData(
+            _("The note is too long: at most %(max)d characters (it has %(count)d).")
+            % {"max": NOTE_MAX_LENGTH, "count": len(note)}
+        )
+    checked = attachments_check(files)
+
+    with transaction.atomic(durable=True):
+        order = order_lock(order_id)
+        event = order_event_create(
+            order=order,
+            action=ATTACHMENTS_ADDED,
+            from_state=order.state,
+            actor=actor,
+            occurred_at=timezone.now(),
+            note=note,
+            data={"attachments": len(checked)},
+        )
+        for item in checked:
+            Attachment.objects.create(
+                event=event,
+                file=item.as_file(),
+                original_name=item.original_name,
+                content_type=item.content_type,
+                size=len(item.content),
+            )
+        outbox_enqueue_for_event(event)
+    return event

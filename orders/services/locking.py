@@ -20,7 +20,9 @@ def order_check_version(order: Order, expected_version) -> None:
     """Refuse a write based on an older view of the order, naming who changed it and when."""
     if expected_version is None or int(expected_version) == order.version:
         return
-    last = order.events.order_by("-occurred_at", "-id").first()
+    # The event that made the current version: notes and failed reactions come later without
+    # changing the order, and must not be named as the change.
+    last = order.events.filter(order_version=order.version).order_by("occurred_at", "id").first()
     if last is not None:
         changed_by = last.actor_display
     else:

@@ -306,7 +306,7 @@ def test_available_transitions_follow_state_and_role(make_order, users):
     assert [t.action for t in packed.available_transitions_for(users["wh1"])] == ["ship"]
     assert packed.available_transitions_for(users["cs1"]) == []
     paid = make_order("paid")
-    assert [t.action for t in paid.available_transitions_for(users["cs1"])] == ["approve", "cancel"]
+    assert [t.action for t in paid.available_transitions_for(users["cs1"])] == ["flag_risk", "approve", "cancel"]
     assert [t.action for t in paid.available_transitions_for(None)] == ["flag_risk", "cancel"]
 
 

@@ -1,0 +1,373 @@
+"""The role boards inside the admin: one proxy model per board, so each is a permission of its
+own and a role sees only its boards. Rows open the order's timeline; the bulk actions call the
+transition service order by order and report what was done and what was refused."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.contrib.auth import get_user_model
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext, pgettext, pgettext_lazy
+from simple_history.admin import SimpleHistoryAdmin
+
+from .exceptions import OrderError
+from .models import CustomerServiceBoard, FinanceBoard, HubSettings, OperationsBoard, WarehouseBoard
+from .permissions import user_display_name
+from .selectors import (
+    BoardClock,
+    order_filter_ops_kind,
+    order_filter_owner,
+    order_filter_stale,
+    order_list_for_cs_board,
+    order_list_for_finance_board,
+    order_list_for_ops_board,
+    order_list_for_warehouse_board,
+    order_search,
+    warehouse_stage_counts,
+)
+from .services.orders import order_update_details
+from .services.transition import order_transition
+from .states import CS_BOARD_STATUSES, TRANSITIONS_BY_ACTION, WAREHOUSE_BOARD_STAGES, MainStatus, Role, WarehouseStage
+
+# A bulk action runs one transaction per order; more than a page at once is a mistake.
+BULK_ACTION_LIMIT = 200
+
+
+def _clock(request) -> BoardClock:
+    """One clock per request: the list, the filters and the badges agree on what is stale."""
+    if not hasattr(request, "_orderhub_clock"):
+        request._orderhub_clock = BoardClock.read()
+    return request._orderhub_clock
+
+
+class OwnerFilter(admin.SimpleListFilter):
+    title = _("owner")
+    parameter_name = "owner"
+
+    def lookups(self, request, model_admin):
+        return (("mine", pgettext_lazy("owner", "Mine")), ("unassigned", pgettext_lazy("owner", "Unassigned")))
+
+    def queryset(self, request, queryset):
+        return order_filter_owner(queryset, user=request.user, owner=self.value()) if self.value() else queryset
+
+
+class StaleFilter(admin.SimpleListFilter):
+    title = _("stale")
+    parameter_name = "stale"
+
+    def lookups(self, request, model_admin):
+        return (("yes", _("Stale only")), ("no", _("Not stale")))
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return order_filter_stale(queryset, clock=_clock(request), stale=self.value() == "yes")
+        return queryset
+
+
+class CsMainStatusFilter(admin.SimpleListFilter):
+    title = _("main status")
+    parameter_name = "main_status"
+
+    def lookups(self, request, model_admin):
+        return [(s.value, s.label) for s in MainStatus if s in CS_BOARD_STATUSES]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(main_status=self.value()) if self.value() else queryset
+
+
+class StageFilter(admin.SimpleListFilter):
+    title = _("warehouse stage")
+    parameter_name = "stage"
+
+    def lookups(self, request, model_admin):
+        return [(s.value, s.label) for s in WarehouseStage if s in WAREHOUSE_BOARD_STAGES]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(warehouse_stage=self.value()) if self.value() else queryset
+
+
+class OpsKindFilter(admin.SimpleListFilter):
+    title = _("why listed")
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return (("stale", _("Stale")), ("conflicting", _("Changed by many roles")), ("risk_hold", _("Risk hold")))
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return order_filter_ops_kind(queryset, clock=_clock(request), kind=self.value())
+        return queryset
+
+
+class BoardActionForm(ActionForm):
+    """The admin's action bar, with what the board's actions need: a reason, an owner."""
+
+    note = forms.CharField(label=_("Reason"), required=False, max_length=2000)
+    owner = forms.ModelChoiceField(label=_("Owner"), required=False, queryset=get_user_model().objects.none())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = (
+            get_user_model()
+            .objects.filter(is_active=True, groups__name=Role.CUSTOMER_SERVICE.value)
+            .order_by("username")
+        )
+
+
+class BoardAdmin(admin.ModelAdmin):
+    """Shared by the boards: read-only rows, badges, the one search box, actions through the
+    transition service."""
+
+    list_display_links = None
+    list_per_page = 50
+    show_full_result_count = False
+    list_select_related = ("cs_owner", "warehouse")
+    search_fields = ("number",)  # shows the box; order_search decides what matches
+    search_help_text = _("Exact order number, channel order id, tracking number, buyer email or phone.")
+    actions = None
+    change_list_template = "admin/orders/board_change_list.html"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_search_results(self, request, queryset, search_term):
+        return order_search(queryset, term=search_term), False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # A board row is an order: its page is the timeline.
+        order = self.get_object(request, object_id)
+        if order is None:
+            return super().change_view(request, object_id, form_url, extra_context)
+        return HttpResponseRedirect(reverse("orders:timeline", args=[order.number]))
+
+    @admin.display(description=_("Order"), ordering="number")
+    def order_link(self, order):
+        return format_html(
+            '<a href="{}" class="orderhub-timeline-link">{}</a>', reverse("orders:timeline", args=[order.number]), order
+        )
+
+    @admin.display(description=_("Flags"))
+    def flags(self, order):
+        badges = []
+        if order.priority:
+            badges.append(("orderhub-badge orderhub-badge-priority", pgettext("badge", "Priority")))
+        if getattr(order, "is_stale", False):
+            badges.append(("orderhub-badge orderhub-badge-stale", _("Stale")))
+        if getattr(order, "is_conflicting", False):
+            badges.append(("orderhub-badge orderhub-badge-conflict", _("Many roles")))
+        if order.is_gift:
+            badges.append(("orderhub-badge orderhub-badge-gift", _("Gift")))
+        return format_html_join(" ", '<span class="{}">{}</span>', badges) or "—"
+
+    @admin.display(description=_("Fine state"), ordering="state")
+    def state_label(self, order):
+        return order.get_state_display()
+
+    @admin.display(description=_("Customer-service owner"), ordering="cs_owner__username")
+    def owner(self, order):
+        return user_display_name(order.cs_owner) if order.cs_owner else "—"
+
+    @admin.display(description=_("Amount"), ordering="amount")
+    def amount_display(self, order):
+        return f"{order.amount:,.2f} {order.currency}"
+
+    @admin.display(description=_("State changed"), ordering="state_changed_at")
+    def waiting_since(self, order):
+        from .admin import local_time
+
+        return local_time(order.state_changed_at)
+
+    def changelist_view(self, request, extra_context=None):
+        clock = _clock(request)
+        extra_context = {"stale_after_minutes": clock.stale_after_minutes, **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
+
+    # -- actions ------------------------------------------------------------------------------
+
+    def _each_order(self, request, queryset, verb: str, run) -> None:
+        """Run `run(order)` for every selected order in its own transaction and say what
+        happened: how many were done, and each refusal with its reason."""
+        orders = list(queryset.order_by("pk")[: BULK_ACTION_LIMIT + 1])
+        if len(orders) > BULK_ACTION_LIMIT:
+            self.message_user(
+                request,
+                _("Select at most %(limit)d orders at a time; nothing was done.") % {"limit": BULK_ACTION_LIMIT},
+                messages.ERROR,
+            )
+            return
+        done, refused = 0, []
+        for order in orders:
+            try:
+                run(order)
+            except OrderError as exc:
+                refused.append(f"{order.number}: {exc.message}")
+            else:
+                done += 1
+        if done:
+            self.message_user(
+                request,
+                ngettext("%(verb)s: %(count)d order.", "%(verb)s: %(count)d orders.", done)
+                % {"verb": verb, "count": done},
+                messages.SUCCESS,
+            )
+        for line in refused:
+            self.message_user(request, line, messages.ERROR)
+
+    def _transition_action(self, request, queryset, action: str) -> None:
+        transition = TRANSITIONS_BY_ACTION[action]
+        note = request.POST.get("note", "").strip()
+        self._each_order(
+            request,
+            queryset,
+            str(transition.label),
+            lambda order: order_transition(order.pk, action, actor=request.user, note=note),
+        )
+
+
+def _transition_permission(action: str):
+    def has_permission(self, request):
+        return request.user.has_perm(f"orders.{TRANSITIONS_BY_ACTION[action].permission_codename}")
+
+    return has_permission
+
+
+@admin.register(CustomerServiceBoard)
+class CustomerServiceBoardAdmin(BoardAdmin):
+    list_display = ("order_link", "flags", "state_label", "channel", "external_id", "amount_display", "owner", "ordered")
+    list_filter = (OwnerFilter, CsMainStatusFilter, "channel", "priority", StaleFilter)
+    action_form = BoardActionForm
+    actions = ("approve", "hold", "assign_owner")
+
+    has_approve_permission = _transition_permission("approve")
+    has_flag_risk_permission = _transition_permission("flag_risk")
+
+    def has_assign_permission(self, request):
+        return request.user.has_perm("orders.change_order")
+
+    def get_queryset(self, request):
+        return order_list_for_cs_board(clock=_clock(request))
+
+    @admin.display(description=_("Ordered at"), ordering="ordered_at")
+    def ordered(self, order):
+        from .admin import local_time
+
+        return local_time(order.ordered_at)
+
+    @admin.action(description=_("Approve the selected orders"), permissions=["approve"])
+    def approve(self, request, queryset):
+        self._transition_action(request, queryset, "approve")
+
+    @admin.action(description=_("Hold the selected orders (reason required)"), permissions=["flag_risk"])
+    def hold(self, request, queryset):
+        self._transition_action(request, queryset, "flag_risk")
+
+    @admin.action(description=_("Assign the selected orders to the chosen owner"), permissions=["assign"])
+    def assign_owner(self, request, queryset):
+        form = BoardActionForm(request.POST)
+        owner = form.fields["owner"].queryset.filter(pk=request.POST.get("owner") or None).first()
+        if owner is None:
+            self.message_user(request, _("Choose the owner first, then run the action."), messages.ERROR)
+            return
+        self._each_order(
+            request,
+            queryset,
+            _("Assigned to %(name)s") % {"name": user_display_name(owner)},
+            lambda order: order_update_details(
+                order_id=order.pk, actor=request.user, expected_version=None, cs_owner=owner
+            ),
+        )
+
+
+@admin.register(WarehouseBoard)
+class WarehouseBoardAdmin(BoardAdmin):
+    list_display = ("order_link", "stage", "flags", "warehouse", "owner", "amount_display", "waiting_since")
+    list_filter = (StageFilter, "warehouse", "priority", StaleFilter)
+    actions = ("pack", "pick_up")
+    search_help_text = _("Exact order number or tracking number.")
+
+    has_pack_permission = _transition_permission("pack")
+    has_pick_up_permission = _transition_permission("pick_up")
+
+    def get_queryset(self, request):
+        return order_list_for_warehouse_board(clock=_clock(request))
+
+    def get_ordering(self, request):
+        # The selector's working order (stage, priority lane, oldest); an annotation, so it is
+        # given here rather than in `ordering`, which only names fields.
+        return ("stage_rank", "-priority", "ordered_at", "id")
+
+    @admin.display(description=_("Stage"), ordering="stage_rank")
+    def stage(self, order):
+        return order.get_warehouse_stage_display()
+
+    def changelist_view(self, request, extra_context=None):
+        counts = warehouse_stage_counts()
+        for group in counts:
+            group["label"] = WarehouseStage(group["stage"]).label
+        return super().changelist_view(request, {"stage_counts": counts, **(extra_context or {})})
+
+    @admin.action(description=_("Mark the selected orders packed"), permissions=["pack"])
+    def pack(self, request, queryset):
+        self._transition_action(request, queryset, "pack")
+
+    @admin.action(description=_("Mark the selected orders picked up by the carrier"), permissions=["pick_up"])
+    def pick_up(self, request, queryset):
+        self._transition_action(request, queryset, "pick_up")
+
+
+@admin.register(FinanceBoard)
+class FinanceBoardAdmin(BoardAdmin):
+    list_display = ("order_link", "flags", "channel", "external_id", "amount_display", "owner", "waiting_since")
+    list_filter = ("channel", "currency", StaleFilter)
+    ordering = ("state_changed_at", "id")
+
+    def get_queryset(self, request):
+        return order_list_for_finance_board(clock=_clock(request))
+
+
+@admin.register(OperationsBoard)
+class OperationsBoardAdmin(BoardAdmin):
+    list_display = ("order_link", "flags", "state_label", "warehouse", "owner", "amount_display", "waiting_since")
+    list_filter = (OpsKindFilter, "state", "warehouse", "channel")
+    ordering = ("state_changed_at", "id")
+    actions = ("release",)
+
+    has_release_permission = _transition_permission("release")
+
+    def get_queryset(self, request):
+        return order_list_for_ops_board(clock=_clock(request))
+
+    @admin.action(description=_("Release the selected risk holds"), permissions=["release"])
+    def release(self, request, queryset):
+        self._transition_action(request, queryset, "release")
+
+
+@admin.register(HubSettings)
+class HubSettingsAdmin(SimpleHistoryAdmin):
+    """One row; its list is skipped. Every change is in its history (who, when, old → new)."""
+
+    list_display = ("stale_after_minutes", "conflict_role_count", "conflict_window_hours", "updated_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        from .selectors import hub_settings_get
+
+        settings_row = hub_settings_get()
+        return HttpResponseRedirect(reverse("admin:orders_hubsettings_change", args=[settings_row.pk]))
+
