@@ -244,7 +244,16 @@ def _transition_permission(action: str):
 
 @admin.register(CustomerServiceBoard)
 class CustomerServiceBoardAdmin(BoardAdmin):
-    list_display = ("order_link", "flags", "state_label", "channel", "external_id", "amount_display", "owner", "ordered")
+    list_display = (
+        "order_link",
+        "flags",
+        "state_label",
+        "channel",
+        "external_id",
+        "amount_display",
+        "owner",
+        "ordered",
+    )
     list_filter = (OwnerFilter, CsMainStatusFilter, "channel", "priority", StaleFilter)
     action_form = BoardActionForm
     actions = ("approve", "hold", "assign_owner")
@@ -370,4 +379,3 @@ class HubSettingsAdmin(SimpleHistoryAdmin):
 
         settings_row = hub_settings_get()
         return HttpResponseRedirect(reverse("admin:orders_hubsettings_change", args=[settings_row.pk]))
-

@@ -312,7 +312,9 @@ class HubSettings(models.Model):
         _("conflicting edits: roles"),
         default=3,
         validators=[MinValueValidator(2)],
-        help_text=_("An order changed by this many different roles within the window is flagged on the operations board."),
+        help_text=_(
+            "An order changed by this many different roles within the window is flagged on the operations board."
+        ),
     )
     conflict_window_hours = models.PositiveSmallIntegerField(
         _("conflicting edits: window (hours)"), default=24, validators=[MinValueValidator(1)]
