@@ -16,6 +16,7 @@ from .models import Attachment, HubSettings, Order, OrderEvent, Shipment
 from .states import (
     CS_BOARD_STATUSES,
     STALE_WATCHED_STATES,
+    TERMINAL_STATES,
     WAREHOUSE_BOARD_STAGES,
     Priority,
     Role,
@@ -173,6 +174,8 @@ def order_conflicting_ids(*, clock: BoardClock) -> QuerySet:
     return (
         OrderEvent.objects.filter(occurred_at__gte=clock.conflict_since)
         .exclude(actor_role=Role.SYSTEM)
+        # An archived order takes no more changes: nothing for operations to untangle.
+        .exclude(order__state__in=TERMINAL_STATES)
         .values("order_id")
         .annotate(roles=Count("actor_role", distinct=True))
         .filter(roles__gte=clock.conflict_role_count)
