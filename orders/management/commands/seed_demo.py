@@ -2,13 +2,15 @@
 service. Idempotent: users are created once, orders topped up to N."""
 
 import random
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from orders.demo import DEFAULT_PASSWORD, DEMO_USERS, demo_order_create, demo_users_ensure, demo_warehouses_ensure
 from orders.models import Order
-from orders.states import Role, State
+from orders.states import STALE_WATCHED_STATES, Role, State
 
 # Most demo orders sit where the boards have work to show.
 STATE_WEIGHTS = {
@@ -48,10 +50,12 @@ class Command(BaseCommand):
         missing = max(0, orders - existing)
         rng = random.Random(seed + existing)
         states, weights = list(STATE_WEIGHTS), list(STATE_WEIGHTS.values())
+        created = []
         for i in range(missing):
             # Every state appears at least once before the weights take over.
             target = states[i] if i < len(states) else rng.choices(states, weights)[0]
-            demo_order_create(target, users=users, warehouses=warehouses, rng=rng)
+            created.append(demo_order_create(target, users=users, warehouses=warehouses, rng=rng))
+        self._some_waiting_since_morning(created, rng)
         self.stdout.write(f"\nDemo data ready ({missing} new orders, {existing + missing} in all).")
         self.stdout.write("Log in at http://127.0.0.1:8000/admin/ with:")
         self.stdout.write(f"  {'user':<7} {'password':<16} role")
@@ -59,3 +63,15 @@ class Command(BaseCommand):
             label = (role or Role.ADMIN).label
             self.stdout.write(f"  {username:<7} {password or DEFAULT_PASSWORD:<16} {label} · {family}{given}")
         self.stdout.write("")
+
+    @staticmethod
+    def _some_waiting_since_morning(orders, rng) -> None:
+        """The seed moves every order in the same second; a real day does not. Make about one
+        waiting order in six look as if it had sat there for hours, so the boards show what
+        stale looks like. Only the waiting clock moves (the timeline keeps its real times)."""
+        now = timezone.now()
+        for order in orders:
+            if order.state in STALE_WATCHED_STATES and rng.random() < 0.17:
+                Order.objects.filter(pk=order.pk).update(
+                    state_changed_at=now - timedelta(minutes=rng.randrange(150, 600))
+                )
