@@ -37,3 +37,14 @@ def local_time(value, fmt: str = "%m-%d %H:%M") -> str:
 @register.filter
 def money(order) -> str:
     return f"{order.amount:,.2f} {order.currency}"
+
+
+@register.filter
+def minutes_human(minutes: int) -> str:
+    """120 → "2 h", 90 → "90 min": thresholds as operations think of them."""
+    from django.utils.translation import gettext
+
+    minutes = int(minutes or 0)
+    if minutes >= 60 and minutes % 60 == 0:
+        return gettext("%(hours)d h") % {"hours": minutes // 60}
+    return gettext("%(minutes)d min") % {"minutes": minutes}
