@@ -67,6 +67,14 @@ class CustomerServiceBoardFilter(_BoardFilterSet):
             data["owner"] = "mine"
         super().__init__(data, *args, **kwargs)
 
+    @property
+    def qs(self):
+        # Opened with no query string the filterset is unbound, and django-filter then filters
+        # nothing: "mine" must hold on the first visit too.
+        if not self.is_bound and not hasattr(self, "_qs"):
+            self._qs = order_filter_owner(self.queryset.all(), user=self.request.user, owner="mine")
+        return super().qs
+
     def filter_owner(self, queryset, name, value):
         return order_filter_owner(queryset, user=self.request.user, owner=value)
 
