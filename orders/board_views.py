@@ -29,6 +29,7 @@ from .exceptions import OrderError
 from .filters import CustomerServiceBoardFilter, OperationsBoardFilter, WarehouseBoardFilter
 from .forms import BoardTransitionForm
 from .models import Order
+from .permissions import user_display_name
 from .selectors import (
     BoardClock,
     board_change_token,
@@ -225,6 +226,16 @@ def board_transition(request, number: str, action: str):
     data = form.cleaned_data
     try:
         if action == TAKE_OWNERSHIP:
+            # Taking is for unassigned orders; reassigning someone's order is the admin's
+            # "assign owner". A race between two takers ends in the version check.
+            owner = Order.objects.select_related("cs_owner").get(pk=order.pk).cs_owner
+            if owner is not None and owner != request.user:
+                messages.error(
+                    request,
+                    _("%(number)s already belongs to %(name)s.")
+                    % {"number": order.number, "name": user_display_name(owner)},
+                )
+                return HttpResponseRedirect(back)
             order_update_details(
                 order_id=order.pk, actor=request.user, expected_version=data["expected_version"], cs_owner=request.user
             )

@@ -722,3 +722,17 @@ def test_search_by_tracking_number_and_external_id_runs_on_indexes(make_order):
 
     assert list(order_search(Order.objects.all(), term=tracking)) == [order]
     assert list(order_search(Order.objects.all(), term="113-4242424-4242")) == [order]
+
+
+@pytest.mark.django_db
+def test_take_refuses_an_order_someone_else_owns(client, users, make_order):
+    order = make_order("paid", cs_owner="cs2")
+    client.force_login(users["cs1"])
+    response = client.post(
+        reverse("orders:board_transition", args=[order.number, "take"]),
+        {"expected_version": order.version, "next": reverse("orders:board_cs")},
+        follow=True,
+    )
+    assert "already belongs to 李娜" in response.content.decode()
+    order.refresh_from_db()
+    assert order.cs_owner == users["cs2"]
