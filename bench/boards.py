@@ -37,7 +37,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench.common import cpu_model, django_setup_for_bench, percentile
-from bench.dataset import dataset_database_prepare, dataset_database_select, dataset_ensure
+from bench.dataset import MAX_AGE_HOURS, dataset_database_prepare, dataset_database_select, dataset_ensure
 
 TARGET_P95_MS = 150.0
 RESULTS = Path(__file__).resolve().parent / "results" / "boards.json"
@@ -52,6 +52,9 @@ def parse_args(argv):
     parser.add_argument("--events-per-order", type=float, default=4.0, help="average events per order (default 4)")
     parser.add_argument("--database", help="the data set's database (default: DATABASE_URL's name + _boards)")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the data set even when it fits")
+    parser.add_argument(
+        "--max-age-hours", type=float, default=MAX_AGE_HOURS, help="rebuild a data set older than this (default 6)"
+    )
     parser.add_argument("--only", help="comma-separated page names to measure (default: all)")
     parser.add_argument("--seed", type=int, default=7, help="which random orders are opened and searched")
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"results file (default {RESULTS})")
@@ -287,7 +290,9 @@ def main(argv=None) -> int:
 
     dataset_database_prepare()
     started = time.perf_counter()
-    dataset = dataset_ensure(args.orders, events_per_order=args.events_per_order, force=args.rebuild)
+    dataset = dataset_ensure(
+        args.orders, events_per_order=args.events_per_order, max_age_hours=args.max_age_hours, force=args.rebuild
+    )
     dataset_seconds = time.perf_counter() - started
 
     rng = random.Random(args.seed)
@@ -370,6 +375,9 @@ def result_build(args, dataset: dict, dataset_seconds: float, pages: dict, error
         "dataset": {
             "database": connection.settings_dict["NAME"],
             "built_now": dataset.get("built"),
+            "age_hours_at_run": round(
+                (dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(dataset["built_at"])).total_seconds() / 3600, 2
+            ),
             "ensure_seconds": round(dataset_seconds, 1),
             **{k: v for k, v in dataset.items() if k != "built"},
         },

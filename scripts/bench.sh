@@ -3,7 +3,8 @@
 # a database of their own (orderhub_bench), migrated and with the role groups in place. Each
 # benchmark writes bench/results/<name>.json. Extra arguments go to every benchmark
 # (e.g. `./scripts/bench.sh --n 5000`). Fails if any benchmark fails; missing a performance
-# target is not a failure (the json says "pass": false).
+# target is not a failure (the json says "pass": false). bench.boards reads a 1,000,000-order data
+# set kept in orderhub_bench_boards (the others TRUNCATE theirs), built by bench/dataset.py once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p var bench/results
