@@ -319,6 +319,12 @@ class HubSettings(models.Model):
     conflict_window_hours = models.PositiveSmallIntegerField(
         _("conflicting edits: window (hours)"), default=24, validators=[MinValueValidator(1)]
     )
+    archive_after_days = models.PositiveSmallIntegerField(
+        _("archive delivered orders after (days)"),
+        default=15,
+        validators=[MinValueValidator(1)],
+        help_text=_("Delivered orders with no open after-sales case are archived this many days after delivery."),
+    )
     updated_at = models.DateTimeField(_("last updated at"), auto_now=True)
 
     history = HistoricalRecords()

@@ -49,11 +49,31 @@ _FINANCE_BOARD = "orders.view_financeboard"
 _OPERATIONS_BOARD = "orders.view_operationsboard"
 _HUB_SETTINGS = ["orders.view_hubsettings", "orders.change_hubsettings", "orders.view_historicalhubsettings"]
 
+# After-sales: customer service opens returns, finance pays refunds, operations own the rules
+# and see duplicate refund attempts; the warehouse sees what is coming back.
+_RETURNS_SEE = ["aftersales.view_returnrequest"]
+_RETURNS_OPEN = ["aftersales.add_returnrequest"]
+_REFUNDS_SEE = ["aftersales.view_refund", "aftersales.view_duplicaterefundattempt"]
+_REFUNDS_PAY = ["aftersales.add_refund"]
+_AFTERSALES_RULES = [
+    "aftersales.view_aftersalesrules",
+    "aftersales.change_aftersalesrules",
+    "aftersales.view_historicalaftersalesrules",
+]
+
 # Model permissions beyond the transitions ("app_label.codename").
 ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
-    Role.CUSTOMER_SERVICE: [*_SEE_ORDERS, _CS_BOARD, "orders.add_order", "orders.change_order"],
-    Role.WAREHOUSE: [*_SEE_ORDERS, _WAREHOUSE_BOARD, "integrations.view_trackingrecord"],
-    Role.FINANCE: [*_SEE_ORDERS, _FINANCE_BOARD],
+    Role.CUSTOMER_SERVICE: [
+        *_SEE_ORDERS,
+        _CS_BOARD,
+        "orders.add_order",
+        "orders.change_order",
+        *_RETURNS_SEE,
+        *_RETURNS_OPEN,
+        "aftersales.view_refund",
+    ],
+    Role.WAREHOUSE: [*_SEE_ORDERS, _WAREHOUSE_BOARD, "integrations.view_trackingrecord", *_RETURNS_SEE],
+    Role.FINANCE: [*_SEE_ORDERS, _FINANCE_BOARD, *_RETURNS_SEE, *_REFUNDS_SEE, *_REFUNDS_PAY],
     Role.OPERATIONS: [
         *_SEE_ORDERS,
         _CS_BOARD,
@@ -61,6 +81,10 @@ ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
         _FINANCE_BOARD,
         _OPERATIONS_BOARD,
         *_HUB_SETTINGS,
+        *_RETURNS_SEE,
+        *_RETURNS_OPEN,
+        *_REFUNDS_SEE,
+        *_AFTERSALES_RULES,
         "orders.add_order",
         "orders.change_order",
         "orders.add_warehouse",
@@ -74,6 +98,8 @@ ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
     ],
     Role.TECH_LEAD: [
         *_SEE_ORDERS,
+        *_RETURNS_SEE,
+        *_REFUNDS_SEE,
         *_OUTBOX,
         *_ROBOTS,
         *_INTEGRATIONS,

@@ -301,7 +301,10 @@ def test_stale_threshold_edited_in_hub_settings_applies_on_the_next_request(page
     ops = login("ops1")
     url = reverse("admin:orders_hubsettings_change", args=[settings_row.pk])
     assert ops.get(url).status_code == 200
-    response = ops.post(url, {"stale_after_minutes": 30, "conflict_role_count": 3, "conflict_window_hours": 24})
+    response = ops.post(
+        url,
+        {"stale_after_minutes": 30, "conflict_role_count": 3, "conflict_window_hours": 24, "archive_after_days": 15},
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
 
     assert "oh-stale" in card_classes(page("cs1", CS), order)

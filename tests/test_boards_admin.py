@@ -211,7 +211,10 @@ def test_hub_settings_threshold_applies_on_the_next_request_and_is_audited(login
     response = ops.get(reverse("admin:orders_hubsettings_changelist"))
     url = reverse("admin:orders_hubsettings_change", args=[hub_settings_get().pk])
     assert response["Location"] == url
-    response = ops.post(url, {"stale_after_minutes": 15, "conflict_role_count": 3, "conflict_window_hours": 24})
+    response = ops.post(
+        url,
+        {"stale_after_minutes": 15, "conflict_role_count": 3, "conflict_window_hours": 24, "archive_after_days": 15},
+    )
     assert response.status_code == 302
 
     html = changelist("ops1", CS_BOARD)
@@ -228,7 +231,10 @@ def test_only_operations_changes_hub_settings(login, users):
     url = reverse("admin:orders_hubsettings_change", args=[hub_settings_get().pk])
     for username in ("cs1", "wh1", "fin1", "tech1"):
         client = login(username)
-        client.post(url, {"stale_after_minutes": 1, "conflict_role_count": 2, "conflict_window_hours": 1})
+        client.post(
+            url,
+            {"stale_after_minutes": 1, "conflict_role_count": 2, "conflict_window_hours": 1, "archive_after_days": 15},
+        )
         assert client.get(url).status_code == 403, username
     assert hub_settings_get().stale_after_minutes == 120
 

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "orders.apps.OrdersConfig",
     "integrations.apps.IntegrationsConfig",
     "alerts.apps.AlertsConfig",
+    "aftersales.apps.AftersalesConfig",
 ]
 
 MIDDLEWARE = [
