@@ -39,6 +39,16 @@ EVENT_TYPE_CHOICES = [
 ]
 
 
+def event_type_register(code: str, *, verb, label) -> None:
+    """Another app's event type (after-sales, finance): its timeline verb and its name in the
+    rule editor. Call it from the app's AppConfig.ready(); registering twice is harmless."""
+    if code in TRANSITIONS_BY_ACTION:
+        raise ValueError(f"{code!r} is a transition, not an event type")
+    _OTHER_VERBS[code] = verb
+    if code not in {c for c, _label in EVENT_TYPE_CHOICES}:
+        EVENT_TYPE_CHOICES.append((code, label))
+
+
 def event_verb(action: str) -> str:
     if action in TRANSITIONS_BY_ACTION:
         return str(TRANSITIONS_BY_ACTION[action].verb)
