@@ -90,11 +90,21 @@ def _load_builtin_kinds() -> None:
     if _loaded:
         return
     _loaded = True
-    from alerts import reactions as alert_reactions
-    from integrations import reactions as carrier_reactions
+    from importlib import import_module
+    from importlib.util import find_spec
 
-    alert_reactions.register()
-    carrier_reactions.register()
+    from django.apps import apps
+
+    # Every installed app of ours with a `reactions` module registers its kinds (alerts,
+    # integrations, after-sales, finance …).
+    for config in apps.get_app_configs():
+        if config.name == "orders" or not config.name.isidentifier():
+            continue
+        module_name = f"{config.name}.reactions"
+        if find_spec(config.name) is not None and find_spec(module_name) is not None:
+            module = import_module(module_name)
+            if hasattr(module, "register"):
+                module.register()
     for code, label in (("invoice_list_add", gettext_lazy("Add to finance's to-invoice list")),):
         if code not in _KINDS:
             reaction_kind_register(ReactionKind(code, label, _not_configured(label), no_params, integration=True))
