@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from itertools import pairwise
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
@@ -122,7 +123,7 @@ def order_history_changes(*, order: Order) -> list[HistoryChange]:
     )
     fields = [f for f in HistoricalOrder.tracked_fields if f.name not in IGNORED_HISTORY_FIELDS]
     changes = []
-    for previous, row in zip(rows, rows[1:], strict=False):
+    for previous, row in pairwise(rows):
         diff = tuple(
             FieldChange(f.name, str(f.verbose_name), _history_value(previous, f), _history_value(row, f))
             for f in fields
