@@ -44,7 +44,8 @@ def open_notification(request, pk: int):
         notification = notification_open(notification_id=pk, user=request.user)
     except Notification.DoesNotExist:
         raise Http404 from None
-    return redirect(reverse("admin:orders_order_change", args=[notification.order_id]) + "#events-group")
+    # The order's timeline page, scrolled to the event the notification is about.
+    return redirect(reverse("orders:timeline", args=[notification.order.number]) + f"#event-{notification.event_id}")
 
 
 @require_POST

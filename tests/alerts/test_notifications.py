@@ -49,7 +49,10 @@ def test_opening_a_notification_marks_it_read_and_shows_the_timeline(client, use
     assert notified.order.number in inbox
     response = client.post(reverse("alerts:open", args=[notified.pk]))
     assert response.status_code == 302
-    assert response["Location"] == reverse("admin:orders_order_change", args=[notified.order_id]) + "#events-group"
+    timeline = reverse("orders:timeline", args=[notified.order.number])
+    assert response["Location"] == f"{timeline}#event-{notified.event_id}"
+    page = client.get(timeline).content.decode()
+    assert f'id="event-{notified.event_id}"' in page
     notified.refresh_from_db()
     first_read = notified.read_at
     assert first_read is not None
