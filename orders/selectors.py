@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from django.db.models import BooleanField, Case, Count, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
+from .events import ATTACHMENTS_ADDED
 from .models import Attachment, HubSettings, Order, OrderEvent, Shipment
 from .states import (
     CS_BOARD_STATUSES,
@@ -184,6 +185,8 @@ def order_conflicting_ids(*, clock: BoardClock) -> list[int]:
     return list(
         OrderEvent.objects.filter(occurred_at__gte=clock.conflict_since)
         .exclude(actor_role=Role.SYSTEM)
+        # A note or a photo on the timeline changes nothing about the order.
+        .exclude(action=ATTACHMENTS_ADDED)
         .values("order_id")
         .annotate(roles=Count("actor_role", distinct=True))
         .filter(roles__gte=clock.conflict_role_count)
