@@ -19,6 +19,9 @@ WMS_EVENT_REJECTED = "wms_rejected"
 # Someone added a note and/or files to the timeline. Not a change to the order: the state and
 # the version stay as they are.
 ATTACHMENTS_ADDED = "attachments_added"
+# A gift order could not follow its main order (e.g. the gift is on a risk hold): the reason is
+# the note, for someone to sort out by hand.
+GIFT_NOT_FOLLOWED = "gift_not_followed"
 
 _OTHER_VERBS = {
     ORDER_CREATED: _("created the order"),
@@ -26,6 +29,7 @@ _OTHER_VERBS = {
     REACTION_FAILED: _("recorded a failed reaction"),
     WMS_EVENT_REJECTED: _("refused a warehouse-system event"),
     ATTACHMENTS_ADDED: _("added a note or attachments"),
+    GIFT_NOT_FOLLOWED: _("could not move the gift with its main order"),
 }
 
 # What a reaction rule can listen to: every transition, plus the events above.
@@ -36,6 +40,7 @@ EVENT_TYPE_CHOICES = [
     (REACTION_FAILED, _("A reaction failed for good")),
     (WMS_EVENT_REJECTED, _("A warehouse-system event was refused")),
     (ATTACHMENTS_ADDED, _("A note or attachments were added")),
+    (GIFT_NOT_FOLLOWED, _("A gift order could not follow its main order")),
 ]
 
 

@@ -241,7 +241,11 @@ class Order(FSMModelMixin, OrderTransitions, models.Model):
         from .permissions import actor_may_take
 
         available = {t.name for t in self.get_available_state_transitions()}
-        return [t for t in TRANSITIONS if t.action in available and actor_may_take(user, t)]
+        return [
+            t
+            for t in TRANSITIONS
+            if t.action in available and actor_may_take(user, t) and (self.main_order_id or not t.gift_only)
+        ]
 
     # Generated columns do not get Django's get_FOO_display(); these read the same choices.
     def get_main_status_display(self) -> str:

@@ -161,6 +161,8 @@ class Transition:
     requires: tuple[str, ...] = field(default=())
     # Kept even when the order is already past its final state (e.g. re-ship keeps "shipped").
     note_required: bool = False
+    # Only gift orders take it (they follow their main order).
+    gift_only: bool = False
 
     @property
     def permission_codename(self) -> str:
@@ -254,6 +256,17 @@ TRANSITIONS: tuple[Transition, ...] = (
         _("re-shipped"),
         requires=("carrier", "tracking_number"),
         note_required=True,
+    ),
+    Transition(
+        "ship_with_main",
+        # A gift travels in its main order's parcel: it has no tracking number of its own, and
+        # only the system moves it, when the main order ships (orders.services.gifts).
+        (State.SUBMITTED, State.PAID, State.REVIEWED, State.ALLOCATED, State.PACKED),
+        State.SHIPPED,
+        frozenset({SYS}),
+        _("Ship with the main order"),
+        _("shipped with its main order"),
+        gift_only=True,
     ),
     Transition(
         "pick_up",

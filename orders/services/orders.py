@@ -82,7 +82,7 @@ SHIPPING_FIELDS = (
 def order_create(*, actor, **fields) -> Order:
     """Create an order in state `submitted` and its first timeline event, in a transaction of
     its own. Fields: channel, amount, currency, external_id, buyer_email, buyer_phone,
-    ordered_at, cs_owner, main_order, note and the shipping address (SHIPPING_FIELDS)."""
+    ordered_at, cs_owner, main_order, is_gift, note and the shipping address (SHIPPING_FIELDS)."""
     try:
         with transaction.atomic(durable=True):
             return order_create_in_transaction(actor=actor, **fields)
@@ -112,10 +112,12 @@ def order_create_in_transaction(
     ordered_at=None,
     cs_owner=None,
     main_order: Order | None = None,
+    is_gift: bool = False,
     note: str = "",
     **shipping,
 ) -> Order:
-    """The same, joining the caller's transaction (intake creates and pays in one)."""
+    """The same, joining the caller's transaction (intake creates and pays in one). A gift
+    order (`is_gift`) must name its main order; being a gift is derived from that."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("order_create_in_transaction needs an open transaction")
     if actor is not None and not actor.has_perm("orders.add_order"):
@@ -129,6 +131,8 @@ def order_create_in_transaction(
     currency = (currency or settings.ORDERHUB_CURRENCY).upper()
     if len(currency) != 3 or not currency.isalpha():
         raise InvalidActionData(_("“%(currency)s” is not a currency code.") % {"currency": currency})
+    if is_gift and main_order is None:
+        raise InvalidActionData(_("A gift order must name its main order."))
     if main_order is not None and main_order.main_order_id is not None:
         raise InvalidActionData(_("A gift order's main order cannot itself be a gift order."))
     if cs_owner is not None:

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
-from ..events import order_event_create
+from ..events import GIFT_NOT_FOLLOWED, order_event_create
 from ..exceptions import (
     ActionNotPermitted,
     IllegalTransition,
@@ -25,10 +25,11 @@ from ..exceptions import (
     TrackingNumberConflict,
     UnknownAction,
 )
-from ..models import Attachment, Shipment, Warehouse
+from ..models import Attachment, Order, Shipment, Warehouse
 from ..permissions import actor_may_take, role_of
 from ..states import TRANSITIONS_BY_ACTION, Carrier, Role, State, Transition
 from .attachments import CheckedAttachment, attachments_check
+from .gifts import FOLLOWED_ACTIONS, gift_follow_note, gift_moves, gift_not_followed_note
 from .locking import order_check_version, order_lock
 from .order_rows import order_save_locked
 from .outbox import outbox_enqueue_for_event
@@ -174,6 +175,9 @@ def _apply(
         if Shipment.objects.filter(carrier=clean["carrier"], tracking_number=clean["tracking_number"]).exists():
             raise _tracking_number_taken(clean)
 
+    if transition.gift_only and order.main_order_id is None:
+        raise InvalidActionData(_("Only a gift order ships with its main order."))
+
     method = getattr(order, transition.action)
     if not can_proceed(method):
         raise IllegalTransition(
@@ -224,7 +228,43 @@ def _apply(
             content_type=checked.content_type,
             size=len(checked.content),
         )
+    if order.main_order_id is None and transition.action in FOLLOWED_ACTIONS:
+        _gifts_follow(order, transition)
     return event
+
+
+def _gifts_follow(main: Order, transition: Transition) -> None:
+    """Move the main order's gifts where it went, in this transaction, as the system. The main
+    order is locked already; the gifts are locked next, in primary-key order."""
+    gifts = list(Order.objects.select_for_update().filter(main_order_id=main.pk).order_by("pk"))
+    for gift in gifts:
+        moves = gift_moves(main_action=transition.action, gift_state=gift.state)
+        if moves is None:
+            refused = order_event_create(
+                order=gift,
+                action=GIFT_NOT_FOLLOWED,
+                from_state=gift.state,
+                actor=None,
+                occurred_at=timezone.now(),
+                note=gift_not_followed_note(
+                    main_number=main.number,
+                    action_label=str(transition.verb),
+                    state_label=str(State(gift.state).label),
+                ),
+                data={"main_order": main.number, "main_action": transition.action},
+            )
+            outbox_enqueue_for_event(refused)
+            continue
+        for action in moves:
+            _apply(
+                gift.pk,
+                TRANSITIONS_BY_ACTION[action],
+                actor=None,
+                expected_version=None,
+                note=gift_follow_note(main.number),
+                files=[],
+                clean={},
+            )
 
 
 def _event_data(clean: dict) -> dict:
