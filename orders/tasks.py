@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from .services.archive import orders_archive_due
 from .services.outbox import outbox_deliver, outbox_redispatch_due
 
 
@@ -13,3 +14,9 @@ def outbox_process(message_id: int) -> str | None:
 @shared_task(ignore_result=True)
 def outbox_redispatch() -> int:
     return outbox_redispatch_due()
+
+
+@shared_task(ignore_result=True)
+def orders_archive() -> dict:
+    run = orders_archive_due()
+    return {"archived": run.archived, "skipped": run.skipped}

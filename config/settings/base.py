@@ -190,6 +190,8 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-redispatch": {"task": "orders.tasks.outbox_redispatch", "schedule": 10.0},
     "notifications-stamp-acted": {"task": "alerts.tasks.notifications_stamp_acted", "schedule": 60.0},
     "tracking-sync": {"task": "integrations.tasks.tracking_sync", "schedule": 600.0},
+    # Delivered orders are archived N days after delivery (hub settings); hourly is plenty.
+    "orders-archive": {"task": "orders.tasks.orders_archive", "schedule": 3600.0},
 }
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
