@@ -36,6 +36,10 @@ class ReactionKind:
     integration: bool = False
     # Internal kinds are created by other reactions (one chat message per robot), not by rules.
     internal: bool = False
+    # Called when a message of this kind fails for good, in the transaction that records the
+    # failure (its own savepoint): (OutboxMessage, error text) -> None. For the records the
+    # kind keeps in step with its outcome (a return label marked failed).
+    on_failure: Callable | None = None
 
 
 _KINDS: dict[str, ReactionKind] = {}

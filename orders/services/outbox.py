@@ -2,12 +2,13 @@
 at least once, and take effect exactly once.
 
 - `outbox_enqueue_for_event(event)`: inside the event's transaction, one row per enabled rule;
-  dispatch is scheduled for after the commit.
+  dispatch is scheduled for after the commit. `outbox_enqueue_kind(event, kind=…)`: the same
+  for a reaction no rule asks for, because the writer of the event always needs it.
 - `outbox_deliver(message_id)`: the worker's side. Locks the row (SKIP LOCKED, so two workers
   never run one row), runs the reaction only while the row is pending and due, and records the
   outcome in the same transaction. Failures retry with exponential back-off and jitter; the
-  last one marks the row failed, writes it on the order's timeline and triggers the
-  `reaction_failed` rules (the tech lead's alert).
+  last one marks the row failed, calls the kind's `on_failure` hook, writes it on the order's
+  timeline and triggers the `reaction_failed` rules (the tech lead's alert).
 - `outbox_redispatch_due()`: the beat sweep that re-sends rows still pending past a grace
   period, so a lost message, a broker restart or a killed worker delays a reaction but never
   loses it.
@@ -75,6 +76,19 @@ def outbox_enqueue_for_event(event: OrderEvent) -> list[OutboxMessage]:
     )
     outbox_dispatch_on_commit([m.pk for m in messages])
     return messages
+
+
+def outbox_enqueue_kind(event: OrderEvent, *, kind: str, params: dict | None = None) -> OutboxMessage:
+    """One message of `kind` for this event that no rule asks for: a reaction the writer of the
+    event always needs (the return label of an approved return). Created once per event and
+    kind, inside the event's transaction; dispatch follows the commit."""
+    message, created = OutboxMessage.objects.get_or_create(
+        idempotency_key=f"event:{event.pk}:kind:{kind}",
+        defaults={"event": event, "kind": kind, "params": params or {}, "next_attempt_at": event.occurred_at},
+    )
+    if created:
+        outbox_dispatch_on_commit([message.pk])
+    return message
 
 
 def outbox_child_create(parent: OutboxMessage, *, kind: str, params: dict, key: str) -> OutboxMessage:
@@ -178,6 +192,13 @@ def _fail(message: OutboxMessage, error: str, *, now) -> None:
     message.last_error = error[:2000]
     message.done_at = now
     logger.error("outbox: message %s (%s) failed for good: %s", message.pk, message.kind, error)
+    kind = reaction_kind(message.kind)
+    if kind is not None and kind.on_failure is not None:
+        try:
+            with transaction.atomic():
+                kind.on_failure(message, error)
+        except Exception:  # the failure itself must still be recorded and alerted
+            logger.exception("outbox: the failure hook of %s raised for message %s", message.kind, message.pk)
     if message.event.action == REACTION_FAILED:
         # A reaction to a failure failed too: recorded on the row and in the log, but no new
         # failure event, or one broken robot would alert about itself forever.
