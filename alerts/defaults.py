@@ -8,6 +8,7 @@ DEFAULT_RULES = [
     ("打包完成：预约快递上门取件 / Packed: book the carrier pickup", "pack", "carrier_book_pickup", False, ""),
     ("打包完成：加入财务待开票清单 / Packed: add to the to-invoice list", "pack", "invoice_list_add", False, ""),
     ("已发货：上传运单 / Shipped: upload the waybill", "ship", "carrier_upload_waybill", False, ""),
+    ("退款被拒：通知财务 / A refund was refused: tell finance", "refund_failed", "notify", False, "finance"),
     (
         "反应最终失败：通知技术负责人 / A reaction failed: tell the tech lead",
         "reaction_failed",

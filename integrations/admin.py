@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from orders.admin import ReadOnlyAdminMixin
 from orders.forms import WriteOnlySecretsForm
 
-from .models import CarrierAccount, InboundDelivery, TrackingRecord, WebhookSource
+from .models import CarrierAccount, InboundDelivery, PaymentGatewayAccount, TrackingRecord, WebhookSource
 
 
 class CarrierAccountForm(WriteOnlySecretsForm):
@@ -27,6 +27,42 @@ class CarrierAccountAdmin(admin.ModelAdmin):
     @admin.display(description=_("Secret"), boolean=True)
     def secret_set(self, account):
         return bool(account.app_secret)
+
+
+class PaymentGatewayAccountForm(WriteOnlySecretsForm):
+    secret_fields = ("private_key", "gateway_public_key")
+    endpoint = forms.URLField(label=_("endpoint"), max_length=300, assume_scheme="https")
+
+    class Meta:
+        model = PaymentGatewayAccount
+        fields = ["name", "gateway", "endpoint", "app_id", "private_key", "gateway_public_key", "enabled"]
+
+    def clean(self):
+        """A key that cannot be read is refused now, not at the first refund."""
+        from .payments.alipay import load_private_key, load_public_key
+        from .payments.base import PaymentGiveUp
+
+        data = super().clean()
+        for name, load in (("private_key", load_private_key), ("gateway_public_key", load_public_key)):
+            if data.get(name) and name not in self.errors:
+                try:
+                    load(data[name])
+                except PaymentGiveUp as exc:
+                    self.add_error(name, exc.message)
+        return data
+
+
+@admin.register(PaymentGatewayAccount)
+class PaymentGatewayAccountAdmin(admin.ModelAdmin):
+    """Refunds are paid through the enabled account of a gateway. Its keys are write-only."""
+
+    form = PaymentGatewayAccountForm
+    list_display = ("name", "gateway", "endpoint", "app_id", "keys_set", "enabled")
+    list_filter = ("gateway", "enabled")
+
+    @admin.display(description=_("Keys"), boolean=True)
+    def keys_set(self, account):
+        return bool(account.private_key and account.gateway_public_key)
 
 
 class WebhookSourceForm(WriteOnlySecretsForm):

@@ -123,3 +123,58 @@ class TrackingRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.shipment} {self.kind} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class GatewayCode(models.TextChoices):
+    ALIPAY = "alipay", _("Alipay")
+
+
+class PaymentGatewayAccount(models.Model):
+    """How to call a payment gateway to pay refunds. The keys are write-only in the admin; at
+    most one account per gateway is enabled, so "the" account is never a guess."""
+
+    name = models.CharField(_("name"), max_length=100)
+    gateway = models.CharField(_("gateway"), max_length=16, choices=GatewayCode.choices)
+    endpoint = models.URLField(
+        _("endpoint"), max_length=300, help_text=_("Alipay: https://openapi.alipay.com/gateway.do")
+    )
+    app_id = models.CharField(_("app id"), max_length=64)
+    private_key = models.TextField(
+        _("app private key"), help_text=_("RSA private key (PEM, or the Base64 text of Alipay's key tool).")
+    )
+    gateway_public_key = models.TextField(
+        _("gateway public key"), help_text=_("The gateway's RSA public key, used to verify its answers.")
+    )
+    enabled = models.BooleanField(_("enabled"), default=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("payment gateway account")
+        verbose_name_plural = _("payment gateway accounts")
+        ordering = ["gateway", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["gateway"], condition=models.Q(enabled=True), name="payment_gateway_one_enabled"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_gateway_display()} · {self.name}"
+
+    def __repr__(self) -> str:
+        return f"<PaymentGatewayAccount {self.pk} {self.gateway} {self.name!r}>"
+
+    def credentials(self):
+        from .payments.base import GatewayCredentials
+
+        return GatewayCredentials(
+            endpoint=self.endpoint,
+            app_id=self.app_id,
+            private_key=self.private_key,
+            gateway_public_key=self.gateway_public_key,
+        )
+
+    def adapter(self, *, timeout: float = 15.0):
+        from .payments.base import gateway_class
+
+        return gateway_class(self.gateway)(self.credentials(), timeout=timeout)

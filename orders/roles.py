@@ -39,6 +39,10 @@ _INTEGRATIONS = [
     "integrations.change_webhooksource",
     "integrations.view_inbounddelivery",
     "integrations.view_trackingrecord",
+    # The payment gateway that pays refunds (its keys are write-only, like carrier secrets).
+    "integrations.view_paymentgatewayaccount",
+    "integrations.add_paymentgatewayaccount",
+    "integrations.change_paymentgatewayaccount",
 ]
 
 # Each role's boards (proxy models of Order, so each is a permission of its own). Operations
