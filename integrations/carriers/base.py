@@ -9,6 +9,7 @@ Errors:
   derived from our shipment (or order, for pickups), a duplicate means an earlier attempt got
   through: callers treat it as success.
 - CarrierSignatureError: a push whose signature does not verify.
+- CarrierUnsupported (a CarrierGiveUp): the adapter does not offer this call (return labels).
 Messages never contain credentials.
 """
 
@@ -48,6 +49,10 @@ class CarrierDuplicate(CarrierError):
 
 class CarrierSignatureError(CarrierError):
     pass
+
+
+class CarrierUnsupported(CarrierGiveUp):
+    """This carrier (or its adapter) cannot do what was asked, e.g. issue a return label."""
 
 
 @dataclass(frozen=True)
@@ -120,7 +125,7 @@ class PushReply:
 
 
 class Carrier:
-    """Subclasses implement the four calls for one carrier."""
+    """Subclasses implement the four calls for one carrier (and return labels where offered)."""
 
     code = ""
     name = ""
@@ -139,6 +144,13 @@ class Carrier:
     def book_pickup(self, request: WaybillRequest) -> WaybillResult:
         """Ask for a courier to collect the parcel."""
         raise NotImplementedError
+
+    def create_return_label(self, request: WaybillRequest, *, prepaid: bool) -> WaybillResult:
+        """A return waybill: `request.sender` is the buyer, `request.receiver` the warehouse,
+        the carrier assigns the number and collects from the buyer. `prepaid`: the merchant
+        pays the postage (else the buyer pays the courier). Adapters that do not offer it keep
+        this default, and `carrier_supports_return_labels` says so before any call."""
+        raise CarrierUnsupported(f"{self.name}: return labels are not supported for this carrier")
 
     def query_tracking(self, tracking_numbers: list[str]) -> list[TrackingEvent]:
         """Route events for up to `tracking_batch_size` numbers, oldest first."""
@@ -191,6 +203,10 @@ class Carrier:
 
 
 ADAPTERS = {"sf": ("sf", "SFExpress"), "zto": ("zto", "ZTOExpress"), "cainiao": ("cainiao", "Cainiao")}
+
+
+def carrier_supports_return_labels(code: str) -> bool:
+    return carrier_class(code).create_return_label is not Carrier.create_return_label
 
 
 def carrier_class(code: str) -> type[Carrier]:

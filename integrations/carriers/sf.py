@@ -77,6 +77,19 @@ be checked against the account's own 丰桥 console before going live:
    partnerID → CarrierSignatureError, so the view answers 401 and tracking falls back to polling.
    The timestamp is not checked for age (events are idempotent on our side). Replies always use
    the JSON form of the documented answer.
+8. Return labels. SF's public SDKs also list `EXP_RECE_CREATE_REVERSE_ORDER` (退货下单), but
+   their own comments call it 仓配退货下单, a service of SF's warehousing customers, so a return
+   is an ordinary `EXP_RECE_CREATE_ORDER` with the roles swapped: the buyer is the sender
+   (contactType 1), the warehouse the receiver (contactType 2), `isDocall` 1 (a courier collects
+   from the buyer), `remark` "退货", no pre-allocated number (SF assigns one), and no special
+   return flag or waybillType (we found none documented for ordinary orders). Who pays:
+   a prepaid label (the merchant pays) sends `payMethod` = `extra["return_pay_method"]`,
+   default 2 (收方付: the receiver, our warehouse, pays) with the monthly card; otherwise
+   `payMethod` 1 (寄方付: the buyer pays the courier) and no monthly card. A duplicate orderId
+   (8016 / A1007: an earlier attempt got through) is answered by reading that order back with
+   `EXP_RECE_SEARCH_ORDER_RESP` (`orderId`, `searchType` "1", `language`), whose `msgData`
+   carries the same `waybillNoInfoList`; an order SF accepted without a number yet is retried
+   later.
 
 Nothing here logs or raises the partnerID, the checkWord or a digest: SF's error texts are
 scrubbed of both credentials before they reach a message.
@@ -121,6 +134,7 @@ CONTENT_TYPE = "application/x-www-form-urlencoded;charset=UTF-8"
 
 SERVICE_CREATE_ORDER = "EXP_RECE_CREATE_ORDER"
 SERVICE_SEARCH_ROUTES = "EXP_RECE_SEARCH_ROUTES"
+SERVICE_SEARCH_ORDER = "EXP_RECE_SEARCH_ORDER_RESP"
 
 PLATFORM_OK = "A1000"
 PLATFORM_DUPLICATE = "A1007"
@@ -213,6 +227,25 @@ class SFExpress(Carrier):
     def book_pickup(self, request: WaybillRequest) -> WaybillResult:
         return self._create_order(request, docall=True)
 
+    def create_return_label(self, request: WaybillRequest, *, prepaid: bool) -> WaybillResult:
+        what = f"return {request.carrier_order_id}"
+        payload = self._order_payload(request, docall=True)
+        payload["remark"] = "退货"
+        if prepaid:
+            payload["payMethod"] = int(self.credentials.extra.get("return_pay_method") or 2)
+        else:
+            payload["payMethod"] = 1
+            payload.pop("monthlyCard", None)
+        payload.pop("waybillNoInfoList", None)
+        try:
+            data = self._call(SERVICE_CREATE_ORDER, payload, what=what, order=True)
+        except CarrierDuplicate:
+            return self._order_read_back(request.carrier_order_id, what=what)
+        number = self._waybill_number(data)
+        if not number:
+            raise CarrierRetryLater(f"{self.name}: {what} accepted without a waybill number yet")
+        return WaybillResult(carrier_order_id=request.carrier_order_id, tracking_number=number)
+
     def query_tracking(self, tracking_numbers: list[str]) -> list[TrackingEvent]:
         numbers = [n.strip() for n in tracking_numbers if n and n.strip()]
         events: list[TrackingEvent] = []
@@ -300,6 +333,15 @@ class SFExpress(Carrier):
         if request.tracking_number:
             payload["waybillNoInfoList"] = [{"waybillType": 1, "waybillNo": request.tracking_number}]
         return payload
+
+    def _order_read_back(self, carrier_order_id: str, *, what: str) -> WaybillResult:
+        """The order an earlier attempt created, with the number SF gave it."""
+        payload = {"orderId": carrier_order_id, "searchType": "1", "language": "zh-CN"}
+        data = self._call(SERVICE_SEARCH_ORDER, payload, what=f"the earlier {what}")
+        number = self._waybill_number(data)
+        if not number:
+            raise CarrierRetryLater(f"{self.name}: SF has {what} but no waybill number for it yet")
+        return WaybillResult(carrier_order_id=carrier_order_id, tracking_number=number, already_existed=True)
 
     @staticmethod
     def _contact(address: Address, contact_type: int) -> dict:

@@ -14,10 +14,11 @@ integrations/carriers/sf.py for the payload shapes and codes we assume.
         sf.orders["OH…-S1"].waybill_no       # the number it assigned ("SF" + 13 digits); .docall
 
 It remembers orders by orderId (a second create with the same orderId answers 8016, as SF
-does), records isDocall, and serves EXP_RECE_SEARCH_ROUTES from `sf.routes[waybill_no]`, a
-list of (opCode, "YYYY-MM-DD HH:MM:SS", remark) or (opCode, time, remark, acceptAddress) the
-test sets. `push_form(...)` builds a (correctly or wrongly) signed route push, `push_json(...)`
-SF's documented unsigned JSON push.
+does), records isDocall, reads an order back by orderId (EXP_RECE_SEARCH_ORDER_RESP: its
+waybillNoInfoList, or business 8024 when there is none), and serves EXP_RECE_SEARCH_ROUTES from
+`sf.routes[waybill_no]`, a list of (opCode, "YYYY-MM-DD HH:MM:SS", remark) or (opCode, time,
+remark, acceptAddress) the test sets. `push_form(...)` builds a (correctly or wrongly) signed
+route push, `push_json(...)` SF's documented unsigned JSON push.
 
 Answers can be queued per test: sf.answers.extend(["busy", "ok"]); the default is "ok".
 Others: "server_error" (HTTP 500), "timeout" (no answer until the client has given up; released
@@ -42,7 +43,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 PATH = "/std/service"
-SERVICES = ("EXP_RECE_CREATE_ORDER", "EXP_RECE_SEARCH_ROUTES")
+SERVICES = ("EXP_RECE_CREATE_ORDER", "EXP_RECE_SEARCH_ROUTES", "EXP_RECE_SEARCH_ORDER_RESP")
+NO_SUCH_ORDER = ("8024", "未下单")  # assumed code for "no order with this orderId"
 DUPLICATE = ("8016", "重复下单")
 BUSINESS_ERROR = ("8119", "月结卡号不存在或已失效")
 BUSY = ("A1009", "目标服务异常或不可达")
@@ -199,6 +201,8 @@ class FakeSF:
         with self._lock:
             if service == "EXP_RECE_CREATE_ORDER":
                 return self._create_order(payload)
+            if service == "EXP_RECE_SEARCH_ORDER_RESP":
+                return self._search_order(payload)
             numbers = payload.get("trackingNumber") or []
             if not isinstance(numbers, list) or not numbers:
                 return "8013", "未传入查询单号"
@@ -242,6 +246,16 @@ class FakeSF:
             "destCode": "021",
             "filterResult": 2,
             "waybillNoInfoList": [{"waybillType": 1, "waybillNo": waybill_no}],
+        }
+
+    def _search_order(self, payload: dict) -> tuple[str, str] | dict:
+        order = self.orders.get(str(payload.get("orderId") or ""))
+        if order is None:
+            return NO_SUCH_ORDER
+        return {
+            "orderId": order.order_id,
+            "filterResult": 2,
+            "waybillNoInfoList": [{"waybillType": 1, "waybillNo": order.waybill_no}],
         }
 
     def _envelope(self, code: str = "A1000", message: str = "", result: dict | None = None) -> dict:
