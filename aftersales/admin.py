@@ -191,3 +191,6 @@ class DuplicateRefundAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def attempted_by_name(self, attempt):
         return user_display_name(attempt.attempted_by) or str(Role.SYSTEM.label)
 
+
+# -- returns: the review list and page, the request form, the after-sales rules ----------------
+from . import admin_returns  # noqa: E402, F401

@@ -10,3 +10,7 @@ class AftersalesConfig(AppConfig):
         from .refund_events import refund_event_types_register
 
         refund_event_types_register()
+
+        from .return_events import return_event_types_register
+
+        return_event_types_register()

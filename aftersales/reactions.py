@@ -16,6 +16,9 @@ def pay_refund(message) -> str:
 
 
 def register() -> None:
+    from .services.return_labels import return_label_reaction_register
+
+    return_label_reaction_register()
     reaction_kind_register(
         ReactionKind(
             "refund_pay",

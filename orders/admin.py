@@ -24,6 +24,16 @@ from .services.outbox import outbox_retry
 from .services.transition import order_transition
 from .states import TRANSITIONS_BY_ACTION, Role
 
+# Actions whose records live in another app (a return and its review): that app's service moves
+# the order and keeps its records in step, so the order page links to its page instead of
+# offering the bare transition. {action: url_for(order) -> str | None}; None offers the plain
+# transition after all (an order with no record there, e.g. from before the app existed).
+ACTIONS_ELSEWHERE: dict = {}
+
+
+def order_action_elsewhere_register(action: str, url_for) -> None:
+    ACTIONS_ELSEWHERE[action] = url_for
+
 
 def local_time(value):
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else "—"
@@ -220,13 +230,22 @@ class OrderAdmin(SimpleHistoryAdmin):
 
     def _action_context(self, request, order):
         initial = {"expected_version": order.version}
-        transition_forms = [
-            (t, TransitionForm(transition=t, initial=initial)) for t in order.available_transitions_for(request.user)
-        ]
+        transition_forms, elsewhere_links = [], []
+        for t in order.available_transitions_for(request.user):
+            url = ACTIONS_ELSEWHERE[t.action](order) if t.action in ACTIONS_ELSEWHERE else None
+            if url:
+                elsewhere_links.append((t, url))
+            else:
+                transition_forms.append((t, TransitionForm(transition=t, initial=initial)))
         details_form = None
         if request.user.has_perm("orders.change_order"):
             details_form = OrderDetailsForm(initial={**initial, **{f: getattr(order, f) for f in EDITABLE_DETAILS}})
-        return {"transition_forms": transition_forms, "details_form": details_form, "order_version": order.version}
+        return {
+            "transition_forms": transition_forms,
+            "elsewhere_links": elsewhere_links,
+            "details_form": details_form,
+            "order_version": order.version,
+        }
 
     def _back_to(self, order_pk):
         return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order_pk]))
@@ -244,6 +263,14 @@ class OrderAdmin(SimpleHistoryAdmin):
         transition = TRANSITIONS_BY_ACTION.get(action)
         if transition is None:
             messages.error(request, _("There is no such action."))
+            return self._back_to(order.pk)
+        elsewhere = ACTIONS_ELSEWHERE.get(action)
+        if elsewhere is not None and elsewhere(order):
+            messages.error(
+                request,
+                _("“%(action)s” is done on its own page, which keeps its records in step: use the link on this page.")
+                % {"action": transition.label},
+            )
             return self._back_to(order.pk)
         form = TransitionForm(request.POST, request.FILES, transition=transition)
         if not form.is_valid():

@@ -8,8 +8,8 @@ configured refuses everything (401).
 Topics (`X-Shopify-Topic`): orders/create, orders/updated, orders/paid and orders/cancelled
 all carry the whole order, so each is applied the same way by the intake service: create the
 order if the hub does not have it, then bring its payment and cancellation forward as the
-system. Deliveries that arrive out of order or twice therefore converge. Other topics answer
-200 {"ignored": topic}.
+system. Deliveries that arrive out of order or twice therefore converge. `returns/request`
+opens a return (see `shopify_returns.py`). Other topics answer 200 {"ignored": topic}.
 
 `X-Shopify-Webhook-Id` is the same on every retry of one delivery: a delivery is applied once
 and recorded (InboundDelivery, source "shopify") in the same transaction as the order change;
@@ -38,6 +38,7 @@ from orders.states import Channel
 from ..models import InboundDelivery
 from ..signing import signature_matches_base64, webhook_secrets
 from .shopify import SHOPIFY_ORDER_TOPICS, ShopifyPayloadError, shopify_order_parse
+from .shopify_returns import SHOPIFY_RETURN_TOPICS, shopify_return_delivery
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +69,8 @@ def shopify_orders_webhook(request, **kwargs):
         return _error("bad signature", 401)
 
     topic = request.headers.get("X-Shopify-Topic", "").strip()
+    if topic in SHOPIFY_RETURN_TOPICS:
+        return shopify_return_delivery(request, body=body, topic=topic)
     if topic not in SHOPIFY_ORDER_TOPICS:
         return JsonResponse({"ignored": topic})
     delivery_id = request.headers.get("X-Shopify-Webhook-Id", "").strip()

@@ -1,0 +1,79 @@
+"""Forms of the return pages: customer service's request (reason, items, photos) and the
+after-sales review. They only read input; the return services decide and write."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.admin.helpers import ActionForm
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from orders.forms import MultipleFileField, MultipleFileInput
+
+
+def return_items_parse(text: str) -> list[dict]:
+    """One item a line: `SKU | name | quantity` (the SKU or the name may be left empty)."""
+    items = []
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [part.strip() for part in line.split("|")]
+        if len(parts) != 3:
+            raise forms.ValidationError(
+                _("Line %(n)d: write “SKU | name | quantity”, e.g. “CUP-01 | 保温杯 | 1”.") % {"n": number}
+            )
+        sku, name, quantity = parts
+        if not quantity.isdigit():
+            raise forms.ValidationError(_("Line %(n)d: the quantity must be a whole number.") % {"n": number})
+        items.append({"sku": sku, "name": name, "quantity": int(quantity)})
+    return items
+
+
+class ReturnRequestForm(forms.Form):
+    order = forms.CharField(label=gettext_lazy("Order number"), max_length=32)
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=4000,
+        help_text=gettext_lazy("What the buyer says is wrong. It goes on the order's timeline."),
+    )
+    items = forms.CharField(
+        label=gettext_lazy("Items coming back"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "CUP-01 | 保温杯 | 1"}),
+        help_text=gettext_lazy("One a line: SKU | name | quantity. Leave empty when the whole order comes back."),
+    )
+    photos = MultipleFileField(
+        label=gettext_lazy("Photos or PDF"),
+        required=False,
+        widget=MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,application/pdf"}),
+    )
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, required=False)
+
+    def clean_order(self):
+        return self.cleaned_data["order"].strip().upper()
+
+    def clean_items(self):
+        return return_items_parse(self.cleaned_data.get("items", ""))
+
+
+class ReturnReviewForm(forms.Form):
+    note = forms.CharField(
+        label=gettext_lazy("Note (required to reject)"),
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    prepaid_label = forms.BooleanField(
+        label=gettext_lazy("Prepaid return label (we pay the postage)"),
+        required=False,
+    )
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    expected_order_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class ReturnActionForm(ActionForm):
+    """The changelist's action bar: the reason a rejection needs, and the label choice."""
+
+    note = forms.CharField(label=gettext_lazy("Reason"), required=False, max_length=4000)
+    prepaid_label = forms.BooleanField(label=gettext_lazy("Prepaid label"), required=False)

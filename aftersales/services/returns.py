@@ -1,0 +1,462 @@
+"""Returns: a buyer's request, the after-sales review, and the repeat-customer rule.
+
+    return_request_create(*, order_id, actor, reason, items=(), attachments=(), source="hub",
+                          channel_reference="", expected_version=None) -> ReturnRequest
+    return_review(*, return_id, actor, approve, note="", expected_version=None,
+                  expected_order_version=None, prepaid_label=False) -> ReturnRequest
+
+Each is one durable transaction that locks the order row first (then the return), moves the
+order only through the transition service (`request_return`, `approve_return`,
+`reject_return`: their role checks are the ones that apply) and keeps the `ReturnRequest` in
+step with it. Every refusal raises an `OrderError` subclass with a translatable message and
+leaves everything as it was.
+
+An approval (by a person or by the rule) asks for the return label through the outbox
+(`return_label_issue`, see `return_labels.py`), written in the approval's transaction.
+
+The repeat-customer rule (`AfterSalesRules`, edited by operations): a buyer with at least N
+delivered orders (same email or phone, this order left out) gets the return approved by the
+system at once, in the request's transaction, with a prepaid label; the approval's note names
+the rule.
+"""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from orders.exceptions import ActionNotPermitted, ConflictError, InvalidActionData, OrderError
+from orders.models import Order, OrderEvent
+from orders.permissions import actor_may_take, role_of, user_display_name
+from orders.services.locking import order_lock
+from orders.services.outbox import outbox_enqueue_kind
+from orders.services.transition import order_transition_in_transaction
+from orders.states import TRANSITIONS_BY_ACTION, Role, State
+
+from ..models import (
+    OPEN_RETURN_STATUSES,
+    AfterSalesRules,
+    LabelStatus,
+    ReturnRequest,
+    ReturnSource,
+    ReturnStatus,
+)
+
+RETURN_LABEL_REACTION = "return_label_issue"
+
+REASON_MAX_LENGTH = 4000
+MAX_ITEMS = 100
+MAX_QUANTITY = 9999
+_SKU_MAX, _NAME_MAX = 64, 200
+_CHANNEL_REFERENCE_MAX = ReturnRequest._meta.get_field("channel_reference").max_length
+
+# An order counts as delivered for the rule once it reached delivery: these states come only
+# after it. Archived orders count only when they were delivered (an order can also be archived
+# after a cancellation).
+DELIVERED_OR_LATER = (
+    State.DELIVERED,
+    State.INVOICE_REQUESTED,
+    State.RETURN_REQUESTED,
+    State.RETURN_APPROVED,
+    State.REFUNDED,
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Refusals
+
+
+class ReturnNotFound(OrderError):
+    def __init__(self, return_id):
+        super().__init__(_("Return #%(id)s does not exist.") % {"id": return_id})
+
+
+class ReturnAlreadyOpen(ConflictError):
+    def __init__(self, case: ReturnRequest):
+        self.existing = case
+        super().__init__(
+            _(
+                "Order %(number)s already has an open return (#%(id)s, %(status)s, requested at %(when)s): "
+                "decide that one first."
+            )
+            % {
+                "number": case.order.number,
+                "id": case.pk,
+                "status": case.get_status_display(),
+                "when": _local(case.requested_at),
+            }
+        )
+
+
+class ReturnAlreadyDecided(ConflictError):
+    def __init__(self, case: ReturnRequest):
+        who = user_display_name(case.decided_by) if case.decided_by else (case.decided_by_rule or _("the system"))
+        super().__init__(
+            _("Return #%(id)s of order %(number)s was already %(status)s by %(who)s at %(when)s. Nothing was changed.")
+            % {
+                "id": case.pk,
+                "number": case.order.number,
+                "status": case.get_status_display().lower(),
+                "who": who,
+                "when": _local(case.decided_at or case.updated_at),
+            }
+        )
+
+
+class StaleReturnError(ConflictError):
+    def __init__(self, case: ReturnRequest, *, expected: int):
+        self.expected_version = expected
+        self.actual_version = case.version
+        who = user_display_name(case.decided_by) if case.decided_by else (case.decided_by_rule or _("the system"))
+        super().__init__(
+            _(
+                "Return #%(id)s of order %(number)s was changed by %(who)s at %(when)s after you opened it "
+                "(your version %(expected)s, now %(actual)s). Nothing was saved: reload and try again."
+            )
+            % {
+                "id": case.pk,
+                "number": case.order.number,
+                "who": who,
+                "when": _local(case.decided_at or case.updated_at),
+                "expected": expected,
+                "actual": case.version,
+            }
+        )
+
+
+def _local(value) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else "—"
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks that need no database
+
+
+def return_items_clean(items) -> list[dict]:
+    """[{"sku", "name", "quantity"}] → the same, stripped; a SKU or a name, a whole quantity > 0."""
+    if items in (None, ""):
+        return []
+    if isinstance(items, dict) or not isinstance(items, list | tuple):
+        raise InvalidActionData(_("The returned items must be a list of items (SKU, name, quantity)."))
+    if len(items) > MAX_ITEMS:
+        raise InvalidActionData(_("At most %(max)d items per return.") % {"max": MAX_ITEMS})
+    clean = []
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            raise InvalidActionData(_("Item %(n)d is not an item with SKU, name and quantity.") % {"n": number})
+        sku = str(item.get("sku") or "").strip()
+        name = str(item.get("name") or "").strip()
+        if not (sku or name):
+            raise InvalidActionData(_("Item %(n)d needs a SKU or a name.") % {"n": number})
+        if len(sku) > _SKU_MAX or len(name) > _NAME_MAX:
+            raise InvalidActionData(
+                _("Item %(n)d: the SKU may have %(sku)d characters and the name %(name)d at most.")
+                % {"n": number, "sku": _SKU_MAX, "name": _NAME_MAX}
+            )
+        quantity = item.get("quantity")
+        if isinstance(quantity, str) and quantity.strip().isdigit():
+            quantity = int(quantity.strip())
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 < quantity <= MAX_QUANTITY:
+            raise InvalidActionData(
+                _("Item %(n)d: the quantity must be a whole number from 1 to %(max)d.")
+                % {"n": number, "max": MAX_QUANTITY}
+            )
+        clean.append({"sku": sku, "name": name, "quantity": quantity})
+    return clean
+
+
+def _reason_clean(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidActionData(_("A return needs a reason."))
+    if len(reason) > REASON_MAX_LENGTH:
+        raise InvalidActionData(
+            _("The reason is too long: at most %(max)d characters (it has %(count)d).")
+            % {"max": REASON_MAX_LENGTH, "count": len(reason)}
+        )
+    return reason
+
+
+def _role_check(actor, action: str) -> None:
+    """The transition's own role check, made before anything is locked so a role that may never
+    do this hears so first (the transition service checks again)."""
+    transition = TRANSITIONS_BY_ACTION[action]
+    if not actor_may_take(actor, transition):
+        role = role_of(actor)
+        raise ActionNotPermitted(
+            role_label=str(Role(role).label) if role else _("no role"), action_label=str(transition.label)
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# The repeat-customer rule
+
+
+def aftersales_rules_get() -> AfterSalesRules:
+    """The one rules row, created with its defaults the first time it is read."""
+    rules, _created = AfterSalesRules.objects.get_or_create(pk=1)
+    return rules
+
+
+def _rules_current() -> AfterSalesRules:
+    # Read inside the caller's transaction: no write there, the defaults stand in for a row
+    # nobody has saved yet.
+    return AfterSalesRules.objects.filter(pk=1).first() or AfterSalesRules(pk=1)
+
+
+def _email_variants(email: str) -> set[str]:
+    """The forms an email is stored in (as typed, lower case, domain in lower case): each an
+    exact match on the email index, which a case-insensitive comparison could not use."""
+    variants = {email, email.lower()}
+    local, at, domain = email.rpartition("@")
+    if at:
+        variants.add(f"{local}@{domain.lower()}")
+    return variants
+
+
+def return_repeat_customer_count(*, order: Order) -> int:
+    """How many other delivered orders the buyer of `order` has (same email or phone; gift
+    orders are not purchases and do not count). One COUNT over the buyer's few orders, reached
+    through the email and phone indexes."""
+    match = Q()
+    email = (order.buyer_email or "").strip()
+    if email:
+        match |= Q(buyer_email__in=sorted(_email_variants(email)))
+    phone = (order.buyer_phone or "").strip()
+    if phone:
+        match |= Q(buyer_phone=phone)
+    if not match:
+        return 0
+    delivered = OrderEvent.objects.filter(order_id=OuterRef("pk"), action="deliver")
+    return (
+        Order.objects.filter(match, is_gift=False)
+        .filter(Q(state__in=DELIVERED_OR_LATER) | Q(Q(state=State.ARCHIVED) & Exists(delivered)))
+        .exclude(pk=order.pk)
+        .count()
+    )
+
+
+def repeat_customer_rule_name(threshold: int) -> str:
+    return _("Repeat customer (%(count)d+ delivered orders)") % {"count": threshold}
+
+
+def _rule_note(threshold: int) -> str:
+    return _("Rule: repeat customer (%(count)d+ delivered orders) — approved without review, prepaid return label") % {
+        "count": threshold
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Requesting a return
+
+
+def return_request_create(
+    *,
+    order_id: int,
+    actor,
+    reason: str,
+    items=(),
+    attachments=(),
+    source: str = ReturnSource.HUB,
+    channel_reference: str = "",
+    expected_version: int | None = None,
+) -> ReturnRequest:
+    """Open a return for the order as `actor` (customer service, or None for the system: the
+    channel webhook). With a `channel_reference` the call is idempotent: the channel's return
+    already recorded for this order is returned as it is. Must be the outermost transaction."""
+    try:
+        with transaction.atomic(durable=True):
+            case, _created = return_request_create_in_transaction(
+                order_id=order_id,
+                actor=actor,
+                reason=reason,
+                items=items,
+                attachments=attachments,
+                source=source,
+                channel_reference=channel_reference,
+                expected_version=expected_version,
+            )
+    except IntegrityError:
+        # The database's last line (one open return per order, one case per channel return):
+        # only reached by a writer that did not lock the order. Say what is there instead.
+        reference = (channel_reference or "").strip()
+        existing = ReturnRequest.objects.select_related("order")
+        if reference:
+            case = existing.filter(order_id=order_id, channel_reference=reference).first()
+            if case is not None:
+                return case
+        case = existing.filter(order_id=order_id, status__in=OPEN_RETURN_STATUSES).first()
+        if case is not None:
+            raise ReturnAlreadyOpen(case) from None
+        raise
+    return case
+
+
+def return_request_create_in_transaction(
+    *,
+    order_id: int,
+    actor,
+    reason: str,
+    items=(),
+    attachments=(),
+    source: str = ReturnSource.HUB,
+    channel_reference: str = "",
+    expected_version: int | None = None,
+) -> tuple[ReturnRequest, bool]:
+    """The same inside a transaction the caller holds (a webhook that records its delivery with
+    it). Returns (the return, whether it was created now)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("return_request_create_in_transaction needs an open transaction")
+    reason = _reason_clean(reason)
+    clean_items = return_items_clean(items)
+    if source not in ReturnSource.values:
+        raise InvalidActionData(_("Unknown return source “%(source)s”.") % {"source": source})
+    reference = (channel_reference or "").strip()
+    if len(reference) > _CHANNEL_REFERENCE_MAX:
+        raise InvalidActionData(
+            _("The channel's return id may have %(max)d characters at most.") % {"max": _CHANNEL_REFERENCE_MAX}
+        )
+
+    _role_check(actor, "request_return")
+
+    order = order_lock(order_id)
+    if reference:
+        existing = ReturnRequest.objects.filter(order=order, channel_reference=reference).first()
+        if existing is not None:
+            existing.order = order
+            return existing, False
+    open_case = ReturnRequest.objects.filter(order=order, status__in=OPEN_RETURN_STATUSES).first()
+    if open_case is not None:
+        open_case.order = order
+        raise ReturnAlreadyOpen(open_case)
+
+    event = order_transition_in_transaction(
+        order.pk,
+        "request_return",
+        actor=actor,
+        expected_version=expected_version,
+        note=reason,
+        attachments=attachments,
+    )
+    case = ReturnRequest.objects.create(
+        order=event.order,
+        status=ReturnStatus.REQUESTED,
+        reason=reason,
+        items=clean_items,
+        source=source,
+        channel_reference=reference,
+        requested_by=actor,
+        requested_at=event.occurred_at,
+        request_event=event,
+    )
+
+    rules = _rules_current()
+    if rules.repeat_customer_enabled:
+        threshold = rules.repeat_customer_min_delivered
+        if return_repeat_customer_count(order=event.order) >= threshold:
+            _approve(
+                case,
+                actor=None,
+                note=_rule_note(threshold),
+                prepaid_label=True,
+                rule=repeat_customer_rule_name(threshold),
+                expected_order_version=None,
+            )
+    return case, True
+
+
+# ---------------------------------------------------------------------------------------------
+# Reviewing a return
+
+
+def return_review(
+    *,
+    return_id: int,
+    actor,
+    approve: bool,
+    note: str = "",
+    expected_version: int | None = None,
+    expected_order_version: int | None = None,
+    prepaid_label: bool = False,
+) -> ReturnRequest:
+    """After-sales review: approve (the return label follows; `prepaid_label` when the merchant
+    pays the postage) or reject with a reason (the order goes back to delivered).
+    `expected_version` is the return's version the reviewer saw, `expected_order_version` the
+    order's; either one outdated is a conflict that names who changed it."""
+    action = "approve_return" if approve else "reject_return"
+    note = (note or "").strip()
+    if not approve and not note:
+        raise InvalidActionData(_("Rejecting a return needs a reason in the note."))
+    if len(note) > REASON_MAX_LENGTH:
+        raise InvalidActionData(
+            _("The note is too long: at most %(max)d characters (it has %(count)d).")
+            % {"max": REASON_MAX_LENGTH, "count": len(note)}
+        )
+    _role_check(actor, action)
+    order_id = ReturnRequest.objects.filter(pk=return_id).values_list("order_id", flat=True).first()
+    if order_id is None:
+        raise ReturnNotFound(return_id)
+
+    with transaction.atomic(durable=True):
+        order = order_lock(order_id)
+        case = ReturnRequest.objects.select_for_update(of=("self",)).get(pk=return_id)
+        case.order = order
+        if expected_version is not None and int(expected_version) != case.version:
+            raise StaleReturnError(case, expected=int(expected_version))
+        if case.status != ReturnStatus.REQUESTED:
+            raise ReturnAlreadyDecided(case)
+        if approve:
+            _approve(
+                case,
+                actor=actor,
+                note=note,
+                prepaid_label=prepaid_label,
+                rule="",
+                expected_order_version=expected_order_version,
+            )
+        else:
+            event = order_transition_in_transaction(
+                order.pk, "reject_return", actor=actor, expected_version=expected_order_version, note=note
+            )
+            case.status = ReturnStatus.REJECTED
+            case.decided_by = actor
+            case.decided_at = event.occurred_at
+            case.decision_note = note
+            case.version += 1
+            case.save(update_fields=["status", "decided_by", "decided_at", "decision_note", "version", "updated_at"])
+    return case
+
+
+def _approve(case: ReturnRequest, *, actor, note: str, prepaid_label: bool, rule: str, expected_order_version) -> None:
+    """Approve the (locked) return: the order's transition, the decision, and the label's outbox
+    row, all in the caller's transaction."""
+    event = order_transition_in_transaction(
+        case.order_id, "approve_return", actor=actor, expected_version=expected_order_version, note=note
+    )
+    case.status = ReturnStatus.APPROVED
+    case.decided_by = actor
+    case.decided_at = event.occurred_at
+    case.decision_note = note
+    case.decided_by_rule = rule
+    case.label_status = LabelStatus.PENDING
+    case.label_prepaid = bool(prepaid_label)
+    case.label_error = ""
+    case.version += 1
+    case.save(
+        update_fields=[
+            "status",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+            "decided_by_rule",
+            "label_status",
+            "label_prepaid",
+            "label_error",
+            "version",
+            "updated_at",
+        ]
+    )
+    # The label is part of the approval, not an optional rule: written here, once per approval.
+    outbox_enqueue_kind(event, kind=RETURN_LABEL_REACTION, params={"return_id": case.pk})
