@@ -14,6 +14,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("notifications/", include("alerts.urls")),
+    path("finance/", include("finance.urls")),
     path("webhooks/", include("integrations.urls")),
     path("", include("orders.urls")),
     path("admin/", admin.site.urls),

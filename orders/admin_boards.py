@@ -16,7 +16,7 @@ from django.utils.translation import ngettext, pgettext, pgettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
 from .exceptions import OrderError
-from .models import CustomerServiceBoard, FinanceBoard, HubSettings, OperationsBoard, WarehouseBoard
+from .models import CustomerServiceBoard, HubSettings, OperationsBoard, WarehouseBoard
 from .permissions import user_display_name
 from .selectors import (
     BoardClock,
@@ -24,7 +24,6 @@ from .selectors import (
     order_filter_owner,
     order_filter_stale,
     order_list_for_cs_board,
-    order_list_for_finance_board,
     order_list_for_ops_board,
     order_list_for_warehouse_board,
     order_search,
@@ -335,14 +334,8 @@ class WarehouseBoardAdmin(BoardAdmin):
         self._transition_action(request, queryset, "pick_up")
 
 
-@admin.register(FinanceBoard)
-class FinanceBoardAdmin(BoardAdmin):
-    list_display = ("order_link", "flags", "channel", "external_id", "amount_display", "owner", "waiting_since")
-    list_filter = ("channel", "currency", StaleFilter)
-    ordering = ("state_changed_at", "id")
-
-    def get_queryset(self, request):
-        return order_list_for_finance_board(clock=_clock(request))
+# Finance's to-invoice list is not an order board: it is the finance app's InvoiceRequest admin
+# (finance/admin.py), one row per order put on the list by the packed reaction.
 
 
 @admin.register(OperationsBoard)

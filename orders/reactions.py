@@ -3,9 +3,9 @@ and give it parameters; the outbox worker runs it.
 
 A reaction's `run(message)` must be idempotent: it may run again after a crash between its
 effect and the commit. It raises ReactionRetryLater for a passing trouble (rate limit, timeout,
-server error) and ReactionFailed when retrying cannot help. Kinds owned by later work (carrier
-calls, the invoice list) are registered here as "not configured": a clear failure, never a
-silent no-op.
+server error) and ReactionFailed when retrying cannot help. Each app registers its own kinds
+(`register()` in `<app>/reactions.py`); a rule naming a kind no installed app provides fails
+clearly as "unknown reaction kind", never as a silent no-op.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 
 class ReactionRetryLater(Exception):
@@ -76,15 +75,6 @@ def no_params(params: dict) -> dict:
     return {}
 
 
-def _not_configured(label):
-    def run(message):
-        raise ReactionFailed(
-            _("“%(reaction)s” is not configured yet: no integration is installed for it.") % {"reaction": label}
-        )
-
-    return run
-
-
 _loaded = False
 
 
@@ -109,6 +99,3 @@ def _load_builtin_kinds() -> None:
             module = import_module(module_name)
             if hasattr(module, "register"):
                 module.register()
-    for code, label in (("invoice_list_add", gettext_lazy("Add to finance's to-invoice list")),):
-        if code not in _KINDS:
-            reaction_kind_register(ReactionKind(code, label, _not_configured(label), no_params, integration=True))

@@ -49,8 +49,11 @@ _INTEGRATIONS = [
 # leads the others and sees every board; the thresholds behind "stale" are theirs.
 _CS_BOARD = "orders.view_customerserviceboard"
 _WAREHOUSE_BOARD = "orders.view_warehouseboard"
-_FINANCE_BOARD = "orders.view_financeboard"
 _OPERATIONS_BOARD = "orders.view_operationsboard"
+# Finance's to-invoice list is its own model (finance.InvoiceRequest): finance works it,
+# operations and the tech lead read it.
+_INVOICES_SEE = ["finance.view_invoicerequest"]
+_INVOICES_WORK = ["finance.change_invoicerequest"]
 _HUB_SETTINGS = ["orders.view_hubsettings", "orders.change_hubsettings", "orders.view_historicalhubsettings"]
 
 # After-sales: customer service opens returns, finance pays refunds, operations own the rules
@@ -77,13 +80,20 @@ ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
         "aftersales.view_refund",
     ],
     Role.WAREHOUSE: [*_SEE_ORDERS, _WAREHOUSE_BOARD, "integrations.view_trackingrecord", *_RETURNS_SEE],
-    Role.FINANCE: [*_SEE_ORDERS, _FINANCE_BOARD, *_RETURNS_SEE, *_REFUNDS_SEE, *_REFUNDS_PAY],
+    Role.FINANCE: [
+        *_SEE_ORDERS,
+        *_INVOICES_SEE,
+        *_INVOICES_WORK,
+        *_RETURNS_SEE,
+        *_REFUNDS_SEE,
+        *_REFUNDS_PAY,
+    ],
     Role.OPERATIONS: [
         *_SEE_ORDERS,
         _CS_BOARD,
         _WAREHOUSE_BOARD,
-        _FINANCE_BOARD,
         _OPERATIONS_BOARD,
+        *_INVOICES_SEE,
         *_HUB_SETTINGS,
         *_RETURNS_SEE,
         *_RETURNS_OPEN,
@@ -102,6 +112,7 @@ ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
     ],
     Role.TECH_LEAD: [
         *_SEE_ORDERS,
+        *_INVOICES_SEE,
         *_RETURNS_SEE,
         *_REFUNDS_SEE,
         *_OUTBOX,

@@ -344,7 +344,7 @@ def test_each_role_opens_only_its_pages(login, username, cs, warehouse, ops):
 
 def test_finance_has_no_page_but_its_admin_list(login):
     client = login("fin1")
-    assert client.get(reverse("admin:orders_financeboard_changelist")).status_code == 200
+    assert client.get(reverse("admin:finance_invoicerequest_changelist")).status_code == 200
 
 
 def test_anonymous_is_sent_to_login(client, make_order):
@@ -600,7 +600,6 @@ BOARD_REQUESTS = [
     ("ops1", rows_url("ops"), {}),
     ("ops1", reverse("admin:orders_customerserviceboard_changelist"), {}),
     ("wh1", reverse("admin:orders_warehouseboard_changelist"), {}),
-    ("fin1", reverse("admin:orders_financeboard_changelist"), {}),
     ("ops1", reverse("admin:orders_operationsboard_changelist"), {}),
 ]
 

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.django_db
 
 CS_BOARD = reverse("admin:orders_customerserviceboard_changelist")
 WAREHOUSE_BOARD = reverse("admin:orders_warehouseboard_changelist")
-FINANCE_BOARD = reverse("admin:orders_financeboard_changelist")
+# Finance's to-invoice list is the finance app's InvoiceRequest admin (tests/finance test it in depth).
+FINANCE_BOARD = reverse("admin:finance_invoicerequest_changelist")
 OPS_BOARD = reverse("admin:orders_operationsboard_changelist")
 
 
@@ -104,12 +105,17 @@ def test_warehouse_changelist_in_working_order_with_stage_counts(changelist, mak
     assert counts == {"packing": "2", "labelling": "1", "awaiting_pickup": "1"}
 
 
-def test_finance_changelist_lists_invoice_requests_without_gifts(changelist, make_order):
-    first = make_order("invoice_requested")
-    second = make_order("invoice_requested", channel="amazon")
-    make_order("invoice_requested", main_order=first, amount="0.00")
-    make_order("delivered")
-    age_state(second, hours=1)  # asked earlier: first in the list
+def test_finance_changelist_lists_the_to_invoice_rows_without_gifts(changelist, make_order):
+    from orders.models import OutboxMessage
+    from orders.services.outbox import outbox_deliver
+
+    second = make_order("packed", channel="amazon")
+    first = make_order("packed")
+    gift = make_order("packed", main_order=first, amount="0.00")
+    make_order("allocated")
+    # The packed reaction puts each order on the list, in the order they were packed.
+    for order in (second, first, gift):
+        outbox_deliver(OutboxMessage.objects.get(event__order=order, kind="invoice_list_add").pk)
     html = changelist("fin1", FINANCE_BOARD)
     assert listed(html) == [second.number, first.number]
 
@@ -250,7 +256,7 @@ def test_only_operations_changes_hub_settings(login, users):
         ("wh1", {"cs": 403, "warehouse": 200, "finance": 403, "ops": 403}),
         ("fin1", {"cs": 403, "warehouse": 403, "finance": 200, "ops": 403}),
         ("ops1", {"cs": 200, "warehouse": 200, "finance": 200, "ops": 200}),
-        ("tech1", {"cs": 403, "warehouse": 403, "finance": 403, "ops": 403}),
+        ("tech1", {"cs": 403, "warehouse": 403, "finance": 200, "ops": 403}),
     ],
 )
 def test_each_role_opens_only_its_boards(login, username, expected):
@@ -391,5 +397,6 @@ def test_actions_offered_follow_the_role(changelist, make_order):
     assert offered("ops1", CS_BOARD) == {"approve", "hold", "assign_owner"}
     assert offered("ops1", OPS_BOARD) == {"release"}
     assert offered("wh1", WAREHOUSE_BOARD) == {"pack", "pick_up"}
-    html = changelist("fin1", FINANCE_BOARD)
+    assert offered("fin1", FINANCE_BOARD) == {"mark_requested"}
+    html = changelist("ops1", FINANCE_BOARD)
     assert 'name="action"' not in html

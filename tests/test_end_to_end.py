@@ -50,6 +50,12 @@ def test_shopify_to_delivered(live_worker, client, users, warehouses, settings):
             what="the pickup booking",
         )
         assert any(r.form["msg_type"] == "GUOGUO_CREATE_SEND_ORDER" for r in cainiao.requests)
+        wait_for(
+            lambda: OutboxMessage.objects.filter(
+                event=pack, kind="invoice_list_add", status=OutboxStatus.DONE
+            ).exists(),
+            what="the order on finance's to-invoice list",
+        )
 
         ship = order_transition(
             order.pk, "ship", actor=users["wh1"], carrier="cainiao", tracking_number="LP7310000000E2E"
@@ -84,7 +90,9 @@ def test_shopify_to_delivered(live_worker, client, users, warehouses, settings):
         ("approve", "customer_service", "张明"),
         ("allocate", "warehouse", "王强"),
         ("pack", "warehouse", "王强"),
+        ("invoice_listed", "system", ""),
         ("ship", "warehouse", "王强"),
         ("deliver", "system", ""),
     ]
     assert order.shipments.get().tracking_number == "LP7310000000E2E"
+    assert order.invoice_request.status == "pending" and order.invoice_request.amount == order.amount

@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from alerts.models import Notification, ReactionRule
+from finance.models import InvoiceRequest
 from orders.models import OrderEvent, OutboxMessage, OutboxStatus
 from orders.reactions import ReactionKind, ReactionRetryLater, no_params, reaction_kind, reaction_kind_register
 from orders.services.outbox import outbox_redispatch_due
@@ -63,15 +64,17 @@ def test_packed_order_triggers_all_three_reactions(live_worker, make_order, user
     )
     assert status_of(messages["notify"]) == OutboxStatus.DONE
     assert Notification.objects.filter(event=event, recipient=users["cs2"]).exists()
-    # Carrier and invoice reactions are not installed yet: a clear failure, never a silent no-op.
-    for kind in ("carrier_book_pickup", "invoice_list_add"):
-        assert status_of(messages[kind]) == OutboxStatus.FAILED
-        assert "configured" in OutboxMessage.objects.get(pk=messages[kind]).last_error
+    # On finance's to-invoice list, once.
+    assert status_of(messages["invoice_list_add"]) == OutboxStatus.DONE
+    assert InvoiceRequest.objects.filter(order=order, status="pending").count() == 1
+    # No carrier account is configured: a clear failure, never a silent no-op.
+    assert status_of(messages["carrier_book_pickup"]) == OutboxStatus.FAILED
+    assert "configured" in OutboxMessage.objects.get(pk=messages["carrier_book_pickup"]).last_error
     wait_for(
-        lambda: Notification.objects.filter(recipient=users["tech1"], order=order).count() == 2,
-        what="the tech lead's two alerts",
+        lambda: Notification.objects.filter(recipient=users["tech1"], order=order).count() == 1,
+        what="the tech lead's alert",
     )
-    assert OrderEvent.objects.filter(order=order, action="reaction_failed").count() == 2
+    assert OrderEvent.objects.filter(order=order, action="reaction_failed").count() == 1
 
 
 def test_the_same_row_dispatched_twice_has_one_effect(live_worker, make_order, users, counting_kinds):

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "integrations.apps.IntegrationsConfig",
     "alerts.apps.AlertsConfig",
     "aftersales.apps.AftersalesConfig",
+    "finance.apps.FinanceConfig",
 ]
 
 MIDDLEWARE = [

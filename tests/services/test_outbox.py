@@ -149,12 +149,13 @@ def test_retries_back_off_then_fail_with_an_alert(make_order, users, test_kinds,
 
 @pytest.mark.django_db
 def test_a_failure_of_the_failure_alert_does_not_loop(make_order, users, test_kinds):
-    ReactionRule.objects.create(name="busy alert", event_type="reaction_failed", kind="invoice_list_add")
+    # No carrier account: booking the pickup fails at once, for the failure alert as well.
+    ReactionRule.objects.create(name="busy alert", event_type="reaction_failed", kind="carrier_book_pickup")
     order = make_order("allocated")
     event = order_transition(order.pk, "pack", actor=users["wh1"])
     outbox_deliver(OutboxMessage.objects.get(event=event, kind="carrier_book_pickup").pk)
     failure = OrderEvent.objects.get(order=order, action="reaction_failed")
-    second = OutboxMessage.objects.get(event=failure, kind="invoice_list_add")
+    second = OutboxMessage.objects.get(event=failure, kind="carrier_book_pickup")
     assert outbox_deliver(second.pk) == OutboxStatus.FAILED
     assert OrderEvent.objects.filter(order=order, action="reaction_failed").count() == 1
 
