@@ -60,7 +60,7 @@ PATHS[State.DELIVERED] = [*PATHS[State.PICKED_UP], ("deliver", None)]
 PATHS[State.INVOICE_REQUESTED] = [*PATHS[State.DELIVERED], ("request_invoice", "fin1")]
 PATHS[State.RETURN_REQUESTED] = [*PATHS[State.DELIVERED], ("request_return", "cs")]
 PATHS[State.RETURN_APPROVED] = [*PATHS[State.RETURN_REQUESTED], ("approve_return", "cs")]
-PATHS[State.REFUNDED] = [*PATHS[State.RETURN_APPROVED], ("refund", "fin1")]
+PATHS[State.REFUNDED] = [*PATHS[State.RETURN_APPROVED], ("refund", None)]
 PATHS[State.ARCHIVED] = [*PATHS[State.DELIVERED], ("archive", "ops1")]
 assert set(PATHS) == set(State), "every state needs a demo path"
 
