@@ -10,6 +10,13 @@ DEFAULT_RULES = [
     ("已发货：上传运单 / Shipped: upload the waybill", "ship", "carrier_upload_waybill", False, ""),
     ("退款被拒：通知财务 / A refund was refused: tell finance", "refund_failed", "notify", False, "finance"),
     (
+        "退款已打款：移出待开票清单 / Refund paid: off the to-invoice list",
+        "refund",
+        "invoice_list_cancel",
+        False,
+        "",
+    ),
+    (
         "反应最终失败：通知技术负责人 / A reaction failed: tell the tech lead",
         "reaction_failed",
         "notify",

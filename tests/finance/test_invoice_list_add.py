@@ -93,10 +93,10 @@ def test_refunded_before_the_reaction_ran_is_not_listed(make_order):
     assert not InvoiceRequest.objects.filter(order=order).exists()
 
 
-def test_a_rule_on_the_refund_takes_the_order_off_the_list(listed, users):
+def test_the_default_rule_on_the_refund_takes_the_order_off_the_list(listed, users):
     from finance.services import invoice_mark_issued, invoice_mark_requested
 
-    ReactionRule.objects.create(name="refunded: off the list", event_type="refund", kind="invoice_list_cancel")
+    assert ReactionRule.objects.filter(event_type="refund", kind="invoice_list_cancel", enabled=True).exists()
     invoice = listed("delivered")
     issued = listed("delivered")
     invoice_mark_requested(invoice_id=issued.pk, actor=users["fin1"], expected_version=1)
