@@ -12,17 +12,21 @@ from datetime import datetime, timedelta
 from django.db.models import BooleanField, Case, Count, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from .events import ATTACHMENTS_ADDED
+from .events import ORDER_DETAILS_UPDATED
 from .models import Attachment, HubSettings, Order, OrderEvent, Shipment
 from .states import (
     CS_BOARD_STATUSES,
     STALE_WATCHED_STATES,
     TERMINAL_STATES,
+    TRANSITIONS_BY_ACTION,
     WAREHOUSE_BOARD_STAGES,
     Priority,
     Role,
     State,
 )
+
+# What counts as changing an order when telling contested orders apart.
+CONTESTED_ACTIONS = (*TRANSITIONS_BY_ACTION, ORDER_DETAILS_UPDATED)
 
 # Boards are bounded pages, never "all rows": a board shows what to do next.
 BOARD_PAGE_SIZE = 50
@@ -185,8 +189,9 @@ def order_conflicting_ids(*, clock: BoardClock) -> list[int]:
     return list(
         OrderEvent.objects.filter(occurred_at__gte=clock.conflict_since)
         .exclude(actor_role=Role.SYSTEM)
-        # A note or a photo on the timeline changes nothing about the order.
-        .exclude(action=ATTACHMENTS_ADDED)
+        # Changes to the order only: moves and edited details. A note, a photo, finance's
+        # invoice steps or a refund request leave the order as it was.
+        .filter(action__in=CONTESTED_ACTIONS)
         .values("order_id")
         .annotate(roles=Count("actor_role", distinct=True))
         .filter(roles__gte=clock.conflict_role_count)
