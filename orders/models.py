@@ -285,15 +285,6 @@ class WarehouseBoard(Order):
         verbose_name_plural = _("warehouse board")
 
 
-class FinanceBoard(Order):
-    """Finance's to-invoice list (gift orders never appear)."""
-
-    class Meta:
-        proxy = True
-        verbose_name = _("to-invoice list")
-        verbose_name_plural = _("to-invoice list")
-
-
 class OperationsBoard(Order):
     """Operations' board: stale orders, orders many roles are changing, risk holds."""
 

@@ -173,13 +173,6 @@ def warehouse_stage_counts(queryset: QuerySet[Order] | None = None) -> list[dict
     ]
 
 
-def order_list_for_finance_board(*, clock: BoardClock) -> QuerySet[Order]:
-    """Orders whose invoice was requested and not yet issued, oldest request first. Gift
-    orders carry no revenue and are never invoiced."""
-    queryset = Order.objects.filter(state=State.INVOICE_REQUESTED, is_gift=False).select_related("cs_owner")
-    return order_annotate_stale(queryset, clock=clock).order_by("state_changed_at", "id")
-
-
 def order_conflicting_ids(*, clock: BoardClock) -> list[int]:
     """Ids of orders changed by `conflict_role_count` or more different roles of people within
     the window: one aggregate over the recent events, read once (the system is not a person,
