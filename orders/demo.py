@@ -118,10 +118,17 @@ def tracking_number_for(carrier: str, order: Order, rng: random.Random) -> str:
     return f"{carrier.upper()}{order.pk:06d}{rng.randrange(10**5, 10**6)}"
 
 
-def order_move_to(order: Order, target: str, *, users: dict, warehouses: list, rng: random.Random) -> Order:
-    """Take a new (submitted) order along PATHS[target], each step by its role's demo user."""
+def order_move_to(
+    order: Order, target: str, *, users: dict, warehouses: list, rng: random.Random, after_sales: bool = False
+) -> Order:
+    """Take a new (submitted) order along PATHS[target], each step by its role's demo user.
+    With `after_sales`, returns and refunds go through the after-sales services as people would
+    do them (a return record, its review, a refund), the demo playing the payment gateway."""
     for action, who in PATHS[target]:
         actor = order.cs_owner if who == "cs" else users[who] if who else None
+        if after_sales and action in _AFTER_SALES_STEPS:
+            _AFTER_SALES_STEPS[action](order, actor=actor, users=users)
+            continue
         data = {}
         if action == "allocate":
             data["warehouse"] = rng.choice(warehouses)
@@ -130,6 +137,47 @@ def order_move_to(order: Order, target: str, *, users: dict, warehouses: list, r
             data = {"carrier": carrier, "tracking_number": tracking_number_for(carrier, order, rng)}
         order_transition(order.pk, action, actor=actor, note=NOTES.get(action, ""), **data)
     return Order.objects.get(pk=order.pk)
+
+
+def _demo_request_return(order: Order, *, actor, users: dict) -> None:
+    from aftersales.services.returns import return_request_create
+
+    return_request_create(
+        order_id=order.pk,
+        actor=actor,
+        reason=NOTES["request_return"],
+        items=[{"sku": "CUP-01", "name": "保温杯", "quantity": 1}],
+    )
+
+
+def _demo_approve_return(order: Order, *, actor, users: dict) -> None:
+    from aftersales.models import ReturnRequest
+    from aftersales.services.returns import return_review
+
+    case = ReturnRequest.objects.filter(order=order).latest("id")
+    if case.status == "requested":  # a repeat customer's return is approved by the rule already
+        return_review(return_id=case.pk, actor=actor, approve=True)
+
+
+def _demo_refund(order: Order, *, actor, users: dict) -> None:
+    from aftersales.models import ReturnRequest
+    from aftersales.services.refunds import refund_mark_paid, refund_request
+    from integrations.payments.base import RefundResult
+
+    case = ReturnRequest.objects.filter(order=order).latest("id")
+    refund = refund_request(
+        order_id=order.pk, actor=users["fin1"], amount=order.amount, reason=NOTES["request_return"], return_id=case.pk
+    )
+    # The demo has no payment gateway: it answers as one would.
+    result = RefundResult(gateway_reference=f"DEMO{refund.pk:08d}", money_moved=True)
+    refund_mark_paid(refund_id=refund.pk, result=result, gateway="demo")
+
+
+_AFTER_SALES_STEPS = {
+    "request_return": _demo_request_return,
+    "approve_return": _demo_approve_return,
+    "refund": _demo_refund,
+}
 
 
 def demo_order_create(target: str, *, users: dict, warehouses: list, rng: random.Random) -> Order:
@@ -151,4 +199,4 @@ def demo_order_create(target: str, *, users: dict, warehouses: list, rng: random
         main_order=main,
         **demo_address(rng),
     )
-    return order_move_to(order, target, users=users, warehouses=warehouses, rng=rng)
+    return order_move_to(order, target, users=users, warehouses=warehouses, rng=rng, after_sales=True)
