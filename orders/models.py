@@ -84,6 +84,13 @@ class Warehouse(models.Model):
     city = models.CharField(_("city"), max_length=40, blank=True)
     district = models.CharField(_("district"), max_length=40, blank=True)
     address = models.CharField(_("address"), max_length=200, blank=True)
+    # The promise: paid orders leave within this many hours (the SLA sweep checks it).
+    promised_ship_hours = models.PositiveSmallIntegerField(
+        _("promised ship time (hours)"),
+        default=48,
+        validators=[MinValueValidator(1)],
+        help_text=_("Paid orders allocated here must be shipped within this many hours of payment."),
+    )
 
     class Meta:
         verbose_name = _("warehouse")

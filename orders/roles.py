@@ -68,10 +68,31 @@ _AFTERSALES_RULES = [
     "aftersales.view_historicalaftersalesrules",
 ]
 
+# Alerts: every role sees the alerts (its own on its boards); operations acknowledge and
+# resolve them and own the thresholds behind them.
+_ALERTS_SEE = ["alerts.view_alert"]
+_ALERTS_HANDLE = ["alerts.change_alert"]
+_ALERT_RULES = [
+    "alerts.view_alertkindsettings",
+    "alerts.change_alertkindsettings",
+    "alerts.view_historicalalertkindsettings",
+    "alerts.view_stalethreshold",
+    "alerts.add_stalethreshold",
+    "alerts.change_stalethreshold",
+    "alerts.delete_stalethreshold",
+    "alerts.view_historicalstalethreshold",
+    "alerts.view_prioritythreshold",
+    "alerts.add_prioritythreshold",
+    "alerts.change_prioritythreshold",
+    "alerts.delete_prioritythreshold",
+    "alerts.view_historicalprioritythreshold",
+]
+
 # Model permissions beyond the transitions ("app_label.codename").
 ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
     Role.CUSTOMER_SERVICE: [
         *_SEE_ORDERS,
+        *_ALERTS_SEE,
         _CS_BOARD,
         "orders.add_order",
         "orders.change_order",
@@ -79,9 +100,10 @@ ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
         *_RETURNS_OPEN,
         "aftersales.view_refund",
     ],
-    Role.WAREHOUSE: [*_SEE_ORDERS, _WAREHOUSE_BOARD, "integrations.view_trackingrecord", *_RETURNS_SEE],
+    Role.WAREHOUSE: [*_SEE_ORDERS, *_ALERTS_SEE, _WAREHOUSE_BOARD, "integrations.view_trackingrecord", *_RETURNS_SEE],
     Role.FINANCE: [
         *_SEE_ORDERS,
+        *_ALERTS_SEE,
         *_INVOICES_SEE,
         *_INVOICES_WORK,
         *_RETURNS_SEE,
@@ -90,6 +112,9 @@ ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
     ],
     Role.OPERATIONS: [
         *_SEE_ORDERS,
+        *_ALERTS_SEE,
+        *_ALERTS_HANDLE,
+        *_ALERT_RULES,
         _CS_BOARD,
         _WAREHOUSE_BOARD,
         _OPERATIONS_BOARD,
@@ -112,6 +137,8 @@ ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
     ],
     Role.TECH_LEAD: [
         *_SEE_ORDERS,
+        *_ALERTS_SEE,
+        *_ALERTS_HANDLE,
         *_INVOICES_SEE,
         *_RETURNS_SEE,
         *_REFUNDS_SEE,
