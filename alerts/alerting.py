@@ -1,0 +1,126 @@
+"""Opening, touching and resolving alerts: the one place that writes Alert rows.
+
+    alert_raise(kind=..., order_id=... or integration=..., title=..., details=...)
+    alert_clear(kind=..., order_id=... or integration=..., reason=...)
+    alerts_clear_except(kind=..., keep_order_ids=..., reason=...)                    # sweeps
+
+At most one active (open or acknowledged) alert per kind and order, or per kind and
+integration: raising again touches it (last seen, times seen, details), never duplicates it.
+The database's partial unique constraints hold that line even when two raisers race; the
+loser's insert is turned into a touch. Clearing resolves it as the system, with the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .models import ACTIVE_ALERT_STATUSES, Alert, AlertKindSettings, AlertSeverity, AlertStatus
+
+DEFAULT_ESCALATION_MINUTES = 30
+
+
+@dataclass(frozen=True)
+class KindPolicy:
+    """What operations set for one kind (or the defaults while they have not)."""
+
+    enabled: bool
+    severity: str
+    assigned_role: str
+    escalation_minutes: int
+    params: dict
+
+
+def alert_policy(kind: str) -> KindPolicy:
+    """The kind's settings as operations last saved them: read at each use, so an edit in the
+    admin takes effect at the next sweep without a restart."""
+    row = AlertKindSettings.objects.filter(kind=kind).first()
+    if row is None:
+        return KindPolicy(True, AlertSeverity.WARNING, "operations", DEFAULT_ESCALATION_MINUTES, {})
+    return KindPolicy(row.enabled, row.severity, row.assigned_role, row.escalation_minutes, row.params or {})
+
+
+def _active(kind: str, *, order_id: int | None, integration: str):
+    scope = Q(order_id=order_id) if order_id is not None else Q(integration=integration, order__isnull=True)
+    return Alert.objects.filter(scope, kind=kind, status__in=ACTIVE_ALERT_STATUSES)
+
+
+def alert_raise(
+    *,
+    kind: str,
+    title: str,
+    order_id: int | None = None,
+    integration: str = "",
+    details: dict | None = None,
+    now: datetime | None = None,
+) -> Alert | None:
+    """Open the alert, or touch the active one. None when operations switched the kind off."""
+    if (order_id is None) == (not integration):
+        raise ValueError("an alert is about an order or an integration, not both or neither")
+    policy = alert_policy(kind)
+    if not policy.enabled:
+        return None
+    now = now or timezone.now()
+    details = details or {}
+    for _attempt in range(2):
+        with transaction.atomic():
+            existing = _active(kind, order_id=order_id, integration=integration).select_for_update().first()
+            if existing is not None:
+                _touch(existing, title=title, details=details, now=now)
+                return existing
+            try:
+                with transaction.atomic():
+                    return Alert.objects.create(
+                        kind=kind,
+                        order_id=order_id,
+                        integration=integration,
+                        severity=policy.severity,
+                        assigned_role=policy.assigned_role,
+                        title=title[:200],
+                        details=details,
+                        opened_at=now,
+                        last_seen_at=now,
+                        escalate_at=now + timedelta(minutes=policy.escalation_minutes),
+                    )
+            except IntegrityError:
+                # Someone opened it a moment ago: touch theirs instead (next attempt).
+                continue
+    raise RuntimeError("could not open or touch the alert")  # pragma: no cover - two races in a row
+
+
+def _touch(alert: Alert, *, title: str, details: dict, now: datetime) -> None:
+    Alert.objects.filter(pk=alert.pk).update(
+        title=title[:200], details=details, last_seen_at=now, seen_count=F("seen_count") + 1
+    )
+    alert.refresh_from_db()
+
+
+def alert_clear(*, kind: str, reason: str, order_id: int | None = None, integration: str = "", now=None) -> int:
+    """The condition cleared (the order moved, the upload succeeded): resolve the active alert
+    as the system, with the reason. Returns how many were resolved (0 or 1)."""
+    now = now or timezone.now()
+    return _active(kind, order_id=order_id, integration=integration).update(
+        status=AlertStatus.RESOLVED, resolved_at=now, resolved_by=None, resolution=reason, version=F("version") + 1
+    )
+
+
+def alerts_clear_except(*, kind: str, keep_order_ids, reason: str, now=None) -> int:
+    """For sweeps: resolve every active order alert of `kind` whose order is not among
+    `keep_order_ids` (a queryset or a list of the orders still in that condition), in one
+    UPDATE."""
+    now = now or timezone.now()
+    return (
+        Alert.objects.filter(kind=kind, status__in=ACTIVE_ALERT_STATUSES, order__isnull=False)
+        .exclude(order_id__in=keep_order_ids)
+        .update(
+            status=AlertStatus.RESOLVED,
+            resolved_at=now,
+            resolved_by=None,
+            resolution=reason,
+            version=F("version") + 1,
+        )
+    )
