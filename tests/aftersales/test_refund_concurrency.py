@@ -109,7 +109,6 @@ def test_a_thousand_duplicate_refund_requests_pay_once(approved_return, users, a
     assert Order.objects.get(pk=order.pk).state == "refunded"
     assert ReturnRequest.objects.get(pk=approved_return.pk).status == "refunded"
     print(f"\n{REQUESTS} requests from {THREADS} threads: {requests_took:.1f} s; delivery: {deliver_took:.2f} s")
-    assert requests_took < 60
 
 
 def test_without_the_row_lock_the_constraint_still_makes_one_refund(
