@@ -18,6 +18,11 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from orders.exceptions import ActionNotPermitted, ConflictError, InvalidActionData, OrderError
+from orders.permissions import role_of, user_display_name
+from orders.states import Role
 
 from .models import ACTIVE_ALERT_STATUSES, Alert, AlertKindSettings, AlertSeverity, AlertStatus
 
@@ -124,3 +129,112 @@ def alerts_clear_except(*, kind: str, keep_order_ids, reason: str, now=None) -> 
             version=F("version") + 1,
         )
     )
+
+
+# --- People acknowledge and resolve -------------------------------------------------------------
+
+ALERT_CHANGE_PERMISSION = "alerts.change_alert"
+
+
+class AlertNotFound(OrderError):
+    def __init__(self, alert_id):
+        super().__init__(_("Alert #%(id)s does not exist.") % {"id": alert_id})
+
+
+class AlertNotPermitted(ActionNotPermitted):
+    pass
+
+
+class AlertNoteRequired(InvalidActionData):
+    def __init__(self):
+        super().__init__(_("Say how the alert was resolved: a note is required."))
+
+
+class AlertNotActive(InvalidActionData):
+    pass
+
+
+class AlertStale(ConflictError):
+    """Someone acknowledged or resolved the alert (or the system resolved it) after the page
+    showed it."""
+
+    def __init__(self, *, alert: Alert, expected: int):
+        self.expected_version = expected
+        self.actual_version = alert.version
+        if alert.resolved_at is not None:
+            who, when = alert.resolved_by, alert.resolved_at
+        elif alert.acknowledged_at is not None:
+            who, when = alert.acknowledged_by, alert.acknowledged_at
+        else:
+            who, when = None, alert.last_seen_at
+        super().__init__(
+            _(
+                "Alert “%(title)s” was changed by %(who)s at %(when)s after you opened it "
+                "(your version %(expected)s, now %(actual)s). Nothing was saved: reload and try again."
+            )
+            % {
+                "title": alert.title,
+                "who": user_display_name(who) if who is not None else _("the system"),
+                "when": timezone.localtime(when).strftime("%Y-%m-%d %H:%M:%S"),
+                "expected": expected,
+                "actual": alert.version,
+            }
+        )
+
+
+def _check_may_change(actor, action_label) -> None:
+    if actor is not None and actor.is_active and actor.has_perm(ALERT_CHANGE_PERMISSION):
+        return
+    role = role_of(actor) if actor is not None else None
+    raise AlertNotPermitted(role_label=str(Role(role).label) if role else _("no role"), action_label=action_label)
+
+
+def _locked_active(alert_id: int, *, expected_version: int | None) -> Alert:
+    alert = (
+        Alert.objects.select_for_update().select_related("acknowledged_by", "resolved_by").filter(pk=alert_id).first()
+    )
+    if alert is None:
+        raise AlertNotFound(alert_id)
+    if expected_version is not None and int(expected_version) != alert.version:
+        raise AlertStale(alert=alert, expected=int(expected_version))
+    if alert.status == AlertStatus.RESOLVED:
+        raise AlertNotActive(_("Alert “%(title)s” is already resolved.") % {"title": alert.title})
+    return alert
+
+
+def alert_acknowledge(*, alert_id: int, actor, expected_version: int | None) -> Alert:
+    """“I am on it”: stops the escalation. Refused (nothing changes) without the permission,
+    on a stale version, or when it is no longer open."""
+    _check_may_change(actor, _("Acknowledge the alert"))
+    with transaction.atomic(durable=True):
+        alert = _locked_active(alert_id, expected_version=expected_version)
+        if alert.status != AlertStatus.OPEN:
+            raise AlertNotActive(
+                _("Alert “%(title)s” was already acknowledged by %(who)s.")
+                % {"title": alert.title, "who": user_display_name(alert.acknowledged_by)}
+            )
+        alert.status = AlertStatus.ACKNOWLEDGED
+        alert.acknowledged_at = timezone.now()
+        alert.acknowledged_by = actor
+        alert.version += 1
+        alert.save(update_fields=["status", "acknowledged_at", "acknowledged_by", "version"])
+    return alert
+
+
+def alert_resolve(*, alert_id: int, actor, note: str, expected_version: int | None) -> Alert:
+    """Resolved by a person, with a note saying how (duplicate refunds are only ever resolved
+    this way). Open or acknowledged alerts; refusals change nothing."""
+    _check_may_change(actor, _("Resolve the alert"))
+    note = (note or "").strip()
+    if not note:
+        raise AlertNoteRequired()
+    with transaction.atomic(durable=True):
+        alert = _locked_active(alert_id, expected_version=expected_version)
+        alert.status = AlertStatus.RESOLVED
+        alert.resolved_at = timezone.now()
+        alert.resolved_by = actor
+        alert.resolution = note[:2000]
+        alert.version += 1
+        alert.save(update_fields=["status", "resolved_at", "resolved_by", "resolution", "version"])
+    return alert
+

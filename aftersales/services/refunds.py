@@ -254,13 +254,17 @@ def _existing_refund(order: Order, *, return_request: ReturnRequest | None, key:
 
 
 def _duplicate(order: Order, existing: Refund, *, actor, return_request, key) -> _Duplicate:
-    DuplicateRefundAttempt.objects.create(
+    from alerts.outcomes import duplicate_refund_alert
+
+    attempt = DuplicateRefundAttempt.objects.create(
         order=order,
         return_request=return_request or existing.return_request,
         existing_refund=existing,
         attempted_by=actor,
         idempotency_key=key or "",
     )
+    # Operations see it on the alert board; a person resolves it after checking the refunds.
+    duplicate_refund_alert(attempt=attempt)
     return _Duplicate(existing)
 
 

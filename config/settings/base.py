@@ -190,6 +190,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE = {
     "outbox-redispatch": {"task": "orders.tasks.outbox_redispatch", "schedule": 10.0},
     "notifications-stamp-acted": {"task": "alerts.tasks.notifications_stamp_acted", "schedule": 60.0},
+    # Open alerts nobody acknowledged in time go to the operations lead's chat robots.
+    "alerts-escalate-due": {"task": "alerts.tasks.alerts_escalate_due", "schedule": 60.0},
     "tracking-sync": {"task": "integrations.tasks.tracking_sync", "schedule": 600.0},
     # Delivered orders are archived N days after delivery (hub settings); hourly is plenty.
     "orders-archive": {"task": "orders.tasks.orders_archive", "schedule": 3600.0},

@@ -131,6 +131,27 @@ def outbox_dispatch(message_ids, *, countdown: float | None = None) -> int:
     return sent
 
 
+# Called when a message ends for good, done or failed, in the transaction that records it (its
+# own savepoint; an error is logged, never lost with the outcome): (message, status, error).
+# Other apps register here at start (alerts: integration failures open and clear alerts), so
+# the outbox knows nothing about them.
+_outcome_listeners: list = []
+
+
+def outbox_outcome_listener_register(listener) -> None:
+    if listener not in _outcome_listeners:
+        _outcome_listeners.append(listener)
+
+
+def _outcome_tell(message: OutboxMessage, error: str = "") -> None:
+    for listener in _outcome_listeners:
+        try:
+            with transaction.atomic():
+                listener(message, message.status, error)
+        except Exception:
+            logger.exception("outbox: an outcome listener raised for message %s", message.pk)
+
+
 def _backoff_seconds(attempts: int) -> float:
     base = settings.ORDERHUB_OUTBOX_BACKOFF_BASE
     cap = settings.ORDERHUB_OUTBOX_BACKOFF_CAP
@@ -174,6 +195,8 @@ def outbox_deliver(message_id: int) -> str | None:
             message.result = (result or "")[:2000]
             message.last_error = ""
         message.save(update_fields=["status", "attempts", "next_attempt_at", "last_error", "result", "done_at"])
+        if message.status == OutboxStatus.DONE:
+            _outcome_tell(message)
         return message.status
 
 
@@ -199,6 +222,7 @@ def _fail(message: OutboxMessage, error: str, *, now) -> None:
                 kind.on_failure(message, error)
         except Exception:  # the failure itself must still be recorded and alerted
             logger.exception("outbox: the failure hook of %s raised for message %s", message.kind, message.pk)
+    _outcome_tell(message, error)
     if message.event.action == REACTION_FAILED:
         # A reaction to a failure failed too: recorded on the row and in the log, but no new
         # failure event, or one broken robot would alert about itself forever.
