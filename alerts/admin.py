@@ -2,12 +2,23 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
 
 from integrations.chat.base import ChatError, RobotConfig, chat_send
 from orders.admin import ReadOnlyAdminMixin
 from orders.forms import WriteOnlySecretsForm
+from orders.states import STALE_WATCHED_STATES
 
-from .models import ChatDelivery, ChatRobot, Notification, ReactionRule
+from .defaults import alert_kind_params_clean
+from .models import (
+    AlertKindSettings,
+    ChatDelivery,
+    ChatRobot,
+    Notification,
+    PriorityThreshold,
+    ReactionRule,
+    StaleThreshold,
+)
 
 
 class ChatRobotForm(WriteOnlySecretsForm):
@@ -117,3 +128,104 @@ class ChatDeliveryAdmin(NotificationAdmin):
     list_filter = ("robot",)
     search_fields = ("text",)
     list_select_related = ("robot",)
+
+
+# Rules operations own: per-kind alert settings and the thresholds behind them. Data, edited
+# here without a deploy, read at each use (no restart), every change in the history (who, when,
+# old → new).
+
+
+class AlertKindSettingsForm(forms.ModelForm):
+    class Meta:
+        model = AlertKindSettings
+        fields = ["enabled", "severity", "assigned_role", "escalation_minutes", "robots", "params"]
+        widgets = {"robots": forms.CheckboxSelectMultiple}
+
+    def clean_params(self):
+        return alert_kind_params_clean(self.instance.kind, self.cleaned_data.get("params"))
+
+
+@admin.register(AlertKindSettings)
+class AlertKindSettingsAdmin(SimpleHistoryAdmin):
+    """One row per alert kind, seeded; operations change them but neither add nor delete."""
+
+    form = AlertKindSettingsForm
+    list_display = ("kind", "enabled", "severity", "assigned_role", "escalation_minutes", "robot_names", "updated_at")
+    list_filter = ("enabled", "severity", "assigned_role")
+    readonly_fields = ("kind", "updated_at")
+    fields = ("kind", "enabled", "severity", "assigned_role", "escalation_minutes", "robots", "params", "updated_at")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("robots")
+
+    # One history record per save, with the robots as saved: not one for the row and one more
+    # for each change of the robots (the first would show the robots as they were before).
+    def save_model(self, request, obj, form, change):
+        obj.skip_history_when_saving = True
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        del form.instance.skip_history_when_saving
+        form.instance.save(update_fields=["updated_at"])
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("Escalate to robots"))
+    def robot_names(self, row):
+        return ", ".join(r.name for r in row.robots.all()) or "—"
+
+
+class StaleThresholdForm(forms.ModelForm):
+    """Only the states the stale sweep watches can have a threshold."""
+
+    class Meta:
+        model = StaleThreshold
+        fields = ["state", "minutes"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["state"].widget.choices = [("", "---------"), *((s.value, s.label) for s in STALE_WATCHED_STATES)]
+
+    def clean_state(self):
+        state = self.cleaned_data.get("state")
+        if state not in {s.value for s in STALE_WATCHED_STATES}:
+            raise forms.ValidationError(
+                _("Orders in this state are not watched for staleness; a threshold can be set for: %(states)s.")
+                % {"states": ", ".join(str(s.label) for s in STALE_WATCHED_STATES)}
+            )
+        return state
+
+
+@admin.register(StaleThreshold)
+class StaleThresholdAdmin(SimpleHistoryAdmin):
+    """Stale after how many minutes in one state; other states use the hub's default."""
+
+    form = StaleThresholdForm
+    list_display = ("state", "minutes", "updated_at")
+
+
+class PriorityThresholdForm(forms.ModelForm):
+    class Meta:
+        model = PriorityThreshold
+        fields = ["currency", "amount"]
+
+    def clean_currency(self):
+        currency = (self.cleaned_data.get("currency") or "").strip().upper()
+        if len(currency) != 3 or not currency.isascii() or not currency.isalpha():
+            raise forms.ValidationError(_("A currency is three letters, such as CNY or USD."))
+        return currency
+
+
+@admin.register(PriorityThreshold)
+class PriorityThresholdAdmin(SimpleHistoryAdmin):
+    """Orders above the amount in their currency are high priority at intake (the priority
+    packing lane). A currency without a row is never high value; the hub's currency then falls
+    back to ORDERHUB_PRIORITY_AMOUNT."""
+
+    form = PriorityThresholdForm
+    list_display = ("currency", "amount", "updated_at")

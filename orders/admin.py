@@ -341,7 +341,8 @@ class AttachmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(Warehouse)
 class WarehouseAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "is_active")
+    list_display = ("code", "name", "is_active", "promised_ship_hours")
+    list_editable = ("promised_ship_hours",)
     search_fields = ("code", "name")
 
 

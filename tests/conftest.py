@@ -39,12 +39,13 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def roles(db):
-    from alerts.defaults import default_rules_install
-    from alerts.models import ReactionRule
+    from alerts.defaults import alert_defaults_install, default_rules_install
+    from alerts.models import AlertKindSettings, PriorityThreshold, ReactionRule
 
     call_command("setup_roles", stdout=io.StringIO())
     # A transactional test's flush empties the tables the data migrations filled.
     default_rules_install(ReactionRule)
+    alert_defaults_install(AlertKindSettings, PriorityThreshold)
 
 
 @pytest.fixture

@@ -41,7 +41,14 @@ from ..events import ORDER_CREATED
 from ..exceptions import IllegalTransition, InvalidActionData, OrderError
 from ..models import Order, OrderEvent, OrderNumberSequence, OutboxMessage
 from ..states import TRANSITIONS_BY_ACTION, Channel, Role, State
-from .orders import SHIPPING_FIELDS, _clean_amount, _clean_email, _priority_for, order_create_in_transaction
+from .orders import (
+    SHIPPING_FIELDS,
+    _clean_amount,
+    _clean_email,
+    _priority_for,
+    order_create_in_transaction,
+    priority_thresholds_get,
+)
 from .outbox import outbox_dispatch_on_commit, reaction_rules_for
 from .transition import order_transition_in_transaction
 
@@ -372,6 +379,7 @@ def _orders_create_bulk(channel: str, new: list[tuple[int, str, IntakeItem]], nu
     now = timezone.now()
     plans = []
     orders = []
+    thresholds = priority_thresholds_get()  # once per batch: the same rule as order_create
     for _index, key, item in new:
         clean, errors = intake_fields_clean(item.fields)
         if errors:
@@ -401,7 +409,7 @@ def _orders_create_bulk(channel: str, new: list[tuple[int, str, IntakeItem]], nu
             ordered_at=ordered_at or now,
             amount=amount,
             currency=currency,
-            priority=_priority_for(amount, currency),
+            priority=_priority_for(amount, currency, thresholds),
             # The final state and version: the history rows and events below record each step.
             state=state,
             version=1 + len(steps),

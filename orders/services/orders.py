@@ -39,9 +39,27 @@ def order_number_next(*, at=None) -> str:
     return f"OH{day:%Y%m%d}-{value:05d}"
 
 
-def _priority_for(amount: Decimal, currency: str) -> int:
-    threshold = Decimal(str(settings.ORDERHUB_PRIORITY_AMOUNT))
-    if currency == settings.ORDERHUB_CURRENCY and amount > threshold:
+def priority_thresholds_get(*, currencies=None) -> dict[str, Decimal]:
+    """{currency: high value above} as operations last saved them (alerts.PriorityThreshold),
+    read at each intake so an admin edit counts at the next order in every process. The
+    hub's currency falls back to ORDERHUB_PRIORITY_AMOUNT when it has no row."""
+    from alerts.models import PriorityThreshold
+
+    rows = PriorityThreshold.objects.all()
+    if currencies is not None:
+        rows = rows.filter(currency__in=set(currencies))
+    thresholds = dict(rows.values_list("currency", "amount"))
+    thresholds.setdefault(settings.ORDERHUB_CURRENCY, Decimal(str(settings.ORDERHUB_PRIORITY_AMOUNT)))
+    return thresholds
+
+
+def _priority_for(amount: Decimal, currency: str, thresholds: dict[str, Decimal] | None = None) -> int:
+    """High priority (the warehouse's priority packing lane) above the currency's threshold; a
+    currency without one is never high value. `thresholds`: read once for a batch."""
+    if thresholds is None:
+        thresholds = priority_thresholds_get(currencies=[currency])
+    threshold = thresholds.get(currency)
+    if threshold is not None and amount > threshold:
         return Priority.HIGH
     return Priority.NORMAL
 

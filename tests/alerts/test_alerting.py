@@ -36,7 +36,7 @@ def test_integration_alerts_and_switched_off_kinds(make_order):
     a = alert_raise(kind=AlertKind.INTEGRATION_FAILURE, integration="carrier:sf", title="SF down")
     b = alert_raise(kind=AlertKind.INTEGRATION_FAILURE, integration="carrier:sf", title="SF still down")
     assert a.pk == b.pk
-    AlertKindSettings.objects.create(kind=AlertKind.RISK_HOLD_WAITING, enabled=False)
+    AlertKindSettings.objects.update_or_create(kind=AlertKind.RISK_HOLD_WAITING, defaults={"enabled": False})
     order = make_order("risk_hold")
     assert alert_raise(kind=AlertKind.RISK_HOLD_WAITING, order_id=order.pk, title="held") is None
     with pytest.raises(ValueError):
