@@ -32,21 +32,19 @@ import base64
 import itertools
 import json
 import re
-import threading
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from .gateway import FakeGateway
+
 PATH = "/gateway.do"
 NODE = "alipay_trade_refund_response"
-TIMEOUT_CAP_SECONDS = 30.0
 AMOUNT_RE = re.compile(r"^\d{1,9}(\.\d{1,2})?$")
 
 
@@ -96,36 +94,20 @@ class Trade:
     refunds: dict[str, tuple[Decimal, dict]] = field(default_factory=dict)
 
 
-class FakeAlipay:
+class FakeAlipay(FakeGateway):
+    path = PATH
+    server_error_status = 502
+    server_error_page = b"<html><body>502 Bad Gateway</body></html>"
+    busy_page = b"<html><body>busy</body></html>"
+
     def __init__(self, *, merchant_public_key: str, app_id: str = "2021000000000001"):
         self.app_id = app_id
         self.merchant_public_key = serialization.load_pem_public_key(merchant_public_key.encode("ascii"))
         self.private_key_pem, self.public_key_pem = rsa_key_pair()
-        self.requests: list[Received] = []
-        self.answers: deque = deque()
         self.trades: dict[str, Trade] = {}
         self.money_moves: list[tuple[str, str, Decimal]] = []
         self._trade_numbers = itertools.count(2026012822001400001)
-        self._lock = threading.Lock()
-        self._release = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
-
-    # -- lifecycle --------------------------------------------------------------------------
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._release.set()
-        self._server.shutdown()
-        self._server.server_close()
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}{PATH}"
+        super().__init__()
 
     def trade(self, out_trade_no: str, *, total) -> Trade:
         """A paid trade the buyer made under our out_trade_no."""
@@ -250,55 +232,14 @@ class FakeAlipay:
             raise ValueError(f"unknown FakeAlipay answer {answer!r}")
         return self._body(node, sign_with=self.private_key_pem)
 
-    def _handler_class(self):
-        fake = self
+    def parse(self, *, path: str, headers: dict, body: bytes) -> Received:
+        form = {k: v[0] for k, v in parse_qs(body.decode("utf-8"), keep_blank_values=True).items()}
+        return Received(path=path, headers=headers, body=body, form=form)
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # keep test output quiet
-                return
-
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length)
-                form = {k: v[0] for k, v in parse_qs(body.decode("utf-8"), keep_blank_values=True).items()}
-                received = Received(
-                    path=urlsplit(self.path).path,
-                    headers={k.lower(): v for k, v in self.headers.items()},
-                    body=body,
-                    form=form,
-                )
-                with fake._lock:
-                    fake.requests.append(received)
-                    answer = fake.answers.popleft() if fake.answers else "ok"
-                if answer == "timeout":
-                    fake._release.wait(TIMEOUT_CAP_SECONDS)
-                    self.close_connection = True
-                    return
-                if answer == "server_error":
-                    self._reply(502, b"<html><body>502 Bad Gateway</body></html>", "text/html")
-                    return
-                if answer == "bad_json":
-                    self._reply(200, b"<html><body>busy</body></html>", "text/html")
-                    return
-                if received.path != PATH:
-                    self._reply(404, b"not found", "text/plain")
-                    return
-                reply = fake._answer(received, answer)
-                if answer == "lost_answer":
-                    # Done at Alipay, but the answer never reaches the merchant.
-                    fake._release.wait(TIMEOUT_CAP_SECONDS)
-                    self.close_connection = True
-                    return
-                self._reply(200, reply, "application/json")
-
-            def _reply(self, status: int, body: bytes, content_type: str):
-                self.send_response(status)
-                self.send_header("Content-Type", f"{content_type};charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        return Handler
+    def respond(self, received: Received, answer) -> bytes | None:
+        reply = self._answer(received, answer)
+        # "lost_answer": done at Alipay, but the answer never reaches the merchant.
+        return None if answer == "lost_answer" else reply
 
 
 def _business(sub_code: str, sub_msg: str, out_trade_no: str) -> dict:

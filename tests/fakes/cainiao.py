@@ -25,11 +25,10 @@ import base64
 import hashlib
 import itertools
 import json
-import threading
-from collections import deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode
+
+from .gateway import FakeGateway
 
 PATH = "/gateway/link.do"
 DUPLICATE_CODE = "OBJECT_ID_DUPLICATE"
@@ -56,35 +55,20 @@ class Received:
         return json.loads(self.form["logistics_interface"])
 
 
-class FakeCainiao:
+class FakeCainiao(FakeGateway):
+    path = PATH
+    server_error_status = 500
+    server_error_page = b"<html>502 Bad Gateway</html>"
+    busy_page = b"<html>gateway</html>"
+    charset = "UTF-8"
+
     def __init__(self, *, app_key: str = "cn-test-provider", secret: str = "cn-test-secret"):
         self.app_key = app_key
         self.secret = secret
-        self.requests: list[Received] = []
-        self.answers: deque = deque()
         self.orders: dict[str, str] = {}  # object id / out order id -> waybill code
         self.routes: dict[str, list[dict]] = {}  # mail no -> trace events
         self._numbers = itertools.count(73100000000001)
-        self._lock = threading.Lock()
-        self._release = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
-
-    # -- lifecycle --------------------------------------------------------------------------
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._release.set()  # let a "timeout" answer finish
-        self._server.shutdown()
-        self._server.server_close()
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address
-        return f"http://{host}:{port}{PATH}"
+        super().__init__()
 
     # -- pushes -----------------------------------------------------------------------------
     def push_form(
@@ -165,60 +149,25 @@ class FakeCainiao:
             mail_no = payload.get("mailNo")
             return {"success": "true", "mailNo": mail_no, "logisticsTraceDetailList": self.routes.get(mail_no, [])}
 
-    def _handler_class(self):
-        fake = self
+    def parse(self, *, path: str, headers: dict, body: bytes) -> Received:
+        form = {k: v[0] for k, v in parse_qs(body.decode("utf-8"), keep_blank_values=True).items()}
+        return Received(path=path, headers=headers, body=body, form=form)
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # keep test output quiet
-                return
-
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length)
-                form = {k: v[0] for k, v in parse_qs(body.decode("utf-8"), keep_blank_values=True).items()}
-                received = Received(
-                    path=urlsplit(self.path).path,
-                    headers={k.lower(): v for k, v in self.headers.items()},
-                    body=body,
-                    form=form,
-                )
-                fake.requests.append(received)
-                answer = fake.answers.popleft() if fake.answers else "ok"
-                if answer == "timeout":
-                    fake._release.wait(10)
-                    return
-                if answer == "server_error":
-                    self._reply(500, b"<html>502 Bad Gateway</html>", "text/html")
-                    return
-                if answer == "bad_json":
-                    self._reply(200, b"<html>gateway</html>", "text/html")
-                    return
-                if received.path != PATH:
-                    self._reply(404, b"not found", "text/plain")
-                    return
-                problem = fake._problem(received)
-                if problem:
-                    result = _error(*problem)
-                elif answer == "busy":
-                    result = _error(BUSY_CODE, "系统异常，请重试")
-                elif answer == "business_error":
-                    result = _error(BUSINESS_CODE, f"收件人地址不合法 (provider {fake.app_key})")
-                elif answer == "duplicate":
-                    result = _error(DUPLICATE_CODE, "objectId 重复")
-                elif isinstance(answer, tuple):
-                    result = _error(*answer)
-                else:
-                    result = fake._serve(received.form["msg_type"], received.payload)
-                self._reply(200, json.dumps(result, ensure_ascii=False).encode("utf-8"), "application/json")
-
-            def _reply(self, status: int, body: bytes, content_type: str):
-                self.send_response(status)
-                self.send_header("Content-Type", f"{content_type};charset=UTF-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        return Handler
+    def respond(self, received: Received, answer) -> bytes:
+        problem = self._problem(received)
+        if problem:
+            result = _error(*problem)
+        elif answer == "busy":
+            result = _error(BUSY_CODE, "系统异常，请重试")
+        elif answer == "business_error":
+            result = _error(BUSINESS_CODE, f"收件人地址不合法 (provider {self.app_key})")
+        elif answer == "duplicate":
+            result = _error(DUPLICATE_CODE, "objectId 重复")
+        elif isinstance(answer, tuple):
+            result = _error(*answer)
+        else:
+            result = self._serve(received.form["msg_type"], received.payload)
+        return json.dumps(result, ensure_ascii=False).encode("utf-8")
 
 
 def _error(code: str, message: str) -> dict:

@@ -34,13 +34,12 @@ import base64
 import hashlib
 import itertools
 import json
-import threading
 import time
 import uuid
-from collections import deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode
+
+from .gateway import FakeGateway
 
 PATH = "/std/service"
 SERVICES = ("EXP_RECE_CREATE_ORDER", "EXP_RECE_SEARCH_ROUTES", "EXP_RECE_SEARCH_ORDER_RESP")
@@ -48,7 +47,6 @@ NO_SUCH_ORDER = ("8024", "未下单")  # assumed code for "no order with this or
 DUPLICATE = ("8016", "重复下单")
 BUSINESS_ERROR = ("8119", "月结卡号不存在或已失效")
 BUSY = ("A1009", "目标服务异常或不可达")
-TIMEOUT_CAP_SECONDS = 30.0
 _UNRESERVED = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-*_")
 
 
@@ -102,35 +100,16 @@ def _route_dict(number: str, route: tuple) -> dict:
     }
 
 
-class FakeSF:
+class FakeSF(FakeGateway):
+    path = PATH
+
     def __init__(self, *, partner_id: str = "sf-test-partner", check_word: str = "sf-test-checkword"):
         self.partner_id = partner_id
         self.check_word = check_word
-        self.requests: list[Received] = []
-        self.answers: deque = deque()
         self.orders: dict[str, Order] = {}
         self.routes: dict[str, list[tuple]] = {}
         self._numbers = itertools.count(7444400000001)
-        self._lock = threading.Lock()
-        self._release = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
-
-    # -- lifecycle --------------------------------------------------------------------------
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._release.set()  # let a "timeout" answer finish
-        self._server.shutdown()
-        self._server.server_close()
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}{PATH}"
+        super().__init__()
 
     # -- pushes -----------------------------------------------------------------------------
     def push_form(
@@ -293,50 +272,12 @@ class FakeSF:
             return self._envelope(result=_refusal(*served))
         return self._envelope(result={"success": True, "errorCode": "S0000", "errorMsg": None, "msgData": served})
 
-    def _handler_class(self):
-        fake = self
+    def parse(self, *, path: str, headers: dict, body: bytes) -> Received:
+        form = {k: v[0] for k, v in parse_qs(body.decode("utf-8"), keep_blank_values=True).items()}
+        return Received(path=path, headers=headers, body=body, form=form)
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # keep test output quiet
-                return
-
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length)
-                form = {k: v[0] for k, v in parse_qs(body.decode("utf-8"), keep_blank_values=True).items()}
-                received = Received(
-                    path=urlsplit(self.path).path,
-                    headers={k.lower(): v for k, v in self.headers.items()},
-                    body=body,
-                    form=form,
-                )
-                with fake._lock:
-                    fake.requests.append(received)
-                    answer = fake.answers.popleft() if fake.answers else "ok"
-                if answer == "timeout":
-                    fake._release.wait(TIMEOUT_CAP_SECONDS)
-                    self.close_connection = True
-                    return
-                if answer == "server_error":
-                    self._reply(500, b"<html><body>500 Internal Server Error</body></html>", "text/html")
-                    return
-                if answer == "bad_json":
-                    self._reply(200, b"<html><body>gateway busy</body></html>", "text/html")
-                    return
-                if received.path != PATH:
-                    self._reply(404, b"not found", "text/plain")
-                    return
-                result = fake._answer(received, answer)
-                self._reply(200, json.dumps(result, ensure_ascii=False).encode("utf-8"), "application/json")
-
-            def _reply(self, status: int, body: bytes, content_type: str):
-                self.send_response(status)
-                self.send_header("Content-Type", f"{content_type};charset=UTF-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        return Handler
+    def respond(self, received: Received, answer) -> bytes:
+        return json.dumps(self._answer(received, answer), ensure_ascii=False).encode("utf-8")
 
 
 def _refusal(code: str, message: str) -> dict:

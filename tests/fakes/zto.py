@@ -37,12 +37,11 @@ import datetime as dt
 import hashlib
 import itertools
 import json
-import threading
-from collections import deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
+
+from .gateway import FakeGateway
 
 CREATE_ORDER = "zto.open.createOrder"
 TRACK_QUERY = "zto.merchant.waybill.track.query"
@@ -58,7 +57,6 @@ BUSINESS_ERROR = ("F002", "电子面单账户余额不足")
 DUPLICATE = ("DUP", "订单已存在，请勿重复下单")  # the code is a stand-in; the wording is what counts
 NO_ACCOUNT = ("DEF001", "电子面单账号或者集团客户编码不能为空")
 BAD_ORDER_TYPE = ("p-o001", "没有找到可以处理的订单类型")
-TIMEOUT_CAP_SECONDS = 30.0
 
 
 def digest(body: bytes, app_secret: str) -> str:
@@ -82,38 +80,19 @@ class Order:
     payload: dict
 
 
-class FakeZTO:
+class FakeZTO(FakeGateway):
+    path = None
+    charset = "UTF-8"
+
     def __init__(self, *, app_key: str = "zto-test-appkey", app_secret: str = "zto-test-appsecret"):
         self.app_key = app_key
         self.app_secret = app_secret
-        self.requests: list[Received] = []
-        self.answers: deque = deque()
         self.orders: dict[str, Order] = {}
         self.routes: dict[str, list[tuple]] = {}
         self.time_format = "millis"
         self._numbers = itertools.count(1)
         self._order_codes = itertools.count(260128000006047100)
-        self._lock = threading.Lock()
-        self._release = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
-
-    # -- lifecycle --------------------------------------------------------------------------
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._release.set()  # let a "timeout" answer finish
-        self._server.shutdown()
-        self._server.server_close()
-
-    @property
-    def url(self) -> str:
-        """The endpoint base; the adapter appends "/<api name>"."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        super().__init__()
 
     # -- pushes -----------------------------------------------------------------------------
     def push_form(
@@ -242,50 +221,15 @@ class FakeZTO:
             return _envelope(*served)
         return {"result": served, "message": "成功", "status": True, "statusCode": "0000"}
 
-    def _handler_class(self):
-        fake = self
+    def parse(self, *, path: str, headers: dict, body: bytes) -> Received:
+        try:
+            parsed = json.loads(body.decode("utf-8"))
+        except ValueError:
+            parsed = None
+        return Received(path=path, headers=headers, body=body, json=parsed)
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # keep test output quiet
-                return
-
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length)
-                try:
-                    parsed = json.loads(body.decode("utf-8"))
-                except ValueError:
-                    parsed = None
-                received = Received(
-                    path=urlsplit(self.path).path,
-                    headers={k.lower(): v for k, v in self.headers.items()},
-                    body=body,
-                    json=parsed,
-                )
-                with fake._lock:
-                    fake.requests.append(received)
-                    answer = fake.answers.popleft() if fake.answers else "ok"
-                if answer == "timeout":
-                    fake._release.wait(TIMEOUT_CAP_SECONDS)
-                    self.close_connection = True
-                    return
-                if answer == "server_error":
-                    self._reply(500, b"<html><body>500 Internal Server Error</body></html>", "text/html")
-                    return
-                if answer == "bad_json":
-                    self._reply(200, b"<html><body>gateway busy</body></html>", "text/html")
-                    return
-                result = fake._answer(received, answer)
-                self._reply(200, json.dumps(result, ensure_ascii=False).encode("utf-8"), "application/json")
-
-            def _reply(self, status: int, body: bytes, content_type: str):
-                self.send_response(status)
-                self.send_header("Content-Type", f"{content_type};charset=UTF-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        return Handler
+    def respond(self, received: Received, answer) -> bytes:
+        return json.dumps(self._answer(received, answer), ensure_ascii=False).encode("utf-8")
 
 
 def _envelope(code: str, message: str) -> dict:
