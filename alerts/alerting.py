@@ -238,3 +238,179 @@ def alert_resolve(*, alert_id: int, actor, note: str, expected_version: int | No
         alert.save(update_fields=["status", "resolved_at", "resolved_by", "resolution", "version"])
     return alert
 
+
+# ---------------------------------------------------------------------------------------------
+# Sweeps: a whole kind at once
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    """One order found in a kind's condition by a sweep."""
+
+    order_id: int
+    title: str
+    details: dict
+
+
+@dataclass(frozen=True)
+class SweepCounts:
+    opened: int = 0
+    touched: int = 0
+    resolved: int = 0
+
+    def as_dict(self) -> dict:
+        return {"opened": self.opened, "touched": self.touched, "resolved": self.resolved}
+
+
+_ACTIVE_SQL = "status IN ('open', 'acknowledged') AND order_id IS NOT NULL"
+
+
+def alerts_sync(
+    *,
+    kind: str,
+    rows: list[AlertRow],
+    reason: str,
+    reason_by_state: dict[str, str] | None = None,
+    only_if_moved: bool = False,
+    now: datetime,
+) -> SweepCounts:
+    """Make the active order alerts of `kind` match `rows`, the orders a sweep found in the
+    condition, in three set-based statements: open the new ones and touch the ones already
+    active (last seen, times seen, title, details) in one upsert against the partial unique
+    index `alert_one_active_per_kind_order`; then resolve, as the system, every other active
+    alert of the kind. Its reason: `reason_by_state[the order's state now]` when there is one
+    (with `only_if_moved`: and the order changed state after the alert opened), else `reason`
+    (the condition cleared in place: a threshold was raised, the window slid past).
+
+    Run again with the same rows it opens nothing and resolves nothing; it touches the active
+    alerts (last_seen_at, seen_count). A kind operations switched off opens nothing, and its
+    active order alerts are resolved (nobody would ever update them again)."""
+    from django.db import connection
+    from django.utils.translation import gettext
+
+    policy = alert_policy(kind)
+    if not policy.enabled:
+        rows = []
+        reason, reason_by_state = gettext("Operations switched this alert kind off."), None
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                # One sweep of a kind at a time (beat and a manual run, say).
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"alerts_sync:{kind}"])
+            opened, touched = _upsert_postgresql(kind=kind, rows=rows, policy=policy, now=now)
+        else:
+            opened, touched = _upsert_portable(kind=kind, rows=rows, policy=policy, now=now)
+        resolved = _resolve_others(
+            kind=kind,
+            keep=[row.order_id for row in rows],
+            reason=reason,
+            reason_by_state=reason_by_state,
+            only_if_moved=only_if_moved,
+            now=now,
+        )
+    return SweepCounts(opened=opened, touched=touched, resolved=resolved)
+
+
+def _upsert_postgresql(*, kind: str, rows: list[AlertRow], policy: KindPolicy, now: datetime) -> tuple[int, int]:
+    import json
+
+    from django.db import connection
+
+    if not rows:
+        return 0, 0
+    payload = json.dumps(
+        [{"order_id": r.order_id, "title": r.title[:200], "details": r.details} for r in rows], default=str
+    )
+    sql = f"""
+        WITH up AS (
+            INSERT INTO alerts_alert (kind, order_id, integration, severity, status, assigned_role, title, details,
+                                      opened_at, last_seen_at, seen_count, escalate_at, version, resolution)
+            SELECT %s, r.order_id, '', %s, 'open', %s, r.title, r.details, %s, %s, 1, %s, 1, ''
+            FROM jsonb_to_recordset(%s::jsonb) AS r(order_id bigint, title text, details jsonb)
+            ORDER BY r.order_id
+            ON CONFLICT (kind, order_id) WHERE {_ACTIVE_SQL}
+            DO UPDATE SET last_seen_at = GREATEST(alerts_alert.last_seen_at, EXCLUDED.last_seen_at),
+                          seen_count = alerts_alert.seen_count + 1,
+                          title = EXCLUDED.title,
+                          details = EXCLUDED.details
+            RETURNING (xmax = 0) AS inserted
+        )
+        SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up
+    """
+    escalate_at = now + timedelta(minutes=policy.escalation_minutes)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [kind, policy.severity, policy.assigned_role, now, now, escalate_at, payload])
+        opened, touched = cursor.fetchone()
+    return opened, touched
+
+
+def _upsert_portable(*, kind: str, rows: list[AlertRow], policy: KindPolicy, now: datetime) -> tuple[int, int]:
+    """SQLite (the embedded mode): the same effect in a few ORM statements."""
+    active = set(
+        Alert.objects.filter(kind=kind, status__in=ACTIVE_ALERT_STATUSES, order__isnull=False).values_list(
+            "order_id", flat=True
+        )
+    )
+    new = [row for row in rows if row.order_id not in active]
+    Alert.objects.bulk_create(
+        [
+            Alert(
+                kind=kind,
+                order_id=row.order_id,
+                severity=policy.severity,
+                assigned_role=policy.assigned_role,
+                title=row.title[:200],
+                details=row.details,
+                opened_at=now,
+                last_seen_at=now,
+                escalate_at=now + timedelta(minutes=policy.escalation_minutes),
+            )
+            for row in new
+        ],
+        batch_size=500,
+    )
+    seen = [row.order_id for row in rows if row.order_id in active]
+    for start in range(0, len(seen), 500):
+        Alert.objects.filter(
+            kind=kind, status__in=ACTIVE_ALERT_STATUSES, order_id__in=seen[start : start + 500]
+        ).update(last_seen_at=now, seen_count=F("seen_count") + 1)
+    return len(new), len(seen)
+
+
+def _resolve_others(
+    *,
+    kind: str,
+    keep: list[int],
+    reason: str,
+    reason_by_state: dict[str, str] | None,
+    only_if_moved: bool,
+    now: datetime,
+) -> int:
+    import json
+
+    from django.db import connection
+
+    params: list = []
+    moved_sql = "NULL"
+    if reason_by_state:
+        whens = []
+        for state, text in reason_by_state.items():
+            whens.append("WHEN %s THEN %s")
+            params += [state, text]
+        by_state = "CASE o.state " + " ".join(whens) + " END"
+        if only_if_moved:
+            by_state = f"CASE WHEN o.state_changed_at > alerts_alert.opened_at THEN {by_state} END"
+        moved_sql = f"(SELECT {by_state} FROM orders_order o WHERE o.id = alerts_alert.order_id)"
+    if connection.vendor == "postgresql":
+        keep_sql, keep_param = "NOT (order_id = ANY(%s::bigint[]))", list(keep)
+    else:
+        keep_sql, keep_param = "order_id NOT IN (SELECT value FROM json_each(%s))", json.dumps(list(keep))
+    sql = f"""
+        UPDATE alerts_alert
+        SET status = 'resolved', resolved_at = %s, resolved_by_id = NULL, version = version + 1,
+            resolution = COALESCE({moved_sql}, %s)
+        WHERE kind = %s AND {_ACTIVE_SQL} AND {keep_sql}
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [connection.ops.adapt_datetimefield_value(now), *params, reason, kind, keep_param])
+        return cursor.rowcount
