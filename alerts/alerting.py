@@ -191,7 +191,10 @@ def _check_may_change(actor, action_label) -> None:
 
 def _locked_active(alert_id: int, *, expected_version: int | None) -> Alert:
     alert = (
-        Alert.objects.select_for_update().select_related("acknowledged_by", "resolved_by").filter(pk=alert_id).first()
+        Alert.objects.select_for_update(of=("self",))
+        .select_related("acknowledged_by", "resolved_by")
+        .filter(pk=alert_id)
+        .first()
     )
     if alert is None:
         raise AlertNotFound(alert_id)

@@ -59,3 +59,66 @@ def cross_role_latency(*, since: datetime, until: datetime) -> list[dict]:
             }
         )
     return report
+
+
+# --- The alert board ------------------------------------------------------------------------
+
+ALERT_BOARD_LIMIT = 200
+
+
+def alert_list_for_board(*, limit: int = ALERT_BOARD_LIMIT):
+    """Active alerts, open before acknowledged, newest first, with what a card shows in the
+    same query (the order, who acknowledged). Filters narrow it further."""
+    from django.db.models import Case, IntegerField, Value, When
+
+    from .models import ACTIVE_ALERT_STATUSES, Alert, AlertStatus
+
+    return (
+        Alert.objects.filter(status__in=ACTIVE_ALERT_STATUSES)
+        .select_related("order", "acknowledged_by")
+        .annotate(
+            open_first=Case(When(status=AlertStatus.OPEN, then=Value(0)), default=Value(1), output_field=IntegerField())
+        )
+        .order_by("open_first", "-opened_at", "-id")
+    )
+
+
+def alert_board_change_token(*, now=None) -> str:
+    """Changes when an active alert opens, is touched, acknowledged or resolved: one aggregate."""
+    from django.db.models import Count, Max, Sum
+    from django.utils import timezone
+
+    from .models import ACTIVE_ALERT_STATUSES, Alert
+
+    row = Alert.objects.filter(status__in=ACTIVE_ALERT_STATUSES).aggregate(
+        n=Count("id"), top=Max("id"), versions=Sum("version"), seen=Sum("seen_count")
+    )
+    minute = int((now or timezone.now()).timestamp() // 60)
+    return f"{row['n']}.{row['top'] or 0}.{row['versions'] or 0}.{row['seen'] or 0}.{minute}"
+
+
+def alert_open_counts() -> dict:
+    """Open alerts by kind and severity, for the operations board's header: one GROUP BY."""
+    from django.db.models import Count
+
+    from .models import Alert, AlertKind, AlertSeverity, AlertStatus
+
+    rows = Alert.objects.filter(status=AlertStatus.OPEN).values_list("kind", "severity").annotate(n=Count("id"))
+    by_kind: dict[str, int] = {}
+    by_severity: dict[str, int] = {}
+    total = 0
+    for kind, severity, n in rows.order_by():
+        by_kind[kind] = by_kind.get(kind, 0) + n
+        by_severity[severity] = by_severity.get(severity, 0) + n
+        total += n
+    return {
+        "total": total,
+        "by_kind": [
+            {"kind": k, "label": AlertKind(k).label, "n": by_kind[k]} for k in AlertKind.values if k in by_kind
+        ],
+        "by_severity": [
+            {"severity": s, "label": AlertSeverity(s).label, "n": by_severity[s]}
+            for s in reversed(AlertSeverity.values)
+            if s in by_severity
+        ],
+    }

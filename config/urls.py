@@ -16,6 +16,8 @@ urlpatterns = [
     path("notifications/", include("alerts.urls")),
     path("finance/", include("finance.urls")),
     path("webhooks/", include("integrations.urls")),
+    # Before orders' boards/<board>/rows/ so that boards/alerts/rows/ is the alert board's.
+    path("boards/alerts/", include("alerts.board_urls")),
     path("", include("orders.urls")),
     path("admin/", admin.site.urls),
 ]

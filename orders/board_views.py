@@ -172,6 +172,10 @@ def _board_page(request, code: str):
     page = _page_or_403(request, code)
     context = _rows_context(request, page)
     context["title"] = page.title
+    if code == "ops" and request.user.has_perm("alerts.view_alert"):
+        from alerts.selectors import alert_open_counts  # the alerts app builds on orders, not back
+
+        context["alert_counts"] = alert_open_counts()
     return render(request, "boards/board.html", context)
 
 

@@ -20,6 +20,8 @@ BOARDS = (
     Board("cs", _("Customer service"), "orders.view_customerserviceboard", "orders:board_cs"),
     Board("warehouse", _("Warehouse"), "orders.view_warehouseboard", "orders:board_warehouse"),
     Board("ops", _("Operations"), "orders.view_operationsboard", "orders:board_ops"),
+    # Every role may look (its own alerts are assigned to it); operations and the tech lead act.
+    Board("alerts", _("Alerts"), "alerts.view_alert", "alert_board:board"),
 )
 BOARDS_BY_CODE = {board.code: board for board in BOARDS}
 
