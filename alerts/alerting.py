@@ -405,7 +405,8 @@ def _resolve_others(
             by_state = f"CASE WHEN o.state_changed_at > alerts_alert.opened_at THEN {by_state} END"
         moved_sql = f"(SELECT {by_state} FROM orders_order o WHERE o.id = alerts_alert.order_id)"
     if connection.vendor == "postgresql":
-        keep_sql, keep_param = "NOT (order_id = ANY(%s::bigint[]))", list(keep)
+        # A hashed subplan: one probe per active alert, not a scan of the list.
+        keep_sql, keep_param = "order_id NOT IN (SELECT unnest(%s::bigint[]))", list(keep)
     else:
         keep_sql, keep_param = "order_id NOT IN (SELECT value FROM json_each(%s))", json.dumps(list(keep))
     sql = f"""

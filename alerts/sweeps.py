@@ -100,8 +100,10 @@ def sweep_stale(now: datetime | None = None) -> SweepCounts:
     now = now or timezone.now()
     thresholds = stale_thresholds()
     labels = {state.value: state.label for state in State}
-    found = Order.objects.filter(stale_orders_q(now=now, thresholds=thresholds)).values_list(
-        "pk", "number", "state", "state_changed_at"
+    found = (
+        Order.objects.filter(stale_orders_q(now=now, thresholds=thresholds))
+        .order_by()
+        .values_list("pk", "number", "state", "state_changed_at")
     )
     rows = [
         AlertRow(
@@ -134,7 +136,10 @@ def sweep_conflicts(now: datetime | None = None) -> SweepCounts:
     hours = round((clock.now - clock.conflict_since).total_seconds() / 3600)
     ids = order_conflicting_ids(clock=clock)
     found = (
-        Order.objects.filter(pk__in=ids).exclude(state__in=TERMINAL_STATES).values_list("pk", "number", "state")
+        Order.objects.filter(pk__in=ids)
+        .exclude(state__in=TERMINAL_STATES)
+        .order_by()
+        .values_list("pk", "number", "state")
         if ids
         else []
     )
@@ -182,6 +187,7 @@ def sweep_sla(now: datetime | None = None) -> SweepCounts:
         Order.objects.filter(state__in=SLA_STATES, ordered_at__lt=earliest_cutoff)
         .annotate(paid_at=order_paid_at())
         .filter(due)
+        .order_by()
         .values_list("pk", "number", "warehouse_id", "paid_at")
     )
     rows = []
@@ -216,9 +222,11 @@ def sweep_sla(now: datetime | None = None) -> SweepCounts:
 def sweep_risk_holds(now: datetime | None = None) -> SweepCounts:
     now = now or timezone.now()
     minutes = _int_param(alert_policy(AlertKind.RISK_HOLD_WAITING).params, "minutes", DEFAULT_RISK_HOLD_MINUTES)
-    found = Order.objects.filter(
-        state=State.RISK_HOLD, state_changed_at__lt=now - timedelta(minutes=minutes)
-    ).values_list("pk", "number", "state_changed_at")
+    found = (
+        Order.objects.filter(state=State.RISK_HOLD, state_changed_at__lt=now - timedelta(minutes=minutes))
+        .order_by()
+        .values_list("pk", "number", "state_changed_at")
+    )
     rows = [
         AlertRow(
             order_id=pk,
