@@ -11,6 +11,7 @@ from orders.states import STALE_WATCHED_STATES
 
 from .defaults import alert_kind_params_clean
 from .models import (
+    Alert,
     AlertKindSettings,
     ChatDelivery,
     ChatRobot,
@@ -229,3 +230,84 @@ class PriorityThresholdAdmin(SimpleHistoryAdmin):
 
     form = PriorityThresholdForm
     list_display = ("currency", "amount", "updated_at")
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    """Read-only record of every alert; acknowledging and resolving go through the services
+    (the same checks as the alert board: permission, a note to resolve)."""
+
+    list_display = ("opened_at", "kind", "severity", "status", "subject", "title", "seen_count", "escalated_at")
+    list_filter = ("status", "kind", "severity", "assigned_role", ("escalated_at", admin.EmptyFieldListFilter))
+    search_fields = ("=order__number", "integration", "title")
+    list_select_related = ("order",)
+    show_full_result_count = False
+    date_hierarchy = "opened_at"
+    actions = ["acknowledge_selected", "resolve_selected"]
+    readonly_fields = [f.name for f in Alert._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # The page of one alert is read-only; the list's actions need the change permission.
+        return obj is None and super().has_change_permission(request)
+
+    @admin.display(description=_("Order or integration"), ordering="order__number")
+    def subject(self, alert):
+        return alert.order.number if alert.order_id else alert.integration
+
+    def _each(self, request, queryset, apply) -> None:
+        from orders.exceptions import OrderError
+
+        done = 0
+        for alert in queryset.order_by("pk"):
+            try:
+                apply(alert)
+            except OrderError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(request, _("%(n)s alerts changed.") % {"n": done}, messages.SUCCESS)
+
+    @admin.action(description=_("Acknowledge the selected alerts"), permissions=["change"])
+    def acknowledge_selected(self, request, queryset):
+        from .alerting import alert_acknowledge
+
+        self._each(
+            request,
+            queryset,
+            lambda a: alert_acknowledge(alert_id=a.pk, actor=request.user, expected_version=a.version),
+        )
+
+    @admin.action(description=_("Resolve the selected alerts (with a note)"), permissions=["change"])
+    def resolve_selected(self, request, queryset):
+        from django.contrib.admin import helpers
+        from django.template.response import TemplateResponse
+
+        from .alerting import alert_resolve
+
+        note = request.POST.get("note", "").strip()
+        if request.POST.get("confirm") and note:
+            self._each(
+                request,
+                queryset,
+                lambda a: alert_resolve(alert_id=a.pk, actor=request.user, note=note, expected_version=a.version),
+            )
+            return None
+        return TemplateResponse(
+            request,
+            "admin/alerts/alert/resolve.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Resolve alerts"),
+                "alerts": queryset.select_related("order"),
+                "opts": self.model._meta,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "note_missing": bool(request.POST.get("confirm")),
+            },
+        )
