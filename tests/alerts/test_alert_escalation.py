@@ -103,3 +103,27 @@ def test_the_message_text_masks_personal_data_whatever_the_title_says(order):
     for secret in (PHONE, "138-0013-8000", EMAIL, "x.y@shop.cn", NAME):
         assert secret not in text and secret not in title
     assert order.number in title and mask_personal_data(text) == text
+
+
+def test_an_integration_failure_escalates_like_any_kind(order, robots):
+    wecom, _ding = robots
+    AlertKindSettings.objects.get(kind=AlertKind.DUPLICATE_REFUND).robots.clear()
+    row, _ = AlertKindSettings.objects.update_or_create(
+        kind=AlertKind.INTEGRATION_FAILURE, defaults={"escalation_minutes": 5, "enabled": True}
+    )
+    row.robots.set(ChatRobot.objects.filter(kind="wecom"))
+    alert = alert_raise(kind=AlertKind.INTEGRATION_FAILURE, order_id=order.pk, title="carrier_upload_waybill:sf")
+    assert alerts_escalate_due(now=alert.opened_at + timedelta(minutes=6)) == 1
+    (received,) = wecom.requests
+    assert order.number in str(received.json) and "carrier_upload_waybill:sf" in str(received.json)
+    assert EMAIL not in received.body.decode() and PHONE not in received.body.decode()
+
+
+def test_the_celery_task_runs_the_escalation(order, robots):
+    from alerts.tasks import alerts_escalate_due as task
+
+    wecom, _ding = robots
+    alert = raise_alert(order, title="refund asked again")
+    Alert.objects.filter(pk=alert.pk).update(escalate_at=timezone.now() - timedelta(minutes=1))
+    assert task.apply().get() == 1
+    assert len(wecom.requests) == 1
