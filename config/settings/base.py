@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django_filters",
     "django_htmx",
     "simple_history",
+    "django_celery_beat",
     "orders.apps.OrdersConfig",
     "integrations.apps.IntegrationsConfig",
     "alerts.apps.AlertsConfig",
@@ -187,6 +188,9 @@ CELERY_TASK_ACKS_LATE = True
 # Django checks it before use, and a task that still meets a dead one is retried by the outbox.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Beat reads its schedule from the database (django-celery-beat): the entries below are written
+# there at each start; the alert sweeps' are created once and edited in the admin (alerts/beat.py).
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "outbox-redispatch": {"task": "orders.tasks.outbox_redispatch", "schedule": 10.0},
     "notifications-stamp-acted": {"task": "alerts.tasks.notifications_stamp_acted", "schedule": 60.0},

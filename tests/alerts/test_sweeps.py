@@ -219,3 +219,38 @@ def test_postgresql_upsert_keeps_one_active_alert_and_counts_right(make_order):
     assert Alert.objects.get(order_id=orders[0].pk).status == "acknowledged"  # a touch keeps the status
     Order.objects.filter(pk=orders[1].pk).update(state_changed_at=timezone.now())
     assert _counts(sweep_stale()) == (0, 2, 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Beat and the tasks
+
+
+def test_the_sweeps_run_every_minute_and_an_edited_schedule_is_kept():
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    from alerts.beat import SWEEP_TASKS, sweep_schedules_install
+
+    sweep_schedules_install()  # migrate did it already; again it creates nothing new
+    tasks = PeriodicTask.objects.filter(name__in=SWEEP_TASKS).select_related("interval")
+    assert {t.task for t in tasks} == set(SWEEP_TASKS.values())
+    assert all((t.enabled, t.interval.every, t.interval.period) == (True, 1, "minutes") for t in tasks)
+
+    edited = tasks.get(task="alerts.tasks.alerts_sweep_sla")
+    edited.interval = IntervalSchedule.objects.create(every=5, period="minutes")
+    edited.enabled = False
+    edited.save()
+    assert sweep_schedules_install() == 0
+    edited.refresh_from_db()
+    assert (edited.enabled, edited.interval.every) == (False, 5)
+    PeriodicTask.objects.filter(task="alerts.tasks.alerts_sweep_stale").delete()
+    assert sweep_schedules_install() == 1
+
+
+def test_the_tasks_run_the_sweeps(make_order):
+    from alerts.tasks import alerts_sweep_conflicts, alerts_sweep_risk_holds, alerts_sweep_sla, alerts_sweep_stale
+
+    _age(make_order("paid"), minutes=300)
+    assert alerts_sweep_stale() == {"opened": 1, "touched": 0, "resolved": 0}
+    assert alerts_sweep_stale() == {"opened": 0, "touched": 1, "resolved": 0}
+    for task in (alerts_sweep_conflicts, alerts_sweep_sla, alerts_sweep_risk_holds):
+        assert task() == {"opened": 0, "touched": 0, "resolved": 0}
