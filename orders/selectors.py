@@ -61,29 +61,54 @@ def hub_settings_get() -> HubSettings:
 
 @dataclass(frozen=True)
 class BoardClock:
-    """What "stale" and "conflicting" mean for one page view: read once, used by every row."""
+    """What "stale" and "conflicting" mean for one page view: read once, used by every row.
+    `stale_cutoffs` pairs each watched state with its own cutoff: operations may give a state a
+    threshold of its own (alerts.StaleThreshold), the rest use the hub's default, so the boards
+    and the stale-order alerts agree."""
 
     now: datetime
     stale_cutoff: datetime
     conflict_since: datetime
     conflict_role_count: int
     stale_after_minutes: int
+    stale_cutoffs: tuple[tuple[str, datetime], ...] = ()
 
     @classmethod
     def read(cls, *, now: datetime | None = None) -> BoardClock:
+        from django.apps import apps
+
         now = now or timezone.now()
         settings_row = hub_settings_get()
+        default = settings_row.stale_after_minutes
+        own = dict(
+            apps.get_model("alerts", "StaleThreshold")
+            .objects.filter(state__in=STALE_WATCHED_STATES)
+            .values_list("state", "minutes")
+        )
         return cls(
             now=now,
-            stale_cutoff=now - timedelta(minutes=settings_row.stale_after_minutes),
+            stale_cutoff=now - timedelta(minutes=default),
             conflict_since=now - timedelta(hours=settings_row.conflict_window_hours),
             conflict_role_count=settings_row.conflict_role_count,
-            stale_after_minutes=settings_row.stale_after_minutes,
+            stale_after_minutes=default,
+            stale_cutoffs=tuple(
+                (str(state), now - timedelta(minutes=own.get(state, default))) for state in STALE_WATCHED_STATES
+            ),
         )
 
 
 def _stale_q(clock: BoardClock) -> Q:
-    return Q(state__in=STALE_WATCHED_STATES, state_changed_at__lt=clock.stale_cutoff)
+    """Watched states past their cutoff: one (state IN …, changed before …) per distinct
+    cutoff, each served by the (state, state_changed_at) index."""
+    if not clock.stale_cutoffs:
+        return Q(state__in=STALE_WATCHED_STATES, state_changed_at__lt=clock.stale_cutoff)
+    by_cutoff: dict[datetime, list[str]] = {}
+    for state, cutoff in clock.stale_cutoffs:
+        by_cutoff.setdefault(cutoff, []).append(state)
+    condition = Q()
+    for cutoff, states in by_cutoff.items():
+        condition |= Q(state__in=states, state_changed_at__lt=cutoff)
+    return condition
 
 
 def order_annotate_stale(queryset: QuerySet[Order], *, clock: BoardClock) -> QuerySet[Order]:

@@ -738,3 +738,20 @@ def test_take_refuses_an_order_someone_else_owns(client, users, make_order):
     assert "already belongs to 李娜" in response.content.decode()
     order.refresh_from_db()
     assert order.cs_owner == users["cs2"]
+
+
+@pytest.mark.django_db
+def test_a_state_with_its_own_stale_threshold_turns_red_on_its_own_clock(client, users, make_order):
+    from alerts.models import StaleThreshold
+
+    packed = make_order("packed", cs_owner="cs1")
+    paid = make_order("paid", cs_owner="cs1")
+    ago = timezone.now() - timedelta(minutes=45)
+    Order.objects.filter(pk__in=[packed.pk, paid.pk]).update(state_changed_at=ago)
+    # Operations: packed orders must be labelled within 30 minutes; the hub default stays 2 h.
+    StaleThreshold.objects.create(state="packed", minutes=30)
+    client.force_login(users["cs1"])
+    page = client.get(reverse("orders:board_cs")).content.decode()
+    packed_card = re.search(rf'<article class="([^"]*)" id="order-{packed.number}"', page).group(1)
+    paid_card = re.search(rf'<article class="([^"]*)" id="order-{paid.number}"', page).group(1)
+    assert "oh-stale" in packed_card and "oh-stale" not in paid_card
