@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "integrations.apps.IntegrationsConfig",
     "alerts.apps.AlertsConfig",
     "aftersales.apps.AftersalesConfig",
+    "reconciliation.apps.ReconciliationConfig",
     "finance.apps.FinanceConfig",
 ]
 
