@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "aftersales.apps.AftersalesConfig",
     "reconciliation.apps.ReconciliationConfig",
     "finance.apps.FinanceConfig",
+    "kpis.apps.KpisConfig",
 ]
 
 MIDDLEWARE = [
@@ -200,6 +201,8 @@ CELERY_BEAT_SCHEDULE = {
     "tracking-sync": {"task": "integrations.tasks.tracking_sync", "schedule": 600.0},
     # Delivered orders are archived N days after delivery (hub settings); hourly is plenty.
     "orders-archive": {"task": "orders.tasks.orders_archive", "schedule": 3600.0},
+    # Today's and yesterday's KPI snapshots for the dashboard's history.
+    "kpi-daily-refresh": {"task": "kpis.tasks.kpi_daily_refresh", "schedule": 3600.0},
 }
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

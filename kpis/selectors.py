@@ -1,0 +1,210 @@
+"""Reads of the three health KPIs, each over a window [since, until).
+
+- **Status accuracy**: for each physical source (carrier tracking, WMS export:
+  `reconciliation.models.PHYSICAL_SOURCES`) the *latest* finished run in the window without an
+  error and with statuses compared; accuracy = Σ statuses matched / Σ statuses compared over those
+  runs. The latest run is what the hub looks like now against the physical truth; older runs in
+  the window were superseded (their differences have since been looked at or fixed). No such
+  run: no figure (neither pass nor fail).
+- **Cross-role latency**: from `alerts.selectors.cross_role_latency` (notification timestamps,
+  event committed → the notified person acted on the order), per (acting role → notified role)
+  pair; the KPI is the p95 over every acted notification whose recipient's role differs from the
+  actor's (nearest rank, as the per-pair figures).
+- **Manual interventions**: `ManualIntervention` rows per local day (Asia/Shanghai, the hub's
+  time zone); the KPI is the average per day over the window's days (today counts as a day);
+  the worst day is shown beside it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db.models import Count, F
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from alerts.selectors import cross_role_latency
+from reconciliation.models import PHYSICAL_SOURCES, ReconciliationRun
+
+from .models import KpiDaily, KpiThresholds, ManualIntervention
+
+PASS, FAIL, NO_DATA = "pass", "fail", "no_data"
+
+
+def day_window(day: date) -> tuple[datetime, datetime]:
+    """A local day as an aware [start, end) window."""
+    tz = timezone.get_current_timezone()
+    start = timezone.make_aware(datetime.combine(day, datetime.min.time()), tz)
+    end = timezone.make_aware(datetime.combine(day + timedelta(days=1), datetime.min.time()), tz)
+    return start, end
+
+
+def days_window(days: int, *, now: datetime | None = None) -> tuple[datetime, datetime, list[date]]:
+    """The last `days` local days, today included: [start of the first, now)."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    day_list = [today - timedelta(days=i) for i in range(days - 1, -1, -1)]
+    return day_window(day_list[0])[0], now, day_list
+
+
+def kpi_status_accuracy(*, since: datetime, until: datetime) -> dict:
+    runs = []
+    for source in PHYSICAL_SOURCES:
+        run = (
+            ReconciliationRun.objects.filter(
+                source=source,
+                finished_at__gte=since,
+                finished_at__lt=until,
+                status_compared__gt=0,
+                error="",
+            )
+            .order_by("-finished_at", "-id")
+            .only("id", "source", "finished_at", "status_compared", "status_matched", "file_name")
+            .first()
+        )
+        if run is not None:
+            runs.append(
+                {
+                    "id": run.id,
+                    "source": run.source,
+                    "file_name": run.file_name,
+                    "finished_at": run.finished_at,
+                    "compared": run.status_compared,
+                    "matched": run.status_matched,
+                }
+            )
+    compared = sum(r["compared"] for r in runs)
+    matched = sum(r["matched"] for r in runs)
+    return {
+        "percent": round(100.0 * matched / compared, 4) if compared else None,
+        "compared": compared,
+        "matched": matched,
+        "runs": runs,
+    }
+
+
+def _percentile(sorted_values: list[float], fraction: float) -> float:
+    rank = max(1, math.ceil(fraction * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def kpi_latency(*, since: datetime, until: datetime) -> dict:
+    from alerts.models import Notification
+
+    pairs = cross_role_latency(since=since, until=until)
+    rows = (
+        Notification.objects.filter(event_at__gte=since, event_at__lt=until, acted_at__isnull=False)
+        .exclude(recipient_role=F("event__actor_role"))
+        .values_list("event_at", "acted_at")
+    )
+    values = sorted((acted - at).total_seconds() for at, acted in rows.iterator(chunk_size=2000))
+    return {
+        "p50_seconds": _percentile(values, 0.5) if values else None,
+        "p95_seconds": _percentile(values, 0.95) if values else None,
+        "samples": len(values),
+        "pairs": [p for p in pairs if p["from_role"] != p["to_role"]],
+    }
+
+
+def kpi_interventions(*, since: datetime, until: datetime, days: list[date] | None = None) -> dict:
+    """Per local day counts (every day of `days` listed, zeros included), total, average, max."""
+    tz = timezone.get_current_timezone()
+    rows = (
+        ManualIntervention.objects.filter(occurred_at__gte=since, occurred_at__lt=until)
+        .annotate(day=TruncDate("occurred_at", tzinfo=tz))
+        .values_list("day", "kind")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    per_day: dict[date, int] = {}
+    by_kind: dict[str, int] = {}
+    for day, kind, n in rows:
+        per_day[day] = per_day.get(day, 0) + n
+        by_kind[kind] = by_kind.get(kind, 0) + n
+    if days is None:
+        first, last = timezone.localdate(since), timezone.localdate(until - timedelta(microseconds=1))
+        days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    counts = [{"day": d, "n": per_day.get(d, 0)} for d in days]
+    total = sum(per_day.values())
+    return {
+        "per_day": counts,
+        "by_kind": by_kind,
+        "total": total,
+        "average_per_day": round(total / len(days), 4) if days else 0.0,
+        "max_per_day": max((c["n"] for c in counts), default=0),
+    }
+
+
+@dataclass(frozen=True)
+class Verdict:
+    code: str
+    value: float | None
+    threshold: float
+    unit: str
+    status: str  # PASS, FAIL or NO_DATA
+
+    @property
+    def failing(self) -> bool:
+        return self.status == FAIL
+
+
+def _verdict(code, value, threshold, unit, *, higher_is_better: bool) -> Verdict:
+    if value is None:
+        status = NO_DATA
+    elif higher_is_better:
+        status = PASS if value >= threshold else FAIL
+    else:
+        status = PASS if value <= threshold else FAIL
+    return Verdict(code, value, threshold, unit, status)
+
+
+def kpi_verdicts(*, accuracy, latency_p95, interventions, thresholds: KpiThresholds) -> dict[str, Verdict]:
+    return {
+        "accuracy": _verdict("accuracy", accuracy, float(thresholds.accuracy_min_percent), "%", higher_is_better=True),
+        "latency": _verdict(
+            "latency", latency_p95, float(thresholds.latency_p95_max_seconds), "s", higher_is_better=False
+        ),
+        "interventions": _verdict(
+            "interventions",
+            interventions,
+            float(thresholds.interventions_max_per_day),
+            "/day",
+            higher_is_better=False,
+        ),
+    }
+
+
+def kpi_summary(days: int = 7, *, now: datetime | None = None) -> dict:
+    """The three KPIs over the last `days` local days (today included), with thresholds and
+    pass/fail. A constant number of queries whatever the data."""
+    since, until, day_list = days_window(days, now=now)
+    thresholds = KpiThresholds.current()
+    accuracy = kpi_status_accuracy(since=since, until=until)
+    latency = kpi_latency(since=since, until=until)
+    interventions = kpi_interventions(since=since, until=until, days=day_list)
+    verdicts = kpi_verdicts(
+        accuracy=accuracy["percent"],
+        latency_p95=latency["p95_seconds"],
+        interventions=interventions["average_per_day"],
+        thresholds=thresholds,
+    )
+    return {
+        "days": days,
+        "since": since,
+        "until": until,
+        "thresholds": thresholds,
+        "accuracy": accuracy,
+        "latency": latency,
+        "interventions": interventions,
+        "verdicts": verdicts,
+        "all_pass": all(v.status == PASS for v in verdicts.values()),
+    }
+
+
+def kpi_daily_history(*, days: int = 30, now: datetime | None = None) -> list[tuple[date, KpiDaily | None]]:
+    """The last `days` local days' snapshots, oldest first, None where a day has none: one query."""
+    _since, _until, day_list = days_window(days, now=now)
+    rows = {row.day: row for row in KpiDaily.objects.filter(day__gte=day_list[0], day__lte=day_list[-1])}
+    return [(d, rows.get(d)) for d in day_list]
