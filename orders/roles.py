@@ -88,6 +88,20 @@ _ALERT_RULES = [
     "alerts.view_historicalprioritythreshold",
 ]
 
+# Reconciliation: operations own the export mappings and read the runs; finance reads the runs.
+_RECONCILIATION_SEE = ["reconciliation.view_reconciliationrun"]
+_RECONCILIATION_MAPPINGS = [
+    "reconciliation.view_sourcemapping",
+    "reconciliation.add_sourcemapping",
+    "reconciliation.change_sourcemapping",
+    "reconciliation.view_historicalsourcemapping",
+]
+
+# The health KPIs: operations and the tech lead see the dashboard (kpis.view_kpidaily);
+# operations own the thresholds.
+_KPIS_SEE = ["kpis.view_kpidaily", "kpis.view_manualintervention", "kpis.view_kpithresholds"]
+_KPI_THRESHOLDS = ["kpis.add_kpithresholds", "kpis.change_kpithresholds", "kpis.view_historicalkpithresholds"]
+
 # Model permissions beyond the transitions ("app_label.codename").
 ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
     Role.CUSTOMER_SERVICE: [
@@ -109,6 +123,7 @@ ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
         *_RETURNS_SEE,
         *_REFUNDS_SEE,
         *_REFUNDS_PAY,
+        *_RECONCILIATION_SEE,
     ],
     Role.OPERATIONS: [
         *_SEE_ORDERS,
@@ -134,6 +149,10 @@ ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
         "alerts.view_notification",
         "alerts.view_chatdelivery",
         *_INTEGRATIONS,
+        *_KPIS_SEE,
+        *_KPI_THRESHOLDS,
+        *_RECONCILIATION_SEE,
+        *_RECONCILIATION_MAPPINGS,
     ],
     Role.TECH_LEAD: [
         *_SEE_ORDERS,
@@ -147,6 +166,7 @@ ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
         *_INTEGRATIONS,
         "alerts.view_reactionrule",
         "alerts.view_chatdelivery",
+        *_KPIS_SEE,
     ],
 }
 

@@ -47,11 +47,13 @@ def order_transition(
     expected_version: int | None = None,
     note: str = "",
     attachments=(),
+    event_data: dict | None = None,
     **data,
 ):
     """Take `action` on the order as `actor` (a user, or None for the system). Returns the
     OrderEvent written. Must be the outermost transaction, so what follows the commit really
-    follows it."""
+    follows it. `event_data` is added to the event's data (where a system move came from, e.g.
+    a reconciliation run's file and row)."""
     transition, clean = _prepare(action, actor=actor, note=note, data=data)
     files = attachments_check(attachments)
     try:
@@ -64,6 +66,7 @@ def order_transition(
                 note=note.strip(),
                 files=files,
                 clean=clean,
+                event_data=event_data,
             )
     except IntegrityError as exc:
         # Only the tracking number is unique across orders; say so instead of a database error.
@@ -156,7 +159,15 @@ def _clean_value(name: str, value):
 
 
 def _apply(
-    order_id, transition: Transition, *, actor, expected_version, note: str, files: list[CheckedAttachment], clean: dict
+    order_id,
+    transition: Transition,
+    *,
+    actor,
+    expected_version,
+    note: str,
+    files: list[CheckedAttachment],
+    clean: dict,
+    event_data: dict | None = None,
 ):
     order = order_lock(order_id)
     order_check_version(order, expected_version)
@@ -206,7 +217,7 @@ def _apply(
         actor=actor,
         occurred_at=now,
         note=note,
-        data=_event_data(clean),
+        data={**(event_data or {}), **_event_data(clean)},
     )
     if "tracking_number" in clean:
         Shipment.objects.create(
