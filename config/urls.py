@@ -18,6 +18,7 @@ urlpatterns = [
     path("webhooks/", include("integrations.urls")),
     # Before orders' boards/<board>/rows/ so that boards/alerts/rows/ is the alert board's.
     path("boards/alerts/", include("alerts.board_urls")),
+    path("kpis/", include("kpis.urls")),
     path("", include("orders.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -22,6 +22,8 @@ BOARDS = (
     Board("ops", _("Operations"), "orders.view_operationsboard", "orders:board_ops"),
     # Every role may look (its own alerts are assigned to it); operations and the tech lead act.
     Board("alerts", _("Alerts"), "alerts.view_alert", "alert_board:board"),
+    # The three health KPIs: operations and the tech lead.
+    Board("kpis", _("KPIs"), "kpis.view_kpidaily", "kpis:dashboard"),
 )
 BOARDS_BY_CODE = {board.code: board for board in BOARDS}
 

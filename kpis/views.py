@@ -1,0 +1,102 @@
+"""The KPI dashboard (/kpis/): the three health KPIs now (the last 7 days) as big numbers, red
+when a threshold is crossed, and the last 30 days from the daily snapshots as inline SVG charts.
+Operations and the tech lead (kpis.view_kpidaily). A constant number of queries."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from orders.states import Role
+
+from .charts import line_chart_svg
+from .selectors import kpi_daily_history, kpi_summary
+
+VIEW_PERMISSION = "kpis.view_kpidaily"
+NOW_DAYS = 7
+HISTORY_DAYS = 30
+
+
+def _role_label(code: str) -> str:
+    try:
+        return str(Role(code).label)
+    except ValueError:
+        return code or "—"
+
+
+@never_cache
+@require_GET
+@login_required
+def kpi_dashboard(request):
+    if not request.user.has_perm(VIEW_PERMISSION):
+        raise PermissionDenied
+    summary = kpi_summary(NOW_DAYS)
+    history = kpi_daily_history(days=HISTORY_DAYS, now=summary["until"])
+    verdicts = summary["verdicts"]
+    thresholds = summary["thresholds"]
+
+    def series(attr):
+        return [(day.strftime("%m-%d"), getattr(row, attr) if row else None) for day, row in history]
+
+    charts = [
+        {
+            "code": "accuracy",
+            "title": _("Status accuracy"),
+            "svg": line_chart_svg(
+                series("accuracy_percent"),
+                threshold=float(thresholds.accuracy_min_percent),
+                higher_is_better=True,
+                title=_("Status accuracy per day"),
+                unit="%",
+            ),
+        },
+        {
+            "code": "latency",
+            "title": _("Cross-role latency p95"),
+            "svg": line_chart_svg(
+                series("latency_p95_seconds"),
+                threshold=float(thresholds.latency_p95_max_seconds),
+                higher_is_better=False,
+                title=_("Cross-role latency p95 per day"),
+                unit="s",
+            ),
+        },
+        {
+            "code": "interventions",
+            "title": _("Manual interventions"),
+            "svg": line_chart_svg(
+                [(label, float(v) if v is not None else None) for label, v in series("interventions")],
+                threshold=float(thresholds.interventions_max_per_day),
+                higher_is_better=False,
+                title=_("Manual interventions per day"),
+            ),
+        },
+    ]
+    pairs = [
+        {**pair, "from_label": _role_label(pair["from_role"]), "to_label": _role_label(pair["to_role"])}
+        for pair in summary["latency"]["pairs"]
+    ]
+    context = {
+        "title": _("Health KPIs"),
+        "summary": summary,
+        "cards": [
+            {"code": "accuracy", "label": _("Status accuracy"), "verdict": verdicts["accuracy"], "cmp": "≥"},
+            {"code": "latency", "label": _("Cross-role latency p95"), "verdict": verdicts["latency"], "cmp": "≤"},
+            {
+                "code": "interventions",
+                "label": _("Manual interventions per day"),
+                "verdict": verdicts["interventions"],
+                "cmp": "≤",
+            },
+        ],
+        "charts": charts,
+        "pairs": pairs,
+        "latency_p50": "—" if summary["latency"]["p50_seconds"] is None else f"{summary['latency']['p50_seconds']:.1f}",
+        "now_days": NOW_DAYS,
+        "history_days": HISTORY_DAYS,
+    }
+    return render(request, "kpis/dashboard.html", context)
