@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.db import transaction
 
@@ -93,3 +95,43 @@ def test_a_correction_rolled_back_is_not_counted(make_order, users):
         assert ManualIntervention.objects.count() == 1
         raise RuntimeError("the fix failed later in the same transaction")
     assert not ManualIntervention.objects.exists()
+
+
+def _carrier_export(tmp_path, order):
+    import csv
+    import io
+
+    tracking = order.shipments.order_by("-sequence").first().tracking_number
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerows([["运单号", "状态", "备注"], [tracking, "已签收", ""]])
+    path = tmp_path / "sf.csv"
+    path.write_bytes(buffer.getvalue().encode("utf-8"))
+    return path
+
+
+def test_manage_py_reconcile_fix_by_a_person_is_tagged_and_feeds_accuracy(tmp_path, make_order, users):
+    import io
+
+    from django.core.management import call_command
+
+    from kpis.selectors import kpi_status_accuracy
+    from reconciliation.defaults import default_mappings_install
+    from reconciliation.models import ReconciliationRun, SourceMapping
+
+    default_mappings_install(SourceMapping)
+    order = make_order("shipped")
+    path = _carrier_export(tmp_path, order)
+    call_command("reconcile", str(path), "--source", "carrier", "--fix", "--user", "ops1", stdout=io.StringIO())
+    run = ReconciliationRun.objects.get()
+    assert (run.fixed, run.status_compared, run.status_matched) == (1, 1, 0)
+    tag = ManualIntervention.objects.get()
+    event = Order.objects.get(pk=order.pk).events.latest("id")
+    assert (tag.kind, tag.event_id, tag.actor, tag.actor_role) == (
+        InterventionKind.RECONCILIATION_FIX,
+        event.id,
+        users["ops1"],
+        Role.OPERATIONS,
+    )
+    accuracy = kpi_status_accuracy(since=run.started_at, until=run.finished_at + timedelta(seconds=1))
+    assert (accuracy["percent"], accuracy["runs"][0]["id"]) == (0.0, run.id)
