@@ -96,7 +96,8 @@ def test_carrier_without_fix_reports_and_changes_nothing(tmp_path, carrier_hub):
 def test_carrier_fix_delivers_as_the_system_and_lists_refusals(tmp_path, carrier_hub, users):
     path = carrier_file(tmp_path, carrier_hub)
 
-    out = run(path, "--source", "carrier", "--fix", "--user", "ops1")
+    report = tmp_path / "out.csv"
+    out = run(path, "--source", "carrier", "--fix", "--user", "ops1", "--report", report)
 
     recorded = ReconciliationRun.objects.get()
     assert recorded.run_by == users["ops1"] and recorded.fix
@@ -116,6 +117,18 @@ def test_carrier_fix_delivers_as_the_system_and_lists_refusals(tmp_path, carrier
     assert Order.objects.get(pk=carrier_hub["delivered"].pk).state == "delivered"
     assert "Fixed 1" in out and "Not fixed 1" in out
     assert f"row 4: {carrier_hub['delivered'].number}: no safe correction" in out
+    rows = list(csv.DictReader(report.read_text(encoding="utf-8-sig").splitlines()))
+    assert {(r["kind"], r["row"], r["order"]) for r in rows if r["kind"] in ("fixed", "not_fixed")} == {
+        ("fixed", "2", carrier_hub["shipped"].number),
+        ("not_fixed", "4", carrier_hub["delivered"].number),
+    }
+
+
+def test_unknown_user_is_refused_before_anything(tmp_path, carrier_hub):
+    path = carrier_file(tmp_path, carrier_hub)
+    with pytest.raises(CommandError, match="--user nobody: no such user"):
+        run(path, "--source", "carrier", "--fix", "--user", "nobody")
+    assert not ReconciliationRun.objects.exists()
 
 
 def test_fix_refused_when_the_state_machine_does_not_allow_it(tmp_path, make_order):
