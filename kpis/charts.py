@@ -49,7 +49,7 @@ def line_chart_svg(
     parts = [
         format_html(
             '<svg class="oh-chart" viewBox="0 0 {} {}" width="100%" role="img" aria-label="{}" '
-            'xmlns="http://www.w3.org/2000/svg" preserveAspectRatio="none"><title>{}</title>',
+            'xmlns="http://www.w3.org/2000/svg"><title>{}</title>',
             WIDTH,
             HEIGHT,
             title,

@@ -95,7 +95,9 @@ def kpi_dashboard(request):
         ],
         "charts": charts,
         "pairs": pairs,
-        "latency_p50": "—" if summary["latency"]["p50_seconds"] is None else f"{summary['latency']['p50_seconds']:.1f}",
+        "latency_p50": "—"
+        if summary["latency"]["p50_seconds"] is None
+        else f"{summary['latency']['p50_seconds']:.1f} s",
         "now_days": NOW_DAYS,
         "history_days": HISTORY_DAYS,
     }
