@@ -34,13 +34,16 @@ def paid_orders_create(count: int, *, cs_owner, number_prefix: str) -> list[int]
 
     from orders.events import ORDER_CREATED
     from orders.models import Order, OrderEvent
+    from orders.services.shops import shop_default_for_channel
     from orders.states import Channel, Role, State
 
     now = timezone.now()
+    shop = shop_default_for_channel(Channel.MANUAL)
     orders = [
         Order(
             number=f"{number_prefix}{i:07d}",
             channel=Channel.MANUAL,
+            shop=shop,
             amount="88.90",
             currency="CNY",
             state=State.PAID,

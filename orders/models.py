@@ -6,10 +6,11 @@ a protected django-fsm field, and the derived statuses are columns the database 
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Case, ExpressionWrapper, Q, Value, When
 from django.utils import timezone
@@ -73,10 +74,88 @@ class OrderQuerySet(models.QuerySet):
         return super().update(**kwargs)
 
 
-class Warehouse(models.Model):
+class Brand(models.Model):
+    """A brand whose shops the hub serves (an agency serves many). Customer-service staff are
+    assigned to brands and see only their brands' orders; operations and admins see all."""
+
     code = models.SlugField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=100)
     is_active = models.BooleanField(_("active"), default=True)
+    staff = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("customer-service staff"),
+        blank=True,
+        related_name="brands",
+        help_text=_("Customer-service staff who work this brand's orders (and see only their brands' orders)."),
+    )
+
+    class Meta:
+        verbose_name = _("brand")
+        verbose_name_plural = _("brands")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Shop(models.Model):
+    """A brand's store on one channel. Orders from the channel without a shop of their own
+    belong to the channel's default shop."""
+
+    brand = models.ForeignKey(Brand, verbose_name=_("brand"), on_delete=models.PROTECT, related_name="shops")
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    code = models.SlugField(_("code"), max_length=48, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    external_shop_id = models.CharField(
+        _("shop id on the channel"),
+        max_length=120,
+        blank=True,
+        help_text=_("e.g. the Shopify shop domain; webhooks naming it are this shop's."),
+    )
+    # Write-only in the admin, like every secret.
+    webhook_secret = models.CharField(_("webhook secret"), max_length=200, blank=True)
+    import_mapping = models.JSONField(
+        _("import column mapping"),
+        default=dict,
+        blank=True,
+        help_text=_("Optional: the hub's import column → this shop's export column, for its CSV/Excel files."),
+    )
+    is_channel_default = models.BooleanField(
+        _("default shop of the channel"),
+        default=False,
+        help_text=_("Orders from the channel that name no shop belong here."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("shop")
+        verbose_name_plural = _("shops")
+        ordering = ["brand__name", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel"], condition=Q(is_channel_default=True), name="shop_one_default_per_channel"
+            ),
+            models.UniqueConstraint(
+                fields=["channel", "external_shop_id"],
+                condition=~Q(external_shop_id=""),
+                name="shop_external_id_unique_per_channel",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.brand} · {self.name}"
+
+
+class Warehouse(models.Model):
+    class Kind(models.TextChoices):
+        OWN = "own", _("Own warehouse")
+        OUTSOURCED = "outsourced", _("Outsourced warehouse")
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    is_active = models.BooleanField(_("active"), default=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.OWN)
+    region = models.CharField(_("region"), max_length=40, blank=True, help_text=_("e.g. East China, South China"))
     # The sender on waybills.
     contact_name = models.CharField(_("contact name"), max_length=60, blank=True)
     contact_phone = models.CharField(_("contact phone"), max_length=32, blank=True)
@@ -84,6 +163,28 @@ class Warehouse(models.Model):
     city = models.CharField(_("city"), max_length=40, blank=True)
     district = models.CharField(_("district"), max_length=40, blank=True)
     address = models.CharField(_("address"), max_length=200, blank=True)
+    # When parcels leave: packed before the cut-off on a working day, they go with that day's
+    # carrier pickup; otherwise with the next working day's.
+    time_zone = models.CharField(
+        _("time zone"), max_length=48, default="Asia/Shanghai", help_text=_("The warehouse's local time zone.")
+    )
+    cutoff_time = models.TimeField(
+        _("daily cut-off time"),
+        default=datetime.time(16, 0),
+        help_text=_("Orders packed before this local time leave with the same day's pickup."),
+    )
+    pickup_time = models.TimeField(
+        _("carrier pickup time"),
+        default=datetime.time(18, 0),
+        help_text=_("When the booked carrier pickup collects the day's parcels (local time)."),
+    )
+    working_days = models.CharField(
+        _("working days"),
+        max_length=7,
+        default="12345",
+        validators=[RegexValidator(r"^[1-7]{1,7}$", _("Give the working days as digits 1 (Monday) to 7 (Sunday)."))],
+        help_text=_("ISO weekday digits, 1 = Monday … 7 = Sunday; e.g. 123456 for Monday to Saturday."),
+    )
     # The promise: paid orders leave within this many hours (the SLA sweep checks it).
     promised_ship_hours = models.PositiveSmallIntegerField(
         _("promised ship time (hours)"),
@@ -136,6 +237,7 @@ OrderTransitions = _transition_methods()
 class Order(FSMModelMixin, OrderTransitions, models.Model):
     number = models.CharField(_("order number"), max_length=32, unique=True, editable=False)
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    shop = models.ForeignKey(Shop, verbose_name=_("shop"), on_delete=models.PROTECT, related_name="orders")
     external_id = models.CharField(_("external order id"), max_length=64, blank=True)
     buyer_email = models.EmailField(_("buyer email"), blank=True)
     buyer_phone = models.CharField(_("buyer phone"), max_length=32, blank=True)

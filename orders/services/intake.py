@@ -50,6 +50,7 @@ from .orders import (
     priority_thresholds_get,
 )
 from .outbox import outbox_dispatch_on_commit, reaction_rules_for
+from .shops import shop_for_order
 from .transition import order_transition_in_transaction
 
 CREATED = "created"
@@ -222,8 +223,10 @@ def order_intake(
     cancelled: bool,
     source_note: str,
     cancel_reason: str = "",
+    shop=None,
 ) -> IntakeResult:
-    """Create or bring forward one order from a channel, in a transaction of its own."""
+    """Create or bring forward one order from a channel, in a transaction of its own. `shop`:
+    the channel shop it came from (None: the channel's default shop)."""
     for attempt in (1, 2):
         try:
             with transaction.atomic(durable=True):
@@ -235,6 +238,7 @@ def order_intake(
                     cancelled=cancelled,
                     source_note=source_note,
                     cancel_reason=cancel_reason,
+                    shop=shop,
                 )
         except IntegrityError:
             # Another request created the same order at the same moment (PostgreSQL makes the
@@ -253,6 +257,7 @@ def order_intake_in_transaction(
     cancelled: bool,
     source_note: str,
     cancel_reason: str = "",
+    shop=None,
 ) -> IntakeResult:
     """The same, joining the caller's transaction. On IntegrityError (a concurrent creation of
     the same order) the caller's transaction is spoiled: run it again, it will find the order."""
@@ -272,7 +277,12 @@ def order_intake_in_transaction(
             raise InvalidActionData(f"{name}: {reason}")
         try:
             order = order_create_in_transaction(
-                actor=None, channel=channel, external_id=external_id, note=source_note.strip(), **clean
+                actor=None,
+                channel=channel,
+                shop=shop,
+                external_id=external_id,
+                note=source_note.strip(),
+                **clean,
             )
         except InvalidActionData:
             # The fields were checked above, so this is "already in the hub": another request
@@ -320,7 +330,7 @@ def order_numbers_reserve(count: int, *, at=None) -> list[str]:
 
 
 def order_intake_batch_in_transaction(
-    *, channel: str, items: Sequence[IntakeItem], numbers: Iterator[str] | None = None
+    *, channel: str, items: Sequence[IntakeItem], numbers: Iterator[str] | None = None, shop=None
 ) -> list[IntakeResult]:
     """Intake of many orders of one channel inside the caller's transaction; results in the
     order of `items`. `numbers` (from order_numbers_reserve) numbers the new orders; without it
@@ -328,6 +338,7 @@ def order_intake_batch_in_transaction(
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("order_intake_batch_in_transaction needs an open transaction")
     _check_channel(channel)
+    shop = shop_for_order(channel, shop)
     keys = [_clean_external_id(item.external_id) for item in items]
     if len(set(keys)) != len(keys):
         raise InvalidActionData(_("The same channel order id appears twice in one batch."))
@@ -367,12 +378,12 @@ def order_intake_batch_in_transaction(
     if new:
         if numbers is None:
             numbers = iter(order_numbers_reserve(len(new)))
-        for (index, _key, _item), result in zip(new, _orders_create_bulk(channel, new, numbers), strict=True):
+        for (index, _key, _item), result in zip(new, _orders_create_bulk(channel, shop, new, numbers), strict=True):
             results[index] = result
     return results  # type: ignore[return-value]
 
 
-def _orders_create_bulk(channel: str, new: list[tuple[int, str, IntakeItem]], numbers: Iterator[str]):
+def _orders_create_bulk(channel: str, shop, new: list[tuple[int, str, IntakeItem]], numbers: Iterator[str]):
     """New orders as order_create_in_transaction + order_transition_in_transaction would leave
     them, in a handful of INSERTs: the order row in its final state and version, the history
     rows of each step (created "+", then one "~" per transition), the events, the outbox rows."""
@@ -403,6 +414,7 @@ def _orders_create_bulk(channel: str, new: list[tuple[int, str, IntakeItem]], nu
         order = Order(
             number=next(numbers, None) or order_numbers_reserve(1, at=now)[0],
             channel=channel,
+            shop=shop,
             external_id=key,
             buyer_email=buyer_email,
             buyer_phone=buyer_phone,

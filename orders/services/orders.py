@@ -20,6 +20,7 @@ from ..states import Channel, Priority, Role
 from .locking import order_check_version, order_lock
 from .order_rows import order_save_locked
 from .outbox import outbox_enqueue_for_event
+from .shops import shop_for_order
 
 EDITABLE_DETAILS = ("cs_owner", "priority", "buyer_email", "buyer_phone")
 
@@ -99,7 +100,7 @@ SHIPPING_FIELDS = (
 
 def order_create(*, actor, **fields) -> Order:
     """Create an order in state `submitted` and its first timeline event, in a transaction of
-    its own. Fields: channel, amount, currency, external_id, buyer_email, buyer_phone,
+    its own. Fields: channel, amount, shop (None: the channel default), currency, external_id, buyer_email, buyer_phone,
     ordered_at, cs_owner, main_order, is_gift, note and the shipping address (SHIPPING_FIELDS)."""
     try:
         with transaction.atomic(durable=True):
@@ -123,6 +124,7 @@ def order_create_in_transaction(
     actor,
     channel: str,
     amount,
+    shop=None,
     currency: str | None = None,
     external_id: str = "",
     buyer_email: str = "",
@@ -146,6 +148,7 @@ def order_create_in_transaction(
     if unknown:
         raise TypeError(f"order_create got unexpected fields: {', '.join(sorted(unknown))}")
     amount = _clean_amount(amount)
+    shop = shop_for_order(channel, shop)
     currency = (currency or settings.ORDERHUB_CURRENCY).upper()
     if len(currency) != 3 or not currency.isalpha():
         raise InvalidActionData(_("“%(currency)s” is not a currency code.") % {"currency": currency})
@@ -162,6 +165,7 @@ def order_create_in_transaction(
     order = Order(
         number=order_number_next(at=now),
         channel=channel,
+        shop=shop,
         external_id=external_id,
         buyer_email=_clean_email(buyer_email),
         buyer_phone=(buyer_phone or "").strip(),
