@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "reconciliation.apps.ReconciliationConfig",
     "finance.apps.FinanceConfig",
     "kpis.apps.KpisConfig",
+    "dispatch.apps.DispatchConfig",
 ]
 
 MIDDLEWARE = [
