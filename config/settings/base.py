@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "finance.apps.FinanceConfig",
     "kpis.apps.KpisConfig",
     "dispatch.apps.DispatchConfig",
+    "rules.apps.RulesConfig",
 ]
 
 MIDDLEWARE = [
