@@ -76,7 +76,15 @@ def order_transition(
 
 
 def order_transition_in_transaction(
-    order_id: int, action: str, *, actor, expected_version=None, note: str = "", attachments=(), **data
+    order_id: int,
+    action: str,
+    *,
+    actor,
+    expected_version=None,
+    note: str = "",
+    attachments=(),
+    event_data: dict | None = None,
+    **data,
 ):
     """The same, joining a transaction the caller already holds (e.g. moving a main order and
     its gifts together, locked in primary-key order by the caller)."""
@@ -92,6 +100,7 @@ def order_transition_in_transaction(
         note=note.strip(),
         files=files,
         clean=clean,
+        event_data=event_data,
     )
 
 
