@@ -9,15 +9,23 @@ from django.db.models import Q
 from django.utils import timezone, translation
 
 from orders.permissions import role_of
+from orders.services.dispatch import dispatch_promise_text_for_event
 
 from .models import Notification, ReactionRule
 from .privacy import mask_personal_data
 
 
 def notification_text(event) -> str:
-    """`OH20260128-00001 [2026-01-28 14:05] 王强 (仓储组) 打包完成`, in the hub's language."""
+    """`OH20260128-00001 [2026-01-28 14:05] 王强 (仓储组) 打包完成`, in the hub's language; a packed
+    event adds the dispatch promise (`14:05 已打包，今天 18:00 前发出`) so customer service can
+    answer before the buyer asks."""
     with translation.override(settings.LANGUAGE_CODE):
-        return f"{event.order.number} {event.timeline_text()}"
+        return _with_dispatch_promise(f"{event.order.number} {event.timeline_text()}", event)
+
+
+def _with_dispatch_promise(text: str, event) -> str:
+    promise = dispatch_promise_text_for_event(event)
+    return f"{text} · {promise}" if promise else text
 
 
 def chat_text(event) -> tuple[str, str]:
@@ -26,7 +34,7 @@ def chat_text(event) -> tuple[str, str]:
     order = event.order
     with translation.override(settings.LANGUAGE_CODE):
         title = f"{order.number} · {event.verb}"
-        body = event.timeline_text()
+        body = _with_dispatch_promise(event.timeline_text(), event)
         if event.note:
             body += "\n> " + event.note.replace("\n", " ")
     masked = mask_personal_data(body, also=(order.buyer_email, order.buyer_phone))
