@@ -4,8 +4,9 @@ buttons and the details form call the services with the version the page showed.
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
@@ -14,11 +15,12 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext
 from simple_history.admin import SimpleHistoryAdmin
 
+from .admin_brands import BrandFilter
 from .exceptions import OrderError
 from .forms import OrderDetailsForm, TransitionForm
 from .models import Attachment, Order, OrderEvent, OutboxMessage, OutboxStatus, Shipment, Warehouse
 from .permissions import user_display_name
-from .selectors import order_list_for_admin
+from .selectors import order_list_for_admin, order_visibility_q
 from .services.orders import EDITABLE_DETAILS, order_update_details
 from .services.outbox import outbox_retry
 from .services.transition import order_transition
@@ -109,7 +111,7 @@ class ShipmentInline(ReadOnlyAdminMixin, admin.TabularInline):
 class OrderAdmin(SimpleHistoryAdmin):
     list_display = (
         "number",
-        "channel",
+        "shop",
         "main_status_label",
         "state",
         "payment_status_label",
@@ -120,9 +122,9 @@ class OrderAdmin(SimpleHistoryAdmin):
         "ordered",
         "updated",
     )
-    list_filter = ("main_status", "state", "payment_status", "channel", "priority", "warehouse", "is_gift")
+    list_filter = ("main_status", "state", "payment_status", BrandFilter, "channel", "priority", "warehouse", "is_gift")
     search_fields = ("=number", "=external_id", "buyer_email", "=buyer_phone", "=shipments__tracking_number")
-    list_select_related = ("cs_owner", "warehouse")
+    list_select_related = ("cs_owner", "warehouse", "shop__brand")
     list_per_page = 50
     show_full_result_count = False
     date_hierarchy = None
@@ -135,6 +137,7 @@ class OrderAdmin(SimpleHistoryAdmin):
             {
                 "fields": (
                     "channel",
+                    "shop",
                     "external_id",
                     "ordered",
                     "amount_display",
@@ -154,13 +157,31 @@ class OrderAdmin(SimpleHistoryAdmin):
         return [f for fieldset in self.fieldsets for f in fieldset[1]["fields"]]
 
     def get_queryset(self, request):
-        return order_list_for_admin()
+        return order_list_for_admin(user=request.user)
 
     def has_add_permission(self, request):
         return False
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def _check_visible(self, request, object_id) -> None:
+        # simple-history falls back to the history rows of an order the list does not show:
+        # another brand's order must stay unknown there too.
+        try:
+            visible = self.get_queryset(request).filter(pk=unquote(object_id)).exists()
+        except (ValueError, ValidationError):
+            visible = False
+        if not visible:
+            raise Http404
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._check_visible(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._check_visible(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
     @admin.display(description=_("Main status"), ordering="main_status")
     def main_status_label(self, order):
@@ -251,7 +272,8 @@ class OrderAdmin(SimpleHistoryAdmin):
         return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order_pk]))
 
     def _order_or_404(self, request, object_id):
-        order = get_object_or_404(Order, pk=object_id)
+        # Another brand's order is as unknown as a missing one.
+        order = get_object_or_404(self.get_queryset(request), pk=object_id)
         if not self.has_view_permission(request, order):
             raise PermissionDenied
         return order
@@ -318,6 +340,9 @@ class OrderEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
     actions = None
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(order_visibility_q(request.user, prefix="order__"))
+
     @admin.display(description=_("When"), ordering="occurred_at")
     def occurred(self, event):
         return local_time(event.occurred_at)
@@ -331,12 +356,18 @@ class ShipmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("order", "created_by")
     actions = None
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(order_visibility_q(request.user, prefix="order__"))
+
 
 @admin.register(Attachment)
 class AttachmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("original_name", "content_type", "size", "event")
     list_select_related = ("event",)
     actions = None
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(order_visibility_q(request.user, prefix="event__order__"))
 
 
 @admin.register(Warehouse)
@@ -404,5 +435,5 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         self.message_user(request, _("%(count)d messages queued again.") % {"count": count})
 
 
-# The role boards (proxy models of Order) register themselves.
-from . import admin_boards  # noqa: E402, F401
+# The role boards (proxy models of Order), brands and shops register themselves.
+from . import admin_boards, admin_brands  # noqa: E402, F401

@@ -15,8 +15,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext, pgettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
+from .admin_brands import BrandFilter
 from .exceptions import OrderError
-from .models import CustomerServiceBoard, HubSettings, OperationsBoard, WarehouseBoard
+from .models import CustomerServiceBoard, HubSettings, OperationsBoard, Order, WarehouseBoard
 from .permissions import user_display_name
 from .selectors import (
     BoardClock,
@@ -26,6 +27,7 @@ from .selectors import (
     order_list_for_cs_board,
     order_list_for_ops_board,
     order_list_for_warehouse_board,
+    order_list_visible_to,
     order_search,
     warehouse_stage_counts,
 )
@@ -253,7 +255,7 @@ class CustomerServiceBoardAdmin(BoardAdmin):
         "owner",
         "ordered",
     )
-    list_filter = (OwnerFilter, CsMainStatusFilter, "channel", "priority", StaleFilter)
+    list_filter = (OwnerFilter, BrandFilter, CsMainStatusFilter, "channel", "priority", StaleFilter)
     action_form = BoardActionForm
     actions = ("approve", "hold", "assign_owner")
 
@@ -264,7 +266,7 @@ class CustomerServiceBoardAdmin(BoardAdmin):
         return request.user.has_perm("orders.change_order")
 
     def get_queryset(self, request):
-        return order_list_for_cs_board(clock=_clock(request))
+        return order_list_for_cs_board(clock=_clock(request), user=request.user)
 
     @admin.display(description=_("Ordered at"), ordering="ordered_at")
     def ordered(self, order):
@@ -300,7 +302,7 @@ class CustomerServiceBoardAdmin(BoardAdmin):
 @admin.register(WarehouseBoard)
 class WarehouseBoardAdmin(BoardAdmin):
     list_display = ("order_link", "stage", "flags", "warehouse", "owner", "amount_display", "waiting_since")
-    list_filter = (StageFilter, "warehouse", "priority", StaleFilter)
+    list_filter = (StageFilter, BrandFilter, "warehouse", "priority", StaleFilter)
     actions = ("pack", "pick_up")
     search_help_text = _("Exact order number or tracking number.")
 
@@ -308,7 +310,7 @@ class WarehouseBoardAdmin(BoardAdmin):
     has_pick_up_permission = _transition_permission("pick_up")
 
     def get_queryset(self, request):
-        return order_list_for_warehouse_board(clock=_clock(request))
+        return order_list_for_warehouse_board(clock=_clock(request), user=request.user)
 
     def get_ordering(self, request):
         # The selector's working order (stage, priority lane, oldest); an annotation, so it is
@@ -320,7 +322,8 @@ class WarehouseBoardAdmin(BoardAdmin):
         return order.get_warehouse_stage_display()
 
     def changelist_view(self, request, extra_context=None):
-        counts = warehouse_stage_counts()
+        on_board = Order.objects.filter(warehouse_stage__in=WAREHOUSE_BOARD_STAGES)
+        counts = warehouse_stage_counts(order_list_visible_to(user=request.user, queryset=on_board))
         for group in counts:
             group["label"] = WarehouseStage(group["stage"]).label
         return super().changelist_view(request, {"stage_counts": counts, **(extra_context or {})})
@@ -341,14 +344,14 @@ class WarehouseBoardAdmin(BoardAdmin):
 @admin.register(OperationsBoard)
 class OperationsBoardAdmin(BoardAdmin):
     list_display = ("order_link", "flags", "state_label", "warehouse", "owner", "amount_display", "waiting_since")
-    list_filter = (OpsKindFilter, "state", "warehouse", "channel")
+    list_filter = (OpsKindFilter, BrandFilter, "state", "warehouse", "channel")
     ordering = ("state_changed_at", "id")
     actions = ("release",)
 
     has_release_permission = _transition_permission("release")
 
     def get_queryset(self, request):
-        return order_list_for_ops_board(clock=_clock(request))
+        return order_list_for_ops_board(clock=_clock(request), user=request.user)
 
     @admin.action(description=_("Release the selected risk holds"), permissions=["release"])
     def release(self, request, queryset):

@@ -37,6 +37,7 @@ from .selectors import (
     order_list_for_cs_board,
     order_list_for_ops_board,
     order_list_for_warehouse_board,
+    order_list_visible_to,
     warehouse_stage_counts,
 )
 from .services.orders import order_update_details
@@ -115,8 +116,10 @@ def _actions_for(user, order: Order) -> dict:
 
 def _rows_context(request, page: BoardPage) -> dict:
     clock = BoardClock.read()
-    token = board_change_token(now=clock.now)
-    filterset = page.filterset(request.GET or None, queryset=page.queryset(clock=clock), request=request, clock=clock)
+    token = board_change_token(now=clock.now, user=request.user)
+    filterset = page.filterset(
+        request.GET or None, queryset=page.queryset(clock=clock, user=request.user), request=request, clock=clock
+    )
     if filterset.is_bound and not filterset.is_valid():
         queryset = Order.objects.none()
     else:
@@ -208,7 +211,7 @@ def board_rows_fragment(request, board: str):
     page already shows."""
     page = _page_or_403(request, board)
     since = request.GET.get("since")
-    if since and since == board_change_token():
+    if since and since == board_change_token(user=request.user):
         return HttpResponse(status=204)
     return render(request, "boards/_rows.html", _rows_context(request, page))
 
@@ -219,7 +222,10 @@ def board_transition(request, number: str, action: str):
     """One tap on a board: the transition service with the version the row showed. Refusals
     (someone else moved it first, a tracking number already used) come back as the message
     at the top of the board, and nothing changed."""
-    order = get_object_or_404(Order.objects.only("pk", "number"), number=number.upper())
+    # Another brand's order is as unknown here as an order that does not exist.
+    order = get_object_or_404(
+        order_list_visible_to(user=request.user, queryset=Order.objects.only("pk", "number")), number=number.upper()
+    )
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         back = reverse("admin:index")

@@ -13,7 +13,8 @@ from django.db.models import BooleanField, Case, Count, Prefetch, Q, QuerySet, V
 from django.utils import timezone
 
 from .events import ORDER_DETAILS_UPDATED
-from .models import Attachment, HubSettings, Order, OrderEvent, Shipment
+from .models import Attachment, Brand, HubSettings, Order, OrderEvent, Shipment, Shop
+from .permissions import role_of
 from .states import (
     CS_BOARD_STATUSES,
     STALE_WATCHED_STATES,
@@ -32,6 +33,82 @@ CONTESTED_ACTIONS = (*TRANSITIONS_BY_ACTION, ORDER_DETAILS_UPDATED)
 BOARD_PAGE_SIZE = 50
 
 
+# ---------------------------------------------------------------------------------------------
+# Brands: who sees which orders. The one rule, applied by every read path (boards, search, the
+# timeline and its attachments, the admin, alerts, notifications, the live tokens).
+
+
+def shop_ids_visible_to(user) -> frozenset[int] | None:
+    """The shops whose orders `user` may see, or None for every shop.
+
+    Customer-service staff see the orders of the brands they are assigned to (Brand.staff). One
+    assigned to no brand sees the brands nobody is assigned to, so a hub with one brand (or
+    brands not yet staffed) works without setting anything up, and nobody sees a brand that has
+    its own staff. Everyone else (operations, the tech lead, warehouse, finance, admins and the
+    system) sees every order. One query, remembered on the user object for the request; by
+    shop id so that the boards filter `shop_id IN (…)` on the order row, without a join."""
+    if user is None:
+        return None
+    if not getattr(user, "is_authenticated", False):
+        return frozenset()
+    if role_of(user) != Role.CUSTOMER_SERVICE:
+        return None
+    cached = getattr(user, "_orderhub_shop_ids", None)
+    if cached is not None:
+        return cached
+    rows = Shop.objects.annotate(
+        mine=Count("brand__staff", filter=Q(brand__staff=user.pk)), staffed=Count("brand__staff")
+    ).values_list("pk", "mine", "staffed")
+    rows = list(rows.order_by())
+    mine = frozenset(pk for pk, is_mine, _staffed in rows if is_mine)
+    visible = mine or frozenset(pk for pk, _mine, staffed in rows if not staffed)
+    user._orderhub_shop_ids = visible
+    return visible
+
+
+def order_visibility_q(user, *, prefix: str = "") -> Q:
+    """The condition "`user` may see this order" on Order (prefix "") or on a model that points
+    at one (prefix "order__", "event__order__"); an empty Q for people who see everything."""
+    shop_ids = shop_ids_visible_to(user)
+    if shop_ids is None:
+        return Q()
+    return Q(**{f"{prefix}shop_id__in": sorted(shop_ids)})
+
+
+def order_list_visible_to(*, user, queryset: QuerySet[Order] | None = None) -> QuerySet[Order]:
+    """`queryset` (all orders by default) narrowed to the orders `user` may see."""
+    queryset = Order.objects.all() if queryset is None else queryset
+    return queryset.filter(order_visibility_q(user))
+
+
+def order_is_visible_to(*, order: Order, user) -> bool:
+    shop_ids = shop_ids_visible_to(user)
+    return shop_ids is None or order.shop_id in shop_ids
+
+
+def brand_list_for_user(*, user) -> QuerySet[Brand]:
+    """The brands `user` may pick in a brand filter: those whose orders they see."""
+    shop_ids = shop_ids_visible_to(user)
+    brands = Brand.objects.order_by("name")
+    if shop_ids is None:
+        return brands
+    return brands.filter(pk__in=Shop.objects.filter(pk__in=sorted(shop_ids)).values("brand_id"))
+
+
+def shop_ids_of_brand(*, brand: Brand | None) -> list[int] | None:
+    """The brand's shop ids (None for no brand: no filter), for filters on `shop_id IN (…)`."""
+    if brand is None:
+        return None
+    return list(Shop.objects.filter(brand=brand).values_list("pk", flat=True))
+
+
+def order_filter_brand(queryset: QuerySet[Order], *, brand: Brand | None, prefix: str = "") -> QuerySet[Order]:
+    shop_ids = shop_ids_of_brand(brand=brand)
+    if shop_ids is None:
+        return queryset
+    return queryset.filter(**{f"{prefix}shop_id__in": shop_ids})
+
+
 def order_timeline(*, order_id: int) -> QuerySet[OrderEvent]:
     """The order's events, oldest first, with their attachments (two queries)."""
     return (
@@ -45,8 +122,10 @@ def order_shipments(*, order_id: int) -> QuerySet[Shipment]:
     return Shipment.objects.filter(order_id=order_id).select_related("event").order_by("sequence")
 
 
-def order_list_for_admin() -> QuerySet[Order]:
-    return Order.objects.select_related("cs_owner", "warehouse")
+def order_list_for_admin(*, user=None) -> QuerySet[Order]:
+    return order_list_visible_to(
+        user=user, queryset=Order.objects.select_related("cs_owner", "warehouse", "shop__brand")
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -156,9 +235,11 @@ def order_search(queryset: QuerySet[Order], *, term: str) -> QuerySet[Order]:
 # Boards
 
 
-def order_list_for_cs_board(*, clock: BoardClock) -> QuerySet[Order]:
-    """Orders to review or still waiting to ship, newest first."""
-    queryset = Order.objects.filter(main_status__in=CS_BOARD_STATUSES).select_related("cs_owner", "warehouse")
+def order_list_for_cs_board(*, clock: BoardClock, user=None) -> QuerySet[Order]:
+    """Orders to review or still waiting to ship, newest first (those `user` may see)."""
+    queryset = order_list_visible_to(
+        user=user, queryset=Order.objects.filter(main_status__in=CS_BOARD_STATUSES)
+    ).select_related("cs_owner", "warehouse")
     return order_annotate_stale(queryset, clock=clock).order_by("-ordered_at", "-id")
 
 
@@ -169,12 +250,12 @@ def _stage_rank():
     )
 
 
-def order_list_for_warehouse_board(*, clock: BoardClock) -> QuerySet[Order]:
+def order_list_for_warehouse_board(*, clock: BoardClock, user=None) -> QuerySet[Order]:
     """Everything in the warehouse, grouped by stage in working order, the priority lane first
     within each stage, then the oldest first (it has waited longest). The current shipment is
     prefetched for the awaiting-pickup rows."""
     queryset = (
-        Order.objects.filter(warehouse_stage__in=WAREHOUSE_BOARD_STAGES)
+        order_list_visible_to(user=user, queryset=Order.objects.filter(warehouse_stage__in=WAREHOUSE_BOARD_STAGES))
         .select_related("cs_owner", "warehouse")
         .prefetch_related(Prefetch("shipments", queryset=Shipment.objects.order_by("-sequence")))
         .annotate(stage_rank=_stage_rank())
@@ -217,14 +298,16 @@ def order_conflicting_ids(*, clock: BoardClock) -> list[int]:
     )
 
 
-def order_list_for_ops_board(*, clock: BoardClock) -> QuerySet[Order]:
+def order_list_for_ops_board(*, clock: BoardClock, user=None) -> QuerySet[Order]:
     """Stale orders, orders many roles are changing, and risk holds, the longest-waiting first.
     Each condition is an index lookup (state + state changed at, primary key), so PostgreSQL
     combines them instead of scanning every order."""
     # An archived order takes no more changes: nothing for operations to untangle.
     conflicting = Q(pk__in=order_conflicting_ids(clock=clock)) & ~Q(state__in=TERMINAL_STATES)
     queryset = (
-        Order.objects.filter(_stale_q(clock) | conflicting | Q(state=State.RISK_HOLD))
+        order_list_visible_to(
+            user=user, queryset=Order.objects.filter(_stale_q(clock) | conflicting | Q(state=State.RISK_HOLD))
+        )
         .select_related("cs_owner", "warehouse")
         .annotate(
             is_conflicting=Case(When(conflicting, then=Value(True)), default=Value(False), output_field=BooleanField())
@@ -250,11 +333,13 @@ def board_rows(queryset: QuerySet[Order], *, limit: int = BOARD_PAGE_SIZE) -> tu
     return rows[:limit], len(rows) > limit
 
 
-def board_change_token(*, now: datetime | None = None) -> str:
+def board_change_token(*, now: datetime | None = None, user=None) -> str:
     """A cheap fingerprint of "something changed": the newest event ids (one index-only read of
     the last 200), so a poll that finds the same token needs no board query at all. The ids'
     sum catches a transaction that committed after a newer one; the minute turns stale rows
-    red even when nothing else happens."""
-    ids = list(OrderEvent.objects.order_by("-id").values_list("id", flat=True)[:200])
+    red even when nothing else happens. For brand-scoped people, the newest events of the
+    orders they see: another brand's work neither refreshes their board nor shows through it."""
+    events = OrderEvent.objects.filter(order_visibility_q(user, prefix="order__"))
+    ids = list(events.order_by("-id").values_list("id", flat=True)[:200])
     minute = int((now or timezone.now()).timestamp() // 60)
     return f"{ids[0] if ids else 0}.{sum(ids) % 1_000_003}.{minute}"

@@ -21,7 +21,7 @@ from alerts.models import Notification
 
 from .models import Attachment, Order, OrderEvent, Shipment
 from .permissions import role_of, user_display_name
-from .selectors import order_shipments, order_timeline
+from .selectors import order_list_visible_to, order_shipments, order_timeline, order_visibility_q
 from .states import Role
 
 HistoricalOrder = Order.history.model
@@ -101,10 +101,13 @@ class OrderTimelinePage:
     notifications: list[Notification] | None  # None: this user may see none of them
 
 
-def order_for_timeline(*, number: str) -> Order | None:
-    """The order by its number (what people type: any case), with what its header shows."""
+def order_for_timeline(*, number: str, user=None) -> Order | None:
+    """The order by its number (what people type: any case), with what its header shows; None
+    when there is no such order or `user` may not see it (another brand's): the page then says
+    the same in both cases, so it does not tell which numbers exist."""
     return (
-        Order.objects.select_related("cs_owner", "warehouse", "main_order")
+        order_list_visible_to(user=user)
+        .select_related("cs_owner", "warehouse", "main_order", "shop__brand")
         .prefetch_related(Prefetch("gifts", queryset=Order.objects.only("id", "number", "main_order_id")))
         .filter(number=(number or "").strip().upper())
         .first()
@@ -228,10 +231,12 @@ def order_timeline_page_data(*, order: Order, user) -> OrderTimelinePage:
     )
 
 
-def order_attachment_for_download(*, number: str, attachment_id: int) -> Attachment | None:
-    """The attachment, only if it belongs to an event of the order with that number."""
+def order_attachment_for_download(*, number: str, attachment_id: int, user=None) -> Attachment | None:
+    """The attachment, only if it belongs to an event of the order with that number, and
+    `user` may see that order."""
     return (
         Attachment.objects.select_related("event")
+        .filter(order_visibility_q(user, prefix="event__order__"))
         .filter(pk=attachment_id, event__order__number=(number or "").strip().upper())
         .first()
     )

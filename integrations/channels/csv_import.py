@@ -308,9 +308,42 @@ def _header_key(text) -> str:
     return re.sub(r"[\s_\-]+", " ", text).strip()
 
 
-def import_columns(channel: str, header: list) -> dict[str, tuple[int, str]]:
+def import_column_names(channel: str) -> list[str]:
+    """The logical columns a file of this channel may have: what a shop's import mapping may
+    rename (its keys)."""
+    return sorted({*GENERIC, *CHANNEL_COLUMNS[channel].columns})
+
+
+def import_mapping_clean(channel: str, mapping) -> dict[str, str]:
+    """A shop's import mapping checked: a JSON object {the hub's column: this shop's header},
+    keys among import_column_names(channel), values non-empty text. Raises ValueError with a
+    message for people (translated)."""
+    from django.utils.translation import gettext as _
+
+    if mapping in (None, ""):
+        return {}
+    if not isinstance(mapping, dict):
+        raise ValueError(_('The import mapping must be a JSON object: {"hub column": "the shop\'s header"}.'))
+    known = import_column_names(channel)
+    clean = {}
+    for key, value in mapping.items():
+        if key not in known:
+            raise ValueError(
+                _("“%(column)s” is not an import column of this channel; the columns are: %(known)s.")
+                % {"column": key, "known": ", ".join(known)}
+            )
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(
+                _("The header for “%(column)s” must be the column's name in the shop's file.") % {"column": key}
+            )
+        clean[key] = value.strip()
+    return clean
+
+
+def import_columns(channel: str, header: list, *, mapping: dict[str, str] | None = None) -> dict[str, tuple[int, str]]:
     """{logical column: (index, the file's header)}; raises ImportFileError naming the missing
-    required columns."""
+    required columns. `mapping` (a shop's import mapping): {logical column: the shop's header},
+    tried before the channel's own names."""
     spec = CHANNEL_COLUMNS[channel]
     positions: dict[str, int] = {}
     for index, name in enumerate(header):
@@ -321,6 +354,8 @@ def import_columns(channel: str, header: list) -> dict[str, tuple[int, str]]:
     names = {**GENERIC}
     for logical, aliases in spec.columns.items():
         names[logical] = (*aliases, *GENERIC.get(logical, ()))
+    for logical, renamed in (mapping or {}).items():
+        names[logical] = (renamed, *names.get(logical, ()))
     for logical, aliases in names.items():
         for alias in aliases:
             index = positions.get(_header_key(alias))
@@ -342,8 +377,15 @@ def import_columns(channel: str, header: list) -> dict[str, tuple[int, str]]:
 # -- reading files -------------------------------------------------------------------------------
 
 
-def import_file_read(path: Path | str, *, channel: str, progress: Callable[[int], None] | None = None) -> ImportFile:
-    """Every row checked; all problems collected (none written anywhere)."""
+def import_file_read(
+    path: Path | str,
+    *,
+    channel: str,
+    progress: Callable[[int], None] | None = None,
+    mapping: dict[str, str] | None = None,
+) -> ImportFile:
+    """Every row checked; all problems collected (none written anywhere). `mapping`: the shop's
+    renamed columns (Shop.import_mapping)."""
     if channel not in CHANNEL_COLUMNS:
         raise ImportFileError(f"unknown channel {channel!r}")
     path = Path(path)
@@ -353,7 +395,7 @@ def import_file_read(path: Path | str, *, channel: str, progress: Callable[[int]
         if first is None:
             raise ImportFileError("the file is empty")
         _number, header = first
-        columns = import_columns(channel, list(header))
+        columns = import_columns(channel, list(header), mapping=mapping)
         result = ImportFile(channel=channel, encoding=encoding, columns={k: v[1] for k, v in columns.items()})
         reader = RowReader(channel, columns)
         seen: dict[str, int] = {}
