@@ -252,6 +252,12 @@ class AlertAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def get_queryset(self, request):
+        from .selectors import alert_visibility_q
+
+        # Customer service: alerts about their brands' orders (and the integrations').
+        return super().get_queryset(request).filter(alert_visibility_q(request.user))
+
     def has_change_permission(self, request, obj=None):
         # The page of one alert is read-only; the list's actions need the change permission.
         return obj is None and super().has_change_permission(request)

@@ -34,8 +34,8 @@ def _check_view(request) -> None:
 
 def _rows_context(request) -> dict:
     now = timezone.now()
-    token = alert_board_change_token(now=now)
-    filterset = AlertBoardFilter(request.GET or None, queryset=alert_list_for_board(), request=request)
+    token = alert_board_change_token(now=now, user=request.user)
+    filterset = AlertBoardFilter(request.GET or None, queryset=alert_list_for_board(user=request.user), request=request)
     queryset = filterset.qs if not filterset.is_bound or filterset.is_valid() else Alert.objects.none()
     rows = list(queryset[: ALERT_BOARD_LIMIT + 1])
     query = request.GET.copy()
@@ -69,7 +69,7 @@ def alert_board(request):
 def alert_board_rows(request):
     _check_view(request)
     since = request.GET.get("since")
-    if since and since == alert_board_change_token():
+    if since and since == alert_board_change_token(user=request.user):
         return HttpResponse(status=204)
     return render(request, "alerts/_board_rows.html", _rows_context(request))
 

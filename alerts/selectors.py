@@ -66,7 +66,18 @@ def cross_role_latency(*, since: datetime, until: datetime) -> list[dict]:
 ALERT_BOARD_LIMIT = 200
 
 
-def alert_list_for_board(*, limit: int = ALERT_BOARD_LIMIT):
+def alert_visibility_q(user):
+    """The alerts `user` may see: those about an integration, and those about an order they may
+    see (customer service: their brands' orders; see orders.selectors.shop_ids_visible_to)."""
+    from django.db.models import Q
+
+    from orders.selectors import order_visibility_q
+
+    about_order = order_visibility_q(user, prefix="order__")
+    return about_order if not about_order else (Q(order__isnull=True) | about_order)
+
+
+def alert_list_for_board(*, limit: int = ALERT_BOARD_LIMIT, user=None):
     """Active alerts, open before acknowledged, newest first, with what a card shows in the
     same query (the order, who acknowledged). Filters narrow it further."""
     from django.db.models import Case, IntegerField, Value, When
@@ -75,6 +86,7 @@ def alert_list_for_board(*, limit: int = ALERT_BOARD_LIMIT):
 
     return (
         Alert.objects.filter(status__in=ACTIVE_ALERT_STATUSES)
+        .filter(alert_visibility_q(user))
         .select_related("order", "acknowledged_by")
         .annotate(
             open_first=Case(When(status=AlertStatus.OPEN, then=Value(0)), default=Value(1), output_field=IntegerField())
@@ -83,15 +95,18 @@ def alert_list_for_board(*, limit: int = ALERT_BOARD_LIMIT):
     )
 
 
-def alert_board_change_token(*, now=None) -> str:
-    """Changes when an active alert opens, is touched, acknowledged or resolved: one aggregate."""
+def alert_board_change_token(*, now=None, user=None) -> str:
+    """Changes when an active alert opens, is touched, acknowledged or resolved: one aggregate
+    (over the alerts `user` may see)."""
     from django.db.models import Count, Max, Sum
     from django.utils import timezone
 
     from .models import ACTIVE_ALERT_STATUSES, Alert
 
-    row = Alert.objects.filter(status__in=ACTIVE_ALERT_STATUSES).aggregate(
-        n=Count("id"), top=Max("id"), versions=Sum("version"), seen=Sum("seen_count")
+    row = (
+        Alert.objects.filter(status__in=ACTIVE_ALERT_STATUSES)
+        .filter(alert_visibility_q(user))
+        .aggregate(n=Count("id"), top=Max("id"), versions=Sum("version"), seen=Sum("seen_count"))
     )
     minute = int((now or timezone.now()).timestamp() // 60)
     return f"{row['n']}.{row['top'] or 0}.{row['versions'] or 0}.{row['seen'] or 0}.{minute}"

@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone, translation
 
 from orders.permissions import role_of
+from orders.selectors import user_list_seeing_order
 from orders.services.dispatch import dispatch_promise_text_for_event
 
 from .models import Notification, ReactionRule
@@ -53,7 +54,9 @@ def rule_recipients(rule: ReactionRule, event) -> list:
     users = User.objects.filter(who, is_active=True).distinct().order_by("pk").prefetch_related("groups")
     if event.actor_id:
         users = users.exclude(pk=event.actor_id)
-    return list(users)
+    # Nobody is told about an order they may not see (customer service of another brand),
+    # whatever the rule names: not in-app, not by email.
+    return user_list_seeing_order(users=users, order=event.order)
 
 
 def notifications_create(*, message, users) -> int:

@@ -156,6 +156,13 @@ class ShopAdmin(admin.ModelAdmin):
         # Orders point at the shop: it is made inactive, never deleted.
         return False
 
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if not self.has_change_permission(request, obj):
+            # A read-only page would print the stored secret: it is never shown, to anyone.
+            fields = [f for f in fields if f != "webhook_secret"]
+        return fields
+
     @admin.display(description=_("Own webhook secret"), boolean=True)
     def secret_set(self, shop):
         return bool(shop.webhook_secret)

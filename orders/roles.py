@@ -45,6 +45,18 @@ _INTEGRATIONS = [
     "integrations.change_paymentgatewayaccount",
 ]
 
+# Brands and their shops (webhook secrets, import mappings, who works which brand): operations
+# manage them, the tech lead reads them (never a secret).
+_BRANDS_MANAGE = [
+    "orders.view_brand",
+    "orders.add_brand",
+    "orders.change_brand",
+    "orders.view_shop",
+    "orders.add_shop",
+    "orders.change_shop",
+]
+_BRANDS_SEE = ["orders.view_brand", "orders.view_shop"]
+
 # Each role's boards (proxy models of Order, so each is a permission of its own). Operations
 # leads the others and sees every board; the thresholds behind "stale" are theirs.
 _CS_BOARD = "orders.view_customerserviceboard"
@@ -102,6 +114,9 @@ _RECONCILIATION_MAPPINGS = [
 _KPIS_SEE = ["kpis.view_kpidaily", "kpis.view_manualintervention", "kpis.view_kpithresholds"]
 _KPI_THRESHOLDS = ["kpis.add_kpithresholds", "kpis.change_kpithresholds", "kpis.view_historicalkpithresholds"]
 
+# Promised ship times: the daily proposals from history, accepted or dismissed by operations.
+_PROMISE_PROPOSALS = ["dispatch.view_promiseproposal", "dispatch.decide_promiseproposal"]
+
 # Model permissions beyond the transitions ("app_label.codename").
 ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
     Role.CUSTOMER_SERVICE: [
@@ -143,6 +158,8 @@ ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
         "orders.change_order",
         "orders.add_warehouse",
         "orders.change_warehouse",
+        *_PROMISE_PROPOSALS,
+        *_BRANDS_MANAGE,
         *_OUTBOX,
         *_RULES,
         *_ROBOTS,
@@ -164,6 +181,7 @@ ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
         *_OUTBOX,
         *_ROBOTS,
         *_INTEGRATIONS,
+        *_BRANDS_SEE,
         "alerts.view_reactionrule",
         "alerts.view_chatdelivery",
         *_KPIS_SEE,

@@ -86,6 +86,27 @@ def order_is_visible_to(*, order: Order, user) -> bool:
     return shop_ids is None or order.shop_id in shop_ids
 
 
+def user_list_seeing_order(*, users, order: Order) -> list:
+    """Those of `users` who may see `order` (the rule of shop_ids_visible_to), in two queries
+    whatever their number: for addressing notifications."""
+    users = list(users)
+    scoped = [user for user in users if role_of(user) == Role.CUSTOMER_SERVICE]
+    if not scoped:
+        return users
+    Staff = Brand.staff.through
+    of_the_brand = set(Staff.objects.filter(brand__shops=order.shop_id).values_list("user_id", flat=True))
+    hidden = set()
+    if of_the_brand:
+        hidden = {user.pk for user in scoped if user.pk not in of_the_brand}
+    else:
+        # A brand nobody is assigned to: seen by customer service assigned to no brand.
+        with_brands = set(
+            Staff.objects.filter(user_id__in=[user.pk for user in scoped]).values_list("user_id", flat=True)
+        )
+        hidden = {user.pk for user in scoped if user.pk in with_brands}
+    return [user for user in users if user.pk not in hidden]
+
+
 def brand_list_for_user(*, user) -> QuerySet[Brand]:
     """The brands `user` may pick in a brand filter: those whose orders they see."""
     shop_ids = shop_ids_visible_to(user)
