@@ -9,7 +9,15 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from .models import Order, Warehouse
-from .selectors import BoardClock, order_filter_ops_kind, order_filter_owner, order_filter_stale, order_search
+from .selectors import (
+    BoardClock,
+    brand_list_for_user,
+    order_filter_brand,
+    order_filter_ops_kind,
+    order_filter_owner,
+    order_filter_stale,
+    order_search,
+)
 from .states import CS_BOARD_STATUSES, WAREHOUSE_BOARD_STAGES, Channel, MainStatus, Priority, WarehouseStage
 
 OWNER_CHOICES = (
@@ -20,12 +28,31 @@ OWNER_CHOICES = (
 STALE_CHOICES = (("yes", _("Stale only")), ("no", _("Not stale")))
 
 
+def _brands_of_viewer(request):
+    return brand_list_for_user(user=request.user if request is not None else None)
+
+
+def _brand_filter():
+    # The viewer's brands only (customer service: theirs), by code in the URL, applied as
+    # `shop_id IN (the brand's shops)` on the order row.
+    return django_filters.ModelChoiceFilter(
+        queryset=_brands_of_viewer,
+        to_field_name="code",
+        method="filter_brand",
+        label=_("Brand"),
+        empty_label=_("All brands"),
+    )
+
+
 class _BoardFilterSet(django_filters.FilterSet):
-    """Filters that need the viewer (mine) and the page's clock (stale)."""
+    """Filters that need the viewer (mine, their brands) and the page's clock (stale)."""
 
     def __init__(self, data=None, *args, request=None, clock: BoardClock, **kwargs):
         super().__init__(data, *args, request=request, **kwargs)
         self.clock = clock
+
+    def filter_brand(self, queryset, name, value):
+        return order_filter_brand(queryset, brand=value) if value else queryset
 
     def filter_search(self, queryset, name, value):
         return order_search(queryset, term=value)
@@ -45,6 +72,7 @@ class CustomerServiceBoardFilter(_BoardFilterSet):
     owner = django_filters.ChoiceFilter(
         choices=OWNER_CHOICES, method="filter_owner", label=_("Owner"), empty_label=None, null_value=None
     )
+    brand = _brand_filter()
     main_status = django_filters.ChoiceFilter(
         choices=[(s.value, s.label) for s in MainStatus if s in CS_BOARD_STATUSES],
         label=_("Main status"),
@@ -58,7 +86,7 @@ class CustomerServiceBoardFilter(_BoardFilterSet):
 
     class Meta:
         model = Order
-        fields = ["q", "owner", "main_status", "channel", "priority", "stale"]
+        fields = ["q", "owner", "brand", "main_status", "channel", "priority", "stale"]
 
     def __init__(self, data=None, *args, **kwargs):
         # Customer service starts from its own orders.
@@ -94,10 +122,11 @@ class WarehouseBoardFilter(_BoardFilterSet):
         empty_label=_("All stages"),
     )
     priority = django_filters.ChoiceFilter(choices=Priority.choices, label=_("Priority"), empty_label=_("Any priority"))
+    brand = _brand_filter()
 
     class Meta:
         model = Order
-        fields = ["q", "warehouse", "warehouse_stage", "priority"]
+        fields = ["q", "warehouse", "warehouse_stage", "priority", "brand"]
 
 
 OPS_KIND_CHOICES = (
@@ -120,10 +149,11 @@ class OperationsBoardFilter(_BoardFilterSet):
         queryset=Warehouse.objects.filter(is_active=True), label=_("Warehouse"), empty_label=_("All warehouses")
     )
     channel = django_filters.ChoiceFilter(choices=Channel.choices, label=_("Channel"), empty_label=_("Any channel"))
+    brand = _brand_filter()
 
     class Meta:
         model = Order
-        fields = ["q", "kind", "warehouse", "channel"]
+        fields = ["q", "kind", "warehouse", "channel", "brand"]
 
     def filter_kind(self, queryset, name, value):
         return order_filter_ops_kind(queryset, clock=self.clock, kind=value) if value else queryset

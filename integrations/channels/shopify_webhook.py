@@ -1,9 +1,11 @@
 """Shopify order webhooks: `POST /webhooks/shopify/orders`.
 
 Shopify signs the raw body: `X-Shopify-Hmac-Sha256 = base64(HMAC-SHA256(app secret, body))`,
-checked before anything is parsed against the secrets of `webhook_secrets("shopify")` (the
-SHOPIFY_WEBHOOK_SECRET setting and the enabled Shopify webhook sources in the admin); none
-configured refuses everything (401).
+checked before anything is parsed. `X-Shopify-Shop-Domain` picks the shop (Shop.external_shop_id
+on the Shopify channel): a shop with a webhook secret of its own is checked against that secret
+only; otherwise the secrets of `webhook_secrets("shopify")` apply (the SHOPIFY_WEBHOOK_SECRET
+setting and the enabled Shopify webhook sources in the admin), and an unknown domain's orders go
+to the channel's default shop. No secret at all refuses everything (401).
 
 Topics (`X-Shopify-Topic`): orders/create, orders/updated, orders/paid and orders/cancelled
 all carry the whole order, so each is applied the same way by the intake service: create the
@@ -28,15 +30,14 @@ import logging
 
 from django.db import IntegrityError, transaction
 from django.http import JsonResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
 from orders.exceptions import OrderError
+from orders.models import Shop
 from orders.services.intake import order_intake_in_transaction
 from orders.states import Channel
 
 from ..models import InboundDelivery
-from ..signing import signature_matches_base64, webhook_secrets
+from ..signing import signature_matches_base64, signed_webhook, webhook_secrets
 from .shopify import SHOPIFY_ORDER_TOPICS, ShopifyPayloadError, shopify_order_parse
 from .shopify_returns import SHOPIFY_RETURN_TOPICS, shopify_return_delivery
 
@@ -53,15 +54,38 @@ def _error(message: str, status: int, field: str = "") -> JsonResponse:
     return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
 
 
+def _shop_and_secrets(domain: str) -> tuple[Shop | None, list[str]]:
+    """The shop that sent the webhook and the secrets its signature may use.
+
+    `X-Shopify-Shop-Domain` names the store ("brand-a.myshopify.com"): an active Shopify shop
+    with that shop id on the channel is the order's shop, and a secret of its own is the only
+    one accepted for it (one brand's secret never signs for another). A shop without its own
+    secret, or a domain no shop has (or none given), is checked against the channel's secrets
+    (SHOPIFY_WEBHOOK_SECRET and the enabled Shopify webhook sources); the unknown domain's
+    orders go to the channel's default shop (shop None)."""
+    domain = (domain or "").strip().lower()
+    shop = None
+    if domain:
+        shop = (
+            Shop.objects.filter(channel=Channel.SHOPIFY, external_shop_id__iexact=domain, is_active=True)
+            .select_related("brand")
+            .first()
+        )
+        if shop is None:
+            logger.info("shopify: no shop has the domain %s: the channel's default shop takes its orders", domain)
+    if shop is not None and shop.webhook_secret:
+        return shop, [shop.webhook_secret]
+    return shop, webhook_secrets(SOURCE)
+
+
 def _seen(delivery_id: str) -> bool:
     return InboundDelivery.objects.filter(source=SOURCE, delivery_id=delivery_id).exists()
 
 
-@csrf_exempt
-@require_POST
+@signed_webhook
 def shopify_orders_webhook(request, **kwargs):
     body = request.body
-    secrets = webhook_secrets(SOURCE)
+    shop, secrets = _shop_and_secrets(request.headers.get("X-Shopify-Shop-Domain", ""))
     if not secrets:
         logger.warning("shopify: a webhook arrived but no Shopify webhook secret is configured")
         return _error("bad signature", 401)
@@ -95,6 +119,7 @@ def shopify_orders_webhook(request, **kwargs):
                     cancelled=parsed.cancelled,
                     source_note=note,
                     cancel_reason=parsed.cancel_reason,
+                    shop=shop,
                 )
                 InboundDelivery.objects.create(
                     source=SOURCE,
