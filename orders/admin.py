@@ -18,7 +18,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from .admin_brands import BrandFilter
 from .exceptions import OrderError
 from .forms import OrderDetailsForm, TransitionForm
-from .models import Attachment, Order, OrderEvent, OutboxMessage, OutboxStatus, Shipment, Warehouse
+from .models import Attachment, Order, OrderEvent, OutboxMessage, OutboxStatus, Shipment
 from .permissions import user_display_name
 from .selectors import order_list_for_admin, order_visibility_q
 from .services.orders import EDITABLE_DETAILS, order_update_details
@@ -370,13 +370,6 @@ class AttachmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return super().get_queryset(request).filter(order_visibility_q(request.user, prefix="event__order__"))
 
 
-@admin.register(Warehouse)
-class WarehouseAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "is_active", "promised_ship_hours")
-    list_editable = ("promised_ship_hours",)
-    search_fields = ("code", "name")
-
-
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(admin.ModelAdmin):
     """What each event asked for and what became of it. Read-only, but failed messages can be
@@ -435,5 +428,5 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         self.message_user(request, _("%(count)d messages queued again.") % {"count": count})
 
 
-# The role boards (proxy models of Order), brands and shops register themselves.
-from . import admin_boards, admin_brands  # noqa: E402, F401
+# The role boards (proxy models of Order), brands and shops, warehouses register themselves.
+from . import admin_boards, admin_brands, admin_warehouses  # noqa: E402, F401
