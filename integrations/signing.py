@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 
 _ENV_SECRETS = {"shopify": "SHOPIFY_WEBHOOK_SECRET", "wms": "WMS_WEBHOOK_SECRET"}
 
@@ -36,3 +41,31 @@ def signature_matches_hex(body: bytes, signature: str, secrets: list[str]) -> bo
     if given.startswith("sha256="):
         given = given[len("sha256=") :]
     return any(hmac.compare_digest(hmac_sha256(s, body).hex(), given.lower()) for s in secrets)
+
+
+def signed_webhook(view):
+    """The one way to expose a webhook: POST only, exempt from CSRF (the sender signs each
+    body instead; the view checks that signature before it reads anything), and the body
+    refused with 413 over WEBHOOK_MAX_BODY_BYTES before it is read. Views without this mark
+    keep Django's CSRF check; a test walks the URLconf to hold that."""
+    limit_name = "WEBHOOK_MAX_BODY_BYTES"
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        limit = getattr(settings, limit_name)
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return JsonResponse({"error": "bad Content-Length"}, status=400)
+        if declared > limit:
+            return JsonResponse({"error": f"the body is over {limit} bytes"}, status=413)
+        try:
+            body = request.body
+        except RequestDataTooBig:
+            return JsonResponse({"error": f"the body is over {limit} bytes"}, status=413)
+        if len(body) > limit:  # a chunked body declares no length
+            return JsonResponse({"error": f"the body is over {limit} bytes"}, status=413)
+        return view(request, *args, **kwargs)
+
+    wrapped.signed_webhook = True
+    return csrf_exempt(require_POST(wrapped))

@@ -7,14 +7,13 @@ from __future__ import annotations
 import logging
 
 from django.http import HttpResponse, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
 from orders.models import Shipment
 from orders.states import Carrier
 
 from .carriers.base import CarrierError, CarrierSignatureError, carrier_class
 from .models import CarrierAccount
+from .signing import signed_webhook
 from .tracking import tracking_apply
 
 logger = logging.getLogger(__name__)
@@ -24,8 +23,7 @@ def _reply(reply) -> HttpResponse:
     return HttpResponse(reply.body, status=reply.status, content_type=reply.content_type)
 
 
-@csrf_exempt
-@require_POST
+@signed_webhook
 def carrier_push_webhook(request, carrier: str):
     if carrier not in Carrier.values or carrier == Carrier.OTHER:
         return JsonResponse({"error": f"unknown carrier {carrier!r}"}, status=404)

@@ -30,8 +30,6 @@ from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 from django.http import JsonResponse
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
 from orders.events import WMS_EVENT_REJECTED, order_event_create
 from orders.exceptions import OrderError
@@ -40,7 +38,7 @@ from orders.services.transition import order_transition_in_transaction
 from orders.states import Role, State
 
 from .models import InboundDelivery
-from .signing import signature_matches_hex, webhook_secrets
+from .signing import signature_matches_hex, signed_webhook, webhook_secrets
 
 logger = logging.getLogger(__name__)
 
@@ -165,8 +163,7 @@ def _error(message: str, status: int, field: str = "") -> JsonResponse:
     return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
 
 
-@csrf_exempt
-@require_POST
+@signed_webhook
 def wms_events_webhook(request):
     body = request.body
     secrets = webhook_secrets("wms")

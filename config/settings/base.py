@@ -215,6 +215,9 @@ SHOPIFY_WEBHOOK_SECRET = env("SHOPIFY_WEBHOOK_SECRET", default="")
 WMS_WEBHOOK_SECRET = env("WMS_WEBHOOK_SECRET", default="")
 # A WMS webhook older than this is refused (replay protection).
 WMS_WEBHOOK_MAX_AGE_SECONDS = env.int("WMS_WEBHOOK_MAX_AGE_SECONDS", default=300)
+# Webhook bodies over this are refused (413) before they are read: an order or a tracking
+# push is a few kilobytes; a batch push stays far below 1 MiB.
+WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
 # Tracking sync: at most this many carrier calls per account per run, this many seconds apart.
 ORDERHUB_TRACKING_MAX_CALLS = env.int("ORDERHUB_TRACKING_MAX_CALLS", default=30)
 ORDERHUB_TRACKING_PAUSE = env.float("ORDERHUB_TRACKING_PAUSE", default=0.5)
