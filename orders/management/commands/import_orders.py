@@ -1,4 +1,10 @@
-"""Import a channel's order export: `manage.py import_orders FILE --channel taobao [--dry-run]`.
+"""Import a channel's order export: `manage.py import_orders FILE --channel taobao [--shop CODE] [--dry-run]`.
+
+`--shop CODE` names the brand's shop the file comes from (its channel is the file's channel, so
+--channel may be left out): its import mapping renames the columns, and its orders belong to it.
+Without it the orders belong to the channel's default shop. An unknown, inactive or other-channel
+shop is refused before anything is read; an order of the file already in the hub under another
+shop is reported as a problem of its row.
 
 All or nothing, in two phases:
 
@@ -25,9 +31,15 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError, transaction
 
-from integrations.channels.csv_import import ImportFileError, ImportRow, RowError, import_file_read
+from integrations.channels.csv_import import (
+    ImportFileError,
+    ImportRow,
+    RowError,
+    import_file_read,
+    import_mapping_clean,
+)
 from orders.exceptions import OrderError
-from orders.models import Order
+from orders.models import Order, Shop
 from orders.services.intake import (
     CREATED,
     UNCHANGED,
@@ -46,21 +58,34 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="a .csv (UTF-8 or GBK) or .xlsx file")
-        parser.add_argument("--channel", required=True, choices=Channel.values, help="the channel the file comes from")
+        parser.add_argument(
+            "--channel", choices=Channel.values, help="the channel the file comes from (default: the shop's)"
+        )
+        parser.add_argument("--shop", help="the code of the shop the file comes from (default: the channel's default)")
         parser.add_argument("--dry-run", action="store_true", help="check and count, change nothing")
         parser.add_argument("--batch-size", type=int, default=1000, help="rows per batch (default 1000)")
 
-    def handle(self, *args, file, channel, dry_run=False, batch_size=1000, **options):
+    def handle(self, *args, file, channel=None, shop=None, dry_run=False, batch_size=1000, **options):
         if batch_size < 1:
             raise CommandError("--batch-size must be positive")
         path = Path(file)
         if not path.is_file():
             raise CommandError(f"{path}: no such file")
+        shop_row, channel = self._shop(shop, channel)
+        self.shop = shop_row
+        mapping = None
+        if shop_row is not None:
+            try:
+                mapping = import_mapping_clean(channel, shop_row.import_mapping)
+            except ValueError as exc:
+                raise CommandError(
+                    f"shop {shop_row.code}: its import mapping is wrong ({exc}). Nothing was imported."
+                ) from None
         started = time.monotonic()
         self.tty = self.stdout.isatty()
 
         try:
-            parsed = import_file_read(path, channel=channel, progress=self._counter("Checking rows"))
+            parsed = import_file_read(path, channel=channel, progress=self._counter("Checking rows"), mapping=mapping)
         except ImportFileError as exc:
             self._end_counter()
             raise CommandError(f"{path.name}: {exc}. Nothing was imported.") from None
@@ -79,8 +104,9 @@ class Command(BaseCommand):
         new = sum(1 for plan in plans.values() if plan is None)
         updates = {key: plan for key, plan in plans.items() if plan}
         unchanged = len(rows) - new - len(updates)
+        where = f"{Channel(channel).label} · {self.shop.code}" if self.shop is not None else Channel(channel).label
         self.stdout.write(
-            f"{path.name} ({Channel(channel).label}, {parsed.encoding}): {len(rows)} rows, all valid. "
+            f"{path.name} ({where}, {parsed.encoding}): {len(rows)} rows, all valid. "
             f"Columns: {', '.join(f'{k}={v}' for k, v in parsed.columns.items())}."
         )
         if dry_run:
@@ -98,6 +124,23 @@ class Command(BaseCommand):
             )
         )
 
+    @staticmethod
+    def _shop(code: str | None, channel: str | None) -> tuple[Shop | None, str]:
+        """The shop named by --shop (checked) and the file's channel."""
+        if not code:
+            if not channel:
+                raise CommandError("give the file's --channel, or the --shop it comes from. Nothing was imported.")
+            return None, channel
+        shop = Shop.objects.select_related("brand").filter(code=code.strip()).first()
+        if shop is None:
+            known = ", ".join(Shop.objects.filter(is_active=True).order_by("code").values_list("code", flat=True))
+            raise CommandError(f"there is no shop {code!r} (shops: {known or 'none'}). Nothing was imported.")
+        if not shop.is_active:
+            raise CommandError(f"shop {shop.code} is inactive. Nothing was imported.")
+        if channel and channel != shop.channel:
+            raise CommandError(f"shop {shop.code} sells on {shop.channel}, not on {channel}. Nothing was imported.")
+        return shop, shop.channel
+
     # -- phase 1: against the hub ----------------------------------------------------------------
 
     def _check_against_hub(self, channel: str, rows: list[ImportRow], parsed) -> tuple[dict, list[RowError]]:
@@ -111,13 +154,23 @@ class Command(BaseCommand):
             existing = {
                 o.external_id: o
                 for o in Order.objects.filter(channel=channel, external_id__in=[r.external_id for r in chunk]).only(
-                    "pk", "number", "state", "external_id"
+                    "pk", "number", "state", "external_id", "shop_id"
                 )
             }
             for row in chunk:
                 order = existing.get(row.external_id)
                 if order is None:
                     plans[row.external_id] = None
+                    continue
+                if self.shop is not None and order.shop_id != self.shop.pk:
+                    errors.append(
+                        RowError(
+                            row.row,
+                            parsed.column_of("external_id"),
+                            f"order {row.external_id} is already in the hub as {order.number}, "
+                            f"of another shop than {self.shop.code}",
+                        )
+                    )
                     continue
                 try:
                     plans[row.external_id] = intake_actions(order=order, paid=row.paid, cancelled=row.cancelled)
@@ -149,7 +202,9 @@ class Command(BaseCommand):
                         )
                         for row in batch
                     ]
-                    for result in order_intake_batch_in_transaction(channel=channel, items=items, numbers=numbers):
+                    for result in order_intake_batch_in_transaction(
+                        channel=channel, items=items, numbers=numbers, shop=self.shop
+                    ):
                         counts[result.outcome] += 1
                     done += len(batch)
                     progress(done)
