@@ -49,6 +49,11 @@ class FakeGateway:
         up (the request was handled, the answer is lost)."""
         raise NotImplementedError
 
+    def answer_for(self, received):
+        """The answer to this request (called under the fake's lock): the next queued one, else
+        "ok". A subclass may decide per request instead (by order id, by attempt)."""
+        return self.answers.popleft() if self.answers else "ok"
+
     # -- lifecycle --------------------------------------------------------------------------
     def __enter__(self):
         self._thread.start()
@@ -90,7 +95,7 @@ class FakeGateway:
                 )
                 with fake._lock:
                     fake.requests.append(received)
-                    answer = fake.answers.popleft() if fake.answers else "ok"
+                    answer = fake.answer_for(received)
                 if answer == "timeout":
                     fake.hold()
                     self.close_connection = True
