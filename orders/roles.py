@@ -100,6 +100,18 @@ _ALERT_RULES = [
     "alerts.view_historicalprioritythreshold",
 ]
 
+# Operations rules (the rules app): operations define them; the tech lead reads them.
+_OPS_RULES_SEE = ["rules.view_rule", "rules.view_ruleaction", "rules.view_rulefiring", "rules.view_historicalrule"]
+_OPS_RULES_EDIT = [
+    "rules.add_rule",
+    "rules.change_rule",
+    "rules.delete_rule",
+    "rules.add_ruleaction",
+    "rules.change_ruleaction",
+    "rules.delete_ruleaction",
+    "rules.view_historicalruleaction",
+]
+
 # Reconciliation: operations own the export mappings and read the runs; finance reads the runs.
 _RECONCILIATION_SEE = ["reconciliation.view_reconciliationrun"]
 _RECONCILIATION_MAPPINGS = [
@@ -170,6 +182,8 @@ ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
         *_KPI_THRESHOLDS,
         *_RECONCILIATION_SEE,
         *_RECONCILIATION_MAPPINGS,
+        *_OPS_RULES_SEE,
+        *_OPS_RULES_EDIT,
     ],
     Role.TECH_LEAD: [
         *_SEE_ORDERS,
@@ -185,6 +199,7 @@ ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
         "alerts.view_reactionrule",
         "alerts.view_chatdelivery",
         *_KPIS_SEE,
+        *_OPS_RULES_SEE,
     ],
 }
 

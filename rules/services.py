@@ -1,0 +1,736 @@
+"""Evaluating operations rules and applying their actions.
+
+    rules_enabled_for(trigger) -> [CompiledRule]                 # read once, cached briefly
+    rules_matching(facts=..., trigger=..., rules=None) -> [CompiledRule]   # pure
+    rules_intake_plan(orders) / rules_intake_record(plans, events)     # "order created"
+    rules_apply_for_event(event) -> str                            # a trigger event, after commit
+    rules_return_approval(order=..., event=...)                    # after-sales, in its transaction
+
+Conditions are plain values compared in Python (and translated into a QuerySet filter with the
+same meaning for the preview, `rules.preview`). Actions go through the order services as the
+system only: the transition service (a risk hold, an allocation), the rule variant of the
+details update (priority, owner, warehouse), the after-sales approval, the alert writer and
+in-app notifications. Each action writes a timeline event whose note names the rule and whose
+data holds {"rule": id, "rule_name": name}; each match is one `RuleFiring` row, unique per rule,
+order and trigger event, so a reaction delivered twice acts once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from datetime import time as dtime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from orders.exceptions import OrderError
+from orders.models import Order, OrderEvent, OutboxMessage
+from orders.states import TRANSITIONS_BY_ACTION, Priority, State
+
+from .models import TRIGGER_ORDER_CREATED, ActionKind, FiringOutcome, Rule, RuleFiring
+
+RULES_TIME_ZONE = ZoneInfo("Asia/Shanghai")
+# The event a rule writes when its action changes no field or state (a notification, an alert).
+RULE_APPLIED = "rule_applied"
+# The outbox reaction that runs the rules of an event after its commit.
+RULES_RUN_REACTION = "rules_run"
+
+# Actions applied at intake before the order row is written; the others follow the commit.
+_INTAKE_IMMEDIATE = frozenset({ActionKind.SET_PRIORITY})
+
+# An order counts as delivered once it reached delivery (the same as the after-sales rule).
+DELIVERED_OR_LATER = (
+    State.DELIVERED,
+    State.INVOICE_REQUESTED,
+    State.RETURN_REQUESTED,
+    State.RETURN_APPROVED,
+    State.REFUNDED,
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules as plain values
+
+
+@dataclass(frozen=True)
+class CompiledAction:
+    id: int
+    kind: str
+    priority: int | None = None
+    user_id: int | None = None
+    role: str = ""
+    notify_cs_owner: bool = False
+    warehouse_id: int | None = None
+    alert_kind: str = ""
+    alert_severity: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    id: int
+    name: str
+    trigger: str
+    stop_processing: bool
+    channels: frozenset = frozenset()
+    shop_ids: frozenset = frozenset()
+    brand_ids: frozenset = frozenset()
+    warehouse_ids: frozenset = frozenset()
+    amount_min: Decimal | None = None
+    amount_max: Decimal | None = None
+    amount_currency: str = ""
+    previous_delivered_min: int | None = None
+    is_gift: str = ""
+    priority: str = ""
+    time_from: dtime | None = None
+    time_to: dtime | None = None
+    actions: tuple[CompiledAction, ...] = ()
+
+
+def rule_compile(rule: Rule) -> CompiledRule:
+    """A rule (with its many-to-many conditions and actions, prefetched or not) as values."""
+    return CompiledRule(
+        id=rule.pk,
+        name=rule.name,
+        trigger=rule.trigger,
+        stop_processing=rule.stop_processing,
+        channels=frozenset(rule.channels or ()),
+        shop_ids=frozenset(s.pk for s in rule.shops.all()),
+        brand_ids=frozenset(b.pk for b in rule.brands.all()),
+        warehouse_ids=frozenset(w.pk for w in rule.warehouses.all()),
+        amount_min=rule.amount_min,
+        amount_max=rule.amount_max,
+        amount_currency=(rule.amount_currency or "").upper(),
+        previous_delivered_min=rule.previous_delivered_min,
+        is_gift=rule.is_gift,
+        priority=rule.priority,
+        time_from=rule.time_from,
+        time_to=rule.time_to,
+        actions=tuple(
+            CompiledAction(
+                id=a.pk,
+                kind=a.kind,
+                priority=a.priority,
+                user_id=a.user_id,
+                role=a.role,
+                notify_cs_owner=a.notify_cs_owner,
+                warehouse_id=a.warehouse_id,
+                alert_kind=a.alert_kind,
+                alert_severity=a.alert_severity,
+                message=a.message,
+            )
+            for a in rule.actions.all()
+        ),
+    )
+
+
+_cache: dict[str, tuple[float, list[CompiledRule]]] = {}
+
+
+def rules_cache_clear(**_kwargs) -> None:
+    _cache.clear()
+
+
+def rules_enabled_for(trigger: str) -> list[CompiledRule]:
+    """The enabled rules of a trigger in evaluation order. Cached per process for
+    ORDERHUB_RULES_CACHE_SECONDS, like the reaction rules: a rule saved in this process clears
+    the cache at once, other processes see it within the TTL."""
+    ttl = settings.ORDERHUB_RULES_CACHE_SECONDS
+    now = time.monotonic()
+    cached = _cache.get(trigger)
+    if cached is not None and now - cached[0] < ttl:
+        return cached[1]
+    rows = list(Rule.objects.filter(trigger=trigger, enabled=True).order_by("position", "id"))
+    if rows:
+        from django.db.models import prefetch_related_objects
+
+        prefetch_related_objects(rows, "shops", "brands", "warehouses", "actions")
+    rules = [rule_compile(rule) for rule in rows]
+    if ttl > 0:
+        _cache[trigger] = (now, rules)
+    return rules
+
+
+# ---------------------------------------------------------------------------------------------
+# What the conditions look at
+
+
+@dataclass
+class OrderFacts:
+    channel: str
+    shop_id: int | None
+    brand_id: int | None
+    amount: Decimal
+    currency: str
+    warehouse_id: int | None
+    is_gift: bool
+    priority: int
+    ordered_at: datetime
+    # The buyer's other delivered orders: a number, or a callable asked only when a rule needs it.
+    previous_delivered: int | Callable[[], int] | None = None
+
+    def delivered_count(self) -> int:
+        if callable(self.previous_delivered):
+            self.previous_delivered = self.previous_delivered()
+        return self.previous_delivered or 0
+
+
+def order_facts(order: Order, *, previous_delivered=None) -> OrderFacts:
+    shop = order.shop if order.shop_id else None
+    return OrderFacts(
+        channel=order.channel,
+        shop_id=order.shop_id,
+        brand_id=shop.brand_id if shop is not None else None,
+        amount=Decimal(order.amount),
+        currency=(order.currency or "").upper(),
+        warehouse_id=order.warehouse_id,
+        is_gift=order.main_order_id is not None,
+        priority=int(order.priority),
+        ordered_at=order.ordered_at,
+        previous_delivered=(
+            previous_delivered if previous_delivered is not None else (lambda: delivered_orders_count(order=order))
+        ),
+    )
+
+
+def _local_time(at: datetime) -> dtime:
+    return timezone.localtime(at, RULES_TIME_ZONE).time().replace(tzinfo=None)
+
+
+def in_time_window(at: datetime, start: dtime, end: dtime) -> bool:
+    """[start, end) in Asia/Shanghai time; a window whose end is before its start wraps midnight."""
+    moment = _local_time(at)
+    if start < end:
+        return start <= moment < end
+    return moment >= start or moment < end
+
+
+def rule_matches(rule: CompiledRule, facts: OrderFacts) -> bool:
+    """Every condition set holds (an empty condition does not restrict). Cheap tests first; the
+    buyer's delivered orders (the only one that may need the database) last."""
+    if rule.channels and facts.channel not in rule.channels:
+        return False
+    if rule.shop_ids and facts.shop_id not in rule.shop_ids:
+        return False
+    if rule.brand_ids and facts.brand_id not in rule.brand_ids:
+        return False
+    if rule.warehouse_ids and facts.warehouse_id not in rule.warehouse_ids:
+        return False
+    if rule.amount_currency:
+        if facts.currency != rule.amount_currency:
+            return False
+        if rule.amount_min is not None and facts.amount < rule.amount_min:
+            return False
+        if rule.amount_max is not None and facts.amount > rule.amount_max:
+            return False
+    if rule.is_gift and facts.is_gift != (rule.is_gift == "yes"):
+        return False
+    if rule.priority and facts.priority != (Priority.HIGH if rule.priority == "high" else Priority.NORMAL):
+        return False
+    if (
+        rule.time_from is not None
+        and rule.time_to is not None
+        and not in_time_window(facts.ordered_at, rule.time_from, rule.time_to)
+    ):
+        return False
+    # Last: the only condition that may need the database.
+    return rule.previous_delivered_min is None or facts.delivered_count() >= rule.previous_delivered_min
+
+
+def rules_matching(*, facts: OrderFacts, trigger: str, rules: list[CompiledRule] | None = None) -> list[CompiledRule]:
+    """The enabled rules of `trigger` that match, in order; a matching rule that stops
+    processing ends the list. Pure over `facts` (and the rules, read once if not given)."""
+    if rules is None:
+        rules = rules_enabled_for(trigger)
+    matched = []
+    for rule in rules:
+        if rule.trigger != trigger or not rule_matches(rule, facts):
+            continue
+        matched.append(rule)
+        if rule.stop_processing:
+            break
+    return matched
+
+
+# -- the buyer's delivered orders ---------------------------------------------------------------
+
+
+def email_variants(email: str) -> set[str]:
+    """The forms an email is stored in (as typed, lower case, domain in lower case): exact
+    matches on the email index, as the after-sales count does."""
+    variants = {email, email.lower()}
+    local, at, domain = email.rpartition("@")
+    if at:
+        variants.add(f"{local}@{domain.lower()}")
+    return variants
+
+
+def _delivered_orders() -> Q:
+    delivered = OrderEvent.objects.filter(order_id=OuterRef("pk"), action="deliver")
+    return Q(is_gift=False) & (Q(state__in=DELIVERED_OR_LATER) | Q(Q(state=State.ARCHIVED) & Exists(delivered)))
+
+
+def delivered_orders_count(*, order: Order) -> int:
+    """How many other delivered orders the order's buyer has (same email or phone; gift orders
+    do not count). One COUNT through the email and phone indexes."""
+    return delivered_orders_counts([order])[0]
+
+
+def delivered_orders_counts(orders: list[Order]) -> list[int]:
+    """The same for many orders in one query over their buyers (an import's batch, a preview):
+    the delivered orders of every email and phone, counted per order in Python."""
+    emails: set[str] = set()
+    phones: set[str] = set()
+    wanted = []
+    for order in orders:
+        email = (order.buyer_email or "").strip()
+        phone = (order.buyer_phone or "").strip()
+        variants = email_variants(email) if email else set()
+        emails |= variants
+        if phone:
+            phones.add(phone)
+        wanted.append((variants, phone))
+    match = Q()
+    if emails:
+        match |= Q(buyer_email__in=sorted(emails))
+    if phones:
+        match |= Q(buyer_phone__in=sorted(phones))
+    if not match:
+        return [0] * len(orders)
+    by_email: dict[str, set[int]] = {}
+    by_phone: dict[str, set[int]] = {}
+    for pk, email, phone in (
+        Order.objects.filter(match).filter(_delivered_orders()).values_list("pk", "buyer_email", "buyer_phone")
+    ):
+        by_email.setdefault(email, set()).add(pk)
+        if phone:
+            by_phone.setdefault(phone, set()).add(pk)
+    counts = []
+    for order, (variants, phone) in zip(orders, wanted, strict=True):
+        found: set[int] = set()
+        for variant in variants:
+            found |= by_email.get(variant, set())
+        if phone:
+            found |= by_phone.get(phone, set())
+        found.discard(order.pk)
+        counts.append(len(found))
+    return counts
+
+
+# ---------------------------------------------------------------------------------------------
+# Timeline texts: stored on the record, so in both languages (like the seed rules' names)
+
+_ACTION_TEXT = {
+    ActionKind.SET_PRIORITY: "优先级 / priority",
+    ActionKind.ASSIGN_CS_OWNER: "客服负责人 / customer-service owner",
+    ActionKind.ASSIGN_WAREHOUSE: "仓库 / warehouse",
+    ActionKind.APPROVE_RETURN: "退货自动批准，预付退货运单 / return approved, prepaid return label",
+    ActionKind.NOTIFY: "已通知 / notified",
+    ActionKind.OPEN_ALERT: "已开启预警 / alert opened",
+    ActionKind.HOLD_FOR_RISK: "风控拦截 / held for risk review",
+}
+_PRIORITY_TEXT = {Priority.HIGH: "优先打包通道 / priority packing lane", Priority.NORMAL: "普通 / normal"}
+
+
+def rule_note(rule_name: str, text: str) -> str:
+    """`规则 / Rule “高价值订单 / High value”: 优先打包通道 / priority packing lane`"""
+    return f"规则 / Rule “{rule_name}”: {text}"
+
+
+def _rule_data(rule_id: int, rule_name: str, kind: str) -> dict:
+    return {"rule": rule_id, "rule_name": rule_name, "rule_action": kind}
+
+
+# ---------------------------------------------------------------------------------------------
+# "Order created": at intake
+
+
+@dataclass
+class IntakePlan:
+    """What the rules did to one new order before it was written, and what follows the commit."""
+
+    order: Order
+    # [(rule, [action statuses])] of the matching rules.
+    fired: list[tuple[CompiledRule, list[dict]]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def has_deferred(self) -> bool:
+        return any(a["status"] == "pending" for _rule, actions in self.fired for a in actions)
+
+    def note_with(self, note: str) -> str:
+        return " · ".join(part for part in (note, *self.notes) if part)
+
+
+def rules_intake_plan(orders: list[Order]) -> list[IntakePlan]:
+    """Evaluate the "order created" rules for new (not yet saved) orders: one read of the rules,
+    at most one query for the buyers' delivered orders, then Python per order. "Set the priority
+    lane" is applied on the row here; the other actions are left pending for the outbox."""
+    plans = [IntakePlan(order=order) for order in orders]
+    rules = rules_enabled_for(TRIGGER_ORDER_CREATED)
+    if not rules or not orders:
+        return plans
+    counts = None
+    if any(rule.previous_delivered_min is not None for rule in rules):
+        counts = delivered_orders_counts(orders)
+    for index, plan in enumerate(plans):
+        order = plan.order
+        facts = order_facts(order, previous_delivered=counts[index] if counts is not None else 0)
+        for rule in rules:
+            if not rule_matches(rule, facts):
+                continue
+            statuses = []
+            for action in rule.actions:
+                if action.kind == ActionKind.SET_PRIORITY and action.priority is not None:
+                    order.priority = action.priority
+                    facts.priority = int(action.priority)  # later rules see it
+                    plan.notes.append(rule_note(rule.name, _PRIORITY_TEXT.get(action.priority, "")))
+                    statuses.append(_status(action, "done"))
+                else:
+                    statuses.append(_status(action, "pending"))
+            plan.fired.append((rule, statuses))
+            if rule.stop_processing:
+                break
+    return plans
+
+
+def _status(action: CompiledAction, status: str, detail: str = "") -> dict:
+    return {"action": action.id, "kind": action.kind, "status": status, "detail": detail}
+
+
+def rules_intake_record(plans: list[IntakePlan], events: list[OrderEvent]) -> None:
+    """After the orders and their `created` events are written (same transaction): one
+    RuleFiring per matched rule, and one outbox message per order whose rules left actions
+    for after the commit."""
+    from orders.services.outbox import outbox_dispatch_on_commit
+
+    firings, messages = [], []
+    for plan, event in zip(plans, events, strict=True):
+        for rule, statuses in plan.fired:
+            firings.append(
+                RuleFiring(
+                    rule_id=rule.id,
+                    order_id=plan.order.pk,
+                    event_id=event.pk,
+                    trigger=TRIGGER_ORDER_CREATED,
+                    actions=statuses,
+                    outcome=_outcome(statuses),
+                    at=event.occurred_at,
+                )
+            )
+        if plan.has_deferred:
+            messages.append(
+                OutboxMessage(
+                    event_id=event.pk,
+                    kind=RULES_RUN_REACTION,
+                    params={},
+                    idempotency_key=f"event:{event.pk}:kind:{RULES_RUN_REACTION}",
+                    next_attempt_at=event.occurred_at,
+                )
+            )
+    if firings:
+        RuleFiring.objects.bulk_create(firings, batch_size=2000)
+    if messages:
+        OutboxMessage.objects.bulk_create(messages, batch_size=2000)
+        outbox_dispatch_on_commit([m.pk for m in messages])
+
+
+def _outcome(statuses: list[dict]) -> str:
+    kinds = {s["status"] for s in statuses}
+    if "pending" in kinds:
+        return FiringOutcome.PENDING
+    if kinds <= {"done", "skipped"}:
+        return FiringOutcome.DONE
+    if "done" in kinds:
+        return FiringOutcome.PARTLY
+    return FiringOutcome.FAILED
+
+
+# ---------------------------------------------------------------------------------------------
+# A trigger event: after its commit, in the outbox worker's transaction
+
+
+def rules_apply_for_event(event: OrderEvent) -> str:
+    """Run the rules of `event` on its order (locked), inside the caller's transaction (the
+    outbox worker's). For "order created", the firings intake recorded; for any other trigger,
+    the enabled rules that match now. Every pending action is applied once: a second delivery
+    finds the firings done. Returns a short summary for the outbox record."""
+    from orders.services.locking import order_lock
+
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("rules_apply_for_event needs an open transaction")
+    order = order_lock(event.order_id)
+    if event.action != TRIGGER_ORDER_CREATED:
+        rules = rules_enabled_for(event.action)
+        if rules:
+            facts = order_facts(Order.objects.select_related("shop").get(pk=order.pk))
+            for rule in rules_matching(facts=facts, trigger=event.action, rules=rules):
+                RuleFiring.objects.get_or_create(
+                    rule_id=rule.id,
+                    order=order,
+                    event=event,
+                    defaults={
+                        "trigger": event.action,
+                        "actions": [_status(a, "pending") for a in rule.actions],
+                        "at": timezone.now(),
+                    },
+                )
+    firings = list(
+        RuleFiring.objects.select_for_update(of=("self",))
+        .select_related("rule")
+        .filter(event=event, outcome=FiringOutcome.PENDING)
+        .order_by("rule__position", "rule_id")
+    )
+    done = 0
+    for firing in firings:
+        done += _firing_apply(firing, order=order, event=event)
+    return f"{len(firings)} rules, {done} actions applied"
+
+
+def _firing_apply(firing: RuleFiring, *, order: Order, event: OrderEvent) -> int:
+    from .models import RuleAction
+
+    actions = {a.pk: a for a in RuleAction.objects.filter(rule_id=firing.rule_id).select_related("user", "warehouse")}
+    applied = 0
+    statuses = []
+    for status in firing.actions:
+        if status["status"] != "pending":
+            statuses.append(status)
+            continue
+        action = actions.get(status["action"])
+        if action is None:
+            statuses.append({**status, "status": "skipped", "detail": "the action was removed from the rule"})
+            continue
+        try:
+            with transaction.atomic():
+                result, detail = _action_apply(action, rule=firing.rule, order=order, event=event)
+        except OrderError as exc:
+            result, detail = "failed", exc.message
+            order.refresh_from_db()
+        statuses.append({**status, "status": result, "detail": detail})
+        applied += result == "done"
+    firing.actions = statuses
+    firing.outcome = _outcome(statuses)
+    firing.save(update_fields=["actions", "outcome"])
+    return applied
+
+
+def _action_apply(action, *, rule: Rule, order: Order, event: OrderEvent) -> tuple[str, str]:
+    """Apply one action to the locked order as the system. Returns (status, detail)."""
+    from orders.services.orders import order_details_set_by_rule_in_transaction
+    from orders.services.transition import order_transition_in_transaction
+
+    data = _rule_data(rule.pk, rule.name, action.kind)
+    kind = action.kind
+    if kind == ActionKind.SET_PRIORITY:
+        text = _PRIORITY_TEXT.get(action.priority, "")
+        changed = order_details_set_by_rule_in_transaction(
+            order=order, note=rule_note(rule.name, text), data=data, priority=action.priority
+        )
+        return ("done", text) if changed else ("skipped", "already so")
+    if kind == ActionKind.ASSIGN_CS_OWNER:
+        text = f"{_ACTION_TEXT[kind]}: {action.user.get_full_name() or action.user.get_username()}"
+        changed = order_details_set_by_rule_in_transaction(
+            order=order, note=rule_note(rule.name, text), data=data, cs_owner=action.user
+        )
+        return ("done", text) if changed else ("skipped", "already so")
+    if kind == ActionKind.ASSIGN_WAREHOUSE:
+        text = f"{_ACTION_TEXT[kind]}: {action.warehouse.name}"
+        if order.state == State.REVIEWED:
+            order_transition_in_transaction(
+                order.pk,
+                "allocate",
+                actor=None,
+                note=rule_note(rule.name, text),
+                event_data=data,
+                warehouse=action.warehouse,
+            )
+            order.refresh_from_db()
+            return "done", text
+        if order.state not in (State.SUBMITTED, State.PAYMENT_FAILED, State.PAID, State.RISK_HOLD):
+            return "skipped", f"the order is {order.state}: past allocation"
+        changed = order_details_set_by_rule_in_transaction(
+            order=order, note=rule_note(rule.name, text), data=data, warehouse=action.warehouse
+        )
+        return ("done", text) if changed else ("skipped", "already so")
+    if kind == ActionKind.HOLD_FOR_RISK:
+        if order.state not in TRANSITIONS_BY_ACTION["flag_risk"].sources:
+            return "skipped", f"the order is {order.state}: cannot be held"
+        order_transition_in_transaction(
+            order.pk, "flag_risk", actor=None, note=rule_note(rule.name, _ACTION_TEXT[kind]), event_data=data
+        )
+        order.refresh_from_db()
+        return "done", _ACTION_TEXT[kind]
+    if kind == ActionKind.APPROVE_RETURN:
+        from aftersales.services.returns import return_approve_by_rule_in_transaction
+
+        approved = return_approve_by_rule_in_transaction(
+            order=order, rule_name=rule.name, note=rule_note(rule.name, _ACTION_TEXT[kind]), data=data
+        )
+        if approved:
+            order.refresh_from_db()
+        return ("done", _ACTION_TEXT[kind]) if approved else ("skipped", "no return waiting for review")
+    if kind == ActionKind.NOTIFY:
+        return _notify(action, rule=rule, order=order, data=data)
+    if kind == ActionKind.OPEN_ALERT:
+        return _alert_open(action, rule=rule, order=order, data=data)
+    return "failed", f"unknown action {kind}"
+
+
+def _rule_event(*, order: Order, rule: Rule, text: str, data: dict) -> OrderEvent:
+    """The timeline line of an action that changes neither state nor fields: like a note, it
+    leaves the order's version as it is."""
+    from orders.events import order_event_create
+    from orders.services.outbox import outbox_enqueue_for_event
+
+    event = order_event_create(
+        order=order,
+        action=RULE_APPLIED,
+        from_state=order.state,
+        actor=None,
+        occurred_at=timezone.now(),
+        note=rule_note(rule.name, text),
+        data=data,
+    )
+    outbox_enqueue_for_event(event)
+    return event
+
+
+def _notify(action, *, rule: Rule, order: Order, data: dict) -> tuple[str, str]:
+    from django.contrib.auth import get_user_model
+
+    from alerts.models import Notification
+    from alerts.services import notification_text
+    from orders.permissions import role_of, user_display_name
+
+    User = get_user_model()
+    who = Q(pk__in=[])
+    if action.user_id:
+        who |= Q(pk=action.user_id)
+    if action.notify_cs_owner and order.cs_owner_id:
+        who |= Q(pk=order.cs_owner_id)
+    if action.role:
+        who |= Q(groups__name=action.role)
+    users = list(User.objects.filter(who, is_active=True).distinct().order_by("pk").prefetch_related("groups"))
+    if not users:
+        return "skipped", "nobody active to notify"
+    names = ", ".join(user_display_name(u) for u in users[:5]) + (" …" if len(users) > 5 else "")
+    message = action.message or rule.name
+    event = _rule_event(
+        order=order,
+        rule=rule,
+        text=f"{_ACTION_TEXT[ActionKind.NOTIFY]}: {names} — {message}",
+        data={**data, "notified": [u.pk for u in users]},
+    )
+    event.order = order
+    text = f"{notification_text(event)} · {message}"
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                recipient=user,
+                recipient_role=role_of(user) or "",
+                order_id=order.pk,
+                event=event,
+                text=text,
+                event_at=event.occurred_at,
+                created_at=event.occurred_at,
+            )
+            for user in users
+        ]
+    )
+    return "done", f"{len(users)} notified"
+
+
+def _alert_open(action, *, rule: Rule, order: Order, data: dict) -> tuple[str, str]:
+    from alerts.alerting import alert_raise
+    from alerts.models import Alert, AlertKind
+
+    title = f"{order.number} · {action.message or rule.name}"
+    alert = alert_raise(kind=action.alert_kind, order_id=order.pk, title=title, details=data)
+    if alert is None:
+        return "skipped", f"alerts of kind {action.alert_kind} are switched off"
+    if action.alert_severity and alert.severity != action.alert_severity:
+        Alert.objects.filter(pk=alert.pk).update(severity=action.alert_severity)
+    label = AlertKind(action.alert_kind).label
+    _rule_event(order=order, rule=rule, text=f"{_ACTION_TEXT[ActionKind.OPEN_ALERT]}: {label}", data=data)
+    return "done", f"alert #{alert.pk}"
+
+
+# ---------------------------------------------------------------------------------------------
+# After-sales: a return request, decided in its own transaction
+
+
+def rules_return_approval(*, order: Order, event: OrderEvent) -> CompiledRule | None:
+    """The first enabled rule of the "return requested" trigger that matches the order and
+    approves returns: recorded as fired (its approval done, its other actions left for the
+    reaction) and returned, for the after-sales service to approve in the request's
+    transaction. None: a person reviews the return."""
+    trigger = event.action
+    rules = [r for r in rules_enabled_for(trigger) if any(a.kind == ActionKind.APPROVE_RETURN for a in r.actions)]
+    if not rules:
+        return None
+    facts = order_facts(Order.objects.select_related("shop").get(pk=order.pk))
+    for rule in rules_matching(facts=facts, trigger=trigger, rules=rules_enabled_for(trigger)):
+        if not any(a.kind == ActionKind.APPROVE_RETURN for a in rule.actions):
+            continue
+        statuses = [
+            _status(a, "done", _ACTION_TEXT[a.kind]) if a.kind == ActionKind.APPROVE_RETURN else _status(a, "pending")
+            for a in rule.actions
+        ]
+        RuleFiring.objects.create(
+            rule_id=rule.id,
+            order=order,
+            event=event,
+            trigger=trigger,
+            actions=statuses,
+            outcome=_outcome(statuses),
+            at=event.occurred_at,
+        )
+        return rule
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Saving rules
+
+
+def rules_reaction_sync() -> None:
+    """Keep one enabled reaction rule (alerts.ReactionRule, kind "rules_run") per event type
+    that an enabled rule listens to, so the outbox runs the rules after each such event; switch
+    off the ones no enabled rule needs. "Order created" is handled at intake."""
+    from alerts.models import ReactionRule
+
+    from .validation import trigger_label
+
+    wanted = set(
+        Rule.objects.filter(enabled=True).exclude(trigger=TRIGGER_ORDER_CREATED).values_list("trigger", flat=True)
+    )
+    existing = {r.event_type: r for r in ReactionRule.objects.filter(kind=RULES_RUN_REACTION)}
+    for trigger in wanted:
+        row = existing.get(trigger)
+        if row is None:
+            ReactionRule.objects.create(
+                name=f"运营规则 / Operations rules: {trigger_label(trigger)}"[:120],
+                event_type=trigger,
+                kind=RULES_RUN_REACTION,
+                params={},
+            )
+        elif not row.enabled:
+            row.enabled = True
+            row.save(update_fields=["enabled", "updated_at"])
+    for trigger, row in existing.items():
+        if trigger not in wanted and row.enabled:
+            row.enabled = False
+            row.save(update_fields=["enabled", "updated_at"])
+
+
+def rule_actions_summary(rule: Rule) -> Iterable[str]:
+    for action in rule.actions.all():
+        yield str(action)

@@ -1,0 +1,139 @@
+"""The checks a rule passes before it is saved, each with an error that says what to fix.
+
+Used by the model's clean() (conditions), the admin's action rows (each action's parameters)
+and `rule_check` (the whole rule, for services and tests that save outside the admin).
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from orders.states import TRANSITIONS_BY_ACTION, Channel, Priority, Role
+
+from .models import TRIGGER_ORDER_CREATED, ActionKind, states_after_trigger, trigger_choices
+
+RETURN_REQUESTED_TRIGGER = "request_return"
+_RISK_HOLD = TRANSITIONS_BY_ACTION["flag_risk"]
+
+
+def _currency_ok(code: str) -> bool:
+    return len(code) == 3 and code.isascii() and code.isalpha()
+
+
+def rule_conditions_check(rule) -> dict[str, list[str]]:
+    """{field: [errors]} for the rule's own fields (not its many-to-many conditions)."""
+    errors: dict[str, list[str]] = {}
+
+    def add(name, message):
+        errors.setdefault(name, []).append(message)
+
+    if rule.trigger not in {code for code, _label in trigger_choices()}:
+        add("trigger", _("Choose the trigger from the list."))
+    channels = rule.channels or []
+    if not isinstance(channels, list) or any(c not in Channel.values for c in channels):
+        add("channels", _("Choose the channels from the list."))
+    currency = (rule.amount_currency or "").strip().upper()
+    rule.amount_currency = currency
+    has_amount = rule.amount_min is not None or rule.amount_max is not None
+    if has_amount and not currency:
+        add("amount_currency", _("An amount condition needs its currency (e.g. CNY)."))
+    elif currency and not _currency_ok(currency):
+        add(
+            "amount_currency",
+            _("“%(currency)s” is not a currency code: three letters, e.g. CNY.") % {"currency": currency},
+        )
+    elif currency and not has_amount:
+        add("amount_currency", _("A currency without an amount restricts nothing: give an amount or leave it empty."))
+    if rule.amount_min is not None and rule.amount_max is not None and rule.amount_min > rule.amount_max:
+        add(
+            "amount_max",
+            _("The largest amount (%(max)s) is below the smallest (%(min)s): no order could match.")
+            % {"max": rule.amount_max, "min": rule.amount_min},
+        )
+    if (rule.time_from is None) != (rule.time_to is None):
+        add("time_to", _("A time window needs both ends: from and before."))
+    elif rule.time_from is not None and rule.time_from == rule.time_to:
+        add("time_to", _("The time window is empty: “from” and “before” are the same time."))
+    return errors
+
+
+def action_check(action, *, trigger: str) -> dict[str, list[str]]:
+    """{field: [errors]} for one action row, given the rule's trigger."""
+    from alerts.models import AlertKind, AlertSeverity
+    from orders.permissions import role_of
+
+    errors: dict[str, list[str]] = {}
+
+    def add(name, message):
+        errors.setdefault(name, []).append(message)
+
+    kind = action.kind
+    if kind not in ActionKind.values:
+        add("kind", _("Choose the action from the list."))
+        return errors
+    if kind == ActionKind.SET_PRIORITY:
+        if action.priority is None or action.priority not in Priority.values:
+            add("priority", _("“Set the priority lane” needs the priority to set."))
+    elif kind == ActionKind.ASSIGN_CS_OWNER:
+        user = action.user
+        if user is None:
+            add("user", _("“Assign a customer-service owner” needs the customer-service user."))
+        elif not user.is_active or role_of(user) not in (Role.CUSTOMER_SERVICE, Role.ADMIN):
+            add("user", _("%(name)s is not an active customer-service user.") % {"name": user.get_username()})
+    elif kind == ActionKind.ASSIGN_WAREHOUSE:
+        if action.warehouse is None:
+            add("warehouse", _("“Assign a warehouse” needs the warehouse."))
+        elif not action.warehouse.is_active:
+            add("warehouse", _("Warehouse “%(name)s” is not active.") % {"name": action.warehouse.name})
+    elif kind == ActionKind.APPROVE_RETURN:
+        if trigger != RETURN_REQUESTED_TRIGGER:
+            add(
+                "kind",
+                _("A return can only be approved by a rule whose trigger is “%(trigger)s”.")
+                % {"trigger": TRANSITIONS_BY_ACTION[RETURN_REQUESTED_TRIGGER].label},
+            )
+    elif kind == ActionKind.NOTIFY:
+        if action.user is None and not action.role and not action.notify_cs_owner:
+            add("user", _("“Notify someone” needs whom: a user, a role or the order's customer-service owner."))
+        if action.user is not None and not action.user.is_active:
+            add("user", _("%(name)s is not an active user.") % {"name": action.user.get_username()})
+    elif kind == ActionKind.OPEN_ALERT:
+        if action.alert_kind not in AlertKind.values:
+            add("alert_kind", _("“Open an alert” needs the alert kind."))
+        if action.alert_severity and action.alert_severity not in AlertSeverity.values:
+            add("alert_severity", _("Choose the severity from the list."))
+    elif kind == ActionKind.HOLD_FOR_RISK:
+        states = states_after_trigger(trigger)
+        if states is not None and not states & set(_RISK_HOLD.sources):
+            add(
+                "kind",
+                _(
+                    "An order cannot be held for risk review right after this trigger: only paid or reviewed "
+                    "orders can be held."
+                ),
+            )
+    return errors
+
+
+def rule_check(rule, actions) -> None:
+    """The whole rule with its actions; raises ValidationError naming every problem."""
+    errors = rule_conditions_check(rule)
+    actions = list(actions)
+    if not actions:
+        errors.setdefault("__all__", []).append(_("A rule needs at least one action."))
+    for number, action in enumerate(actions, start=1):
+        for name, messages in action_check(action, trigger=rule.trigger).items():
+            for message in messages:
+                errors.setdefault("__all__", []).append(
+                    _("Action %(number)s (%(field)s): %(message)s")
+                    % {"number": number, "field": name, "message": message}
+                )
+    if errors:
+        raise ValidationError(errors)
+
+
+def trigger_label(trigger: str) -> str:
+    if trigger == TRIGGER_ORDER_CREATED:
+        return str(_("Order created"))
+    return str(dict(trigger_choices()).get(trigger, trigger))
