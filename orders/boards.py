@@ -24,6 +24,8 @@ BOARDS = (
     Board("alerts", _("Alerts"), "alerts.view_alert", "alert_board:board"),
     # The three health KPIs: operations and the tech lead.
     Board("kpis", _("KPIs"), "kpis.view_kpidaily", "kpis:dashboard"),
+    # Promised ship times proposed from history, for operations to accept (an admin list).
+    Board("promises", _("Ship promises"), "dispatch.view_promiseproposal", "admin:dispatch_promiseproposal_changelist"),
 )
 BOARDS_BY_CODE = {board.code: board for board in BOARDS}
 
