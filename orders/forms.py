@@ -108,7 +108,9 @@ class WriteOnlySecretsForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name in self.secret_fields:
-            field = self.fields[name]
+            field = self.fields.get(name)
+            if field is None:
+                continue  # a view-only page: the admin leaves every field out of the form
             field.required = False
             field.widget = forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"})
             keep = _("Stored, never shown again. Leave empty to keep the current value.")
@@ -127,6 +129,8 @@ class WriteOnlySecretsForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         for name in self.secret_fields:
+            if name not in self.fields:
+                continue
             try:
                 data[name] = self._clean_secret(name)
             except forms.ValidationError as exc:
