@@ -125,6 +125,8 @@ def attachment_download(request, number: str, pk: int):
         filename=attachment.original_name,
     )
     response["X-Content-Type-Options"] = "nosniff"
+    # Opened on its own, a file can run nothing and load nothing (a PDF with script, say).
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     # Attachments never change (append-only): the viewer's browser may keep them, nobody else.
     patch_cache_control(response, private=True, max_age=3600)
     return response

@@ -532,6 +532,7 @@ def test_photos_open_inline_and_other_files_download(client, users, shipped):
     assert response["Content-Type"] == "image/png"
     assert response["Content-Disposition"].startswith("inline")
     assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Security-Policy"] == "default-src 'none'; sandbox"
     assert "private" in response["Cache-Control"]
     assert b"".join(response.streaming_content) == png_bytes()
 
