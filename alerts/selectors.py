@@ -29,12 +29,14 @@ def _percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[rank - 1]
 
 
-def cross_role_latency(*, since: datetime, until: datetime) -> list[dict]:
+def cross_role_latency(*, since: datetime, until: datetime, shop_ids: list[int] | None = None) -> list[dict]:
     """Per (acting role → notified role): how long from the event to the recipient acting on
-    the order, and from the event to the notification being delivered, p50 and p95 seconds."""
-    rows = Notification.objects.filter(event_at__gte=since, event_at__lt=until).values_list(
-        "event__actor_role", "recipient_role", "event_at", "created_at", "acted_at"
-    )
+    the order, and from the event to the notification being delivered, p50 and p95 seconds.
+    `shop_ids`: only the orders of these shops (a brand's), None for all."""
+    notifications = Notification.objects.filter(event_at__gte=since, event_at__lt=until)
+    if shop_ids is not None:
+        notifications = notifications.filter(order__shop_id__in=shop_ids)
+    rows = notifications.values_list("event__actor_role", "recipient_role", "event_at", "created_at", "acted_at")
     delivered = defaultdict(list)
     acted = defaultdict(list)
     for from_role, to_role, event_at, created_at, acted_at in rows.iterator(chunk_size=2000):

@@ -90,15 +90,19 @@ def _percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[rank - 1]
 
 
-def kpi_latency(*, since: datetime, until: datetime) -> dict:
+def _acted_cross_role(*, since: datetime, until: datetime, shop_ids: list[int] | None):
     from alerts.models import Notification
 
-    pairs = cross_role_latency(since=since, until=until)
-    rows = (
-        Notification.objects.filter(event_at__gte=since, event_at__lt=until, acted_at__isnull=False)
-        .exclude(recipient_role=F("event__actor_role"))
-        .values_list("event_at", "acted_at")
-    )
+    rows = Notification.objects.filter(event_at__gte=since, event_at__lt=until, acted_at__isnull=False)
+    if shop_ids is not None:
+        rows = rows.filter(order__shop_id__in=shop_ids)
+    return rows.exclude(recipient_role=F("event__actor_role")).values_list("event_at", "acted_at")
+
+
+def kpi_latency(*, since: datetime, until: datetime, shop_ids: list[int] | None = None) -> dict:
+    """`shop_ids`: a brand's shops (the brand's orders only), None for the whole hub."""
+    pairs = cross_role_latency(since=since, until=until, shop_ids=shop_ids)
+    rows = _acted_cross_role(since=since, until=until, shop_ids=shop_ids)
     values = sorted((acted - at).total_seconds() for at, acted in rows.iterator(chunk_size=2000))
     return {
         "p50_seconds": _percentile(values, 0.5) if values else None,
@@ -108,12 +112,17 @@ def kpi_latency(*, since: datetime, until: datetime) -> dict:
     }
 
 
-def kpi_interventions(*, since: datetime, until: datetime, days: list[date] | None = None) -> dict:
-    """Per local day counts (every day of `days` listed, zeros included), total, average, max."""
+def kpi_interventions(
+    *, since: datetime, until: datetime, days: list[date] | None = None, shop_ids: list[int] | None = None
+) -> dict:
+    """Per local day counts (every day of `days` listed, zeros included), total, average, max.
+    `shop_ids`: a brand's shops, None for the whole hub."""
     tz = timezone.get_current_timezone()
+    interventions = ManualIntervention.objects.filter(occurred_at__gte=since, occurred_at__lt=until)
+    if shop_ids is not None:
+        interventions = interventions.filter(order__shop_id__in=shop_ids)
     rows = (
-        ManualIntervention.objects.filter(occurred_at__gte=since, occurred_at__lt=until)
-        .annotate(day=TruncDate("occurred_at", tzinfo=tz))
+        interventions.annotate(day=TruncDate("occurred_at", tzinfo=tz))
         .values_list("day", "kind")
         .annotate(n=Count("id"))
         .order_by()
@@ -176,14 +185,21 @@ def kpi_verdicts(*, accuracy, latency_p95, interventions, thresholds: KpiThresho
     }
 
 
-def kpi_summary(days: int = 7, *, now: datetime | None = None) -> dict:
+def kpi_summary(days: int = 7, *, now: datetime | None = None, brand=None) -> dict:
     """The three KPIs over the last `days` local days (today included), with thresholds and
-    pass/fail. A constant number of queries whatever the data."""
+    pass/fail. A constant number of queries whatever the data.
+
+    With a `brand`, latency and interventions count that brand's orders only. Status accuracy
+    stays the hub's: a reconciliation run compares a whole carrier or warehouse export and
+    keeps its counts, not which brand each compared status belonged to."""
+    from orders.selectors import shop_ids_of_brand
+
     since, until, day_list = days_window(days, now=now)
+    shop_ids = shop_ids_of_brand(brand=brand)
     thresholds = KpiThresholds.current()
     accuracy = kpi_status_accuracy(since=since, until=until)
-    latency = kpi_latency(since=since, until=until)
-    interventions = kpi_interventions(since=since, until=until, days=day_list)
+    latency = kpi_latency(since=since, until=until, shop_ids=shop_ids)
+    interventions = kpi_interventions(since=since, until=until, days=day_list, shop_ids=shop_ids)
     verdicts = kpi_verdicts(
         accuracy=accuracy["percent"],
         latency_p95=latency["p95_seconds"],
@@ -192,6 +208,7 @@ def kpi_summary(days: int = 7, *, now: datetime | None = None) -> dict:
     )
     return {
         "days": days,
+        "brand": brand,
         "since": since,
         "until": until,
         "thresholds": thresholds,
@@ -208,3 +225,44 @@ def kpi_daily_history(*, days: int = 30, now: datetime | None = None) -> list[tu
     _since, _until, day_list = days_window(days, now=now)
     rows = {row.day: row for row in KpiDaily.objects.filter(day__gte=day_list[0], day__lte=day_list[-1])}
     return [(d, rows.get(d)) for d in day_list]
+
+
+@dataclass(frozen=True)
+class BrandDay:
+    """One day of a brand's history, with the attributes of KpiDaily the charts read."""
+
+    accuracy_percent: float | None
+    latency_p95_seconds: float | None
+    interventions: int
+
+
+def kpi_daily_history_for_brand(*, brand, days: int = 30, now: datetime | None = None) -> list[tuple[date, BrandDay]]:
+    """The last `days` local days for one brand, oldest first, computed from the records (the
+    daily snapshots are the hub's): the brand's interventions per day and the p95 latency of its
+    orders' notifications, beside the hub's status accuracy. Three queries."""
+    from orders.selectors import shop_ids_of_brand
+
+    since, until, day_list = days_window(days, now=now)
+    shop_ids = shop_ids_of_brand(brand=brand)
+    accuracy = {row.day: row.accuracy_percent for row in KpiDaily.objects.filter(day__gte=day_list[0])}
+    per_day = {
+        c["day"]: c["n"]
+        for c in kpi_interventions(since=since, until=until, days=day_list, shop_ids=shop_ids)["per_day"]
+    }
+    latencies: dict[date, list[float]] = {}
+    for at, acted in _acted_cross_role(since=since, until=until, shop_ids=shop_ids).iterator(chunk_size=2000):
+        latencies.setdefault(timezone.localdate(at), []).append((acted - at).total_seconds())
+    history = []
+    for day in day_list:
+        values = sorted(latencies.get(day, []))
+        history.append(
+            (
+                day,
+                BrandDay(
+                    accuracy_percent=accuracy.get(day),
+                    latency_p95_seconds=_percentile(values, 0.95) if values else None,
+                    interventions=per_day.get(day, 0),
+                ),
+            )
+        )
+    return history

@@ -1,9 +1,11 @@
 """The KPI dashboard (/kpis/): the three health KPIs now (the last 7 days) as big numbers, red
 when a threshold is crossed, and the last 30 days from the daily snapshots as inline SVG charts.
-Operations and the tech lead (kpis.view_kpidaily). A constant number of queries."""
+Operations and the tech lead (kpis.view_kpidaily). A constant number of queries. `?brand=CODE`
+narrows latency and interventions (and their charts) to one brand's orders."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
@@ -11,10 +13,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from orders.selectors import brand_list_for_user
 from orders.states import Role
 
 from .charts import line_chart_svg
-from .selectors import kpi_daily_history, kpi_summary
+from .selectors import kpi_daily_history, kpi_daily_history_for_brand, kpi_summary
 
 VIEW_PERMISSION = "kpis.view_kpidaily"
 NOW_DAYS = 7
@@ -34,8 +37,16 @@ def _role_label(code: str) -> str:
 def kpi_dashboard(request):
     if not request.user.has_perm(VIEW_PERMISSION):
         raise PermissionDenied
-    summary = kpi_summary(NOW_DAYS)
-    history = kpi_daily_history(days=HISTORY_DAYS, now=summary["until"])
+    brands = list(brand_list_for_user(user=request.user))
+    code = request.GET.get("brand", "").strip()
+    brand = next((b for b in brands if b.code == code), None)
+    if code and brand is None:
+        messages.error(request, _("There is no brand “%(code)s”: the figures are the whole hub's.") % {"code": code})
+    summary = kpi_summary(NOW_DAYS, brand=brand)
+    if brand is None:
+        history = kpi_daily_history(days=HISTORY_DAYS, now=summary["until"])
+    else:
+        history = kpi_daily_history_for_brand(brand=brand, days=HISTORY_DAYS, now=summary["until"])
     verdicts = summary["verdicts"]
     thresholds = summary["thresholds"]
 
@@ -99,6 +110,8 @@ def kpi_dashboard(request):
         if summary["latency"]["p50_seconds"] is None
         else f"{summary['latency']['p50_seconds']:.1f} s",
         "now_days": NOW_DAYS,
+        "brands": brands,
+        "brand": brand,
         "history_days": HISTORY_DAYS,
     }
     return render(request, "kpis/dashboard.html", context)
