@@ -85,3 +85,24 @@ class TrackingNumberConflict(ConflictError):
                 "reship": TRANSITIONS_BY_ACTION["reship"].label,
             }
         )
+
+
+class DatabaseUnavailable(OrderError):
+    """The connection to the database was lost during the change (a restart, a failover, a
+    dropped connection). Inside the transaction PostgreSQL rolls everything back, so nothing
+    was saved; lost while committing, the outcome is unknown and the order must be reloaded."""
+
+    def __init__(self, *, order_id, action_label: str, maybe_saved: bool = False):
+        self.maybe_saved = maybe_saved
+        if maybe_saved:
+            message = _(
+                "The connection to the database was lost while “%(action)s” on order #%(id)s was "
+                "being saved: it may or may not have been saved. Reload the order to check before "
+                "trying again."
+            )
+        else:
+            message = _(
+                "“%(action)s” on order #%(id)s was not saved: the connection to the database was "
+                "lost. Nothing was changed; try again in a moment."
+            )
+        super().__init__(message % {"action": action_label, "id": order_id})

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
@@ -20,6 +20,7 @@ from django_fsm import can_proceed
 from ..events import GIFT_NOT_FOLLOWED, order_event_create
 from ..exceptions import (
     ActionNotPermitted,
+    DatabaseUnavailable,
     IllegalTransition,
     InvalidActionData,
     TrackingNumberConflict,
@@ -54,11 +55,12 @@ def order_transition(
     OrderEvent written. Must be the outermost transaction, so what follows the commit really
     follows it. `event_data` is added to the event's data (where a system move came from, e.g.
     a reconciliation run's file and row)."""
-    transition, clean = _prepare(action, actor=actor, note=note, data=data)
-    files = attachments_check(attachments)
+    transition, clean, applied = None, {}, False
     try:
+        transition, clean = _prepare(action, actor=actor, note=note, data=data)
+        files = attachments_check(attachments)
         with transaction.atomic(durable=True):
-            return _apply(
+            event = _apply(
                 order_id,
                 transition,
                 actor=actor,
@@ -68,11 +70,35 @@ def order_transition(
                 clean=clean,
                 event_data=event_data,
             )
+            applied = True
+        return event
     except IntegrityError as exc:
         # Only the tracking number is unique across orders; say so instead of a database error.
         if "tracking" in str(exc).lower() and "tracking_number" in clean:
             raise _tracking_number_taken(clean) from exc
         raise
+    except DatabaseError as exc:
+        if not _connection_lost(exc):
+            raise
+        # Lost before the commit: the transaction died with the connection, nothing was written.
+        # Lost during the commit (`applied`): PostgreSQL may have committed it.
+        raise DatabaseUnavailable(
+            order_id=order_id, action_label=str(transition.label) if transition else action, maybe_saved=applied
+        ) from exc
+
+
+def _connection_lost(exc: DatabaseError) -> bool:
+    """The connection itself is gone (closed, reset, the server shut it down or restarts), as
+    opposed to an error of the statement (a deadlock, a lock or statement timeout), which the
+    caller may see as it is. PostgreSQL's SQLSTATE classes: 08 connection exception, 57P
+    operator intervention (admin shutdown, crash shutdown, cannot connect now); psycopg gives
+    no SQLSTATE when the socket broke."""
+    if isinstance(exc, InterfaceError):  # "connection already closed"
+        return True
+    if not isinstance(exc, OperationalError) or not hasattr(exc.__cause__, "sqlstate"):
+        return False
+    sqlstate = exc.__cause__.sqlstate
+    return sqlstate is None or sqlstate.startswith(("08", "57P"))
 
 
 def order_transition_in_transaction(
