@@ -20,8 +20,19 @@ from .models import Warehouse
 WEEKDAY_CHOICES = [(str(number + 1), WEEKDAYS[number]) for number in range(7)]
 
 
+class WorkingDaysField(forms.MultipleChoiceField):
+    """One box per day; a post that sends the stored digits as one value ("12345", as the model
+    keeps them) is read as those days too."""
+
+    def to_python(self, value):
+        values = super().to_python(value)
+        if len(values) == 1 and len(values[0]) > 1 and values[0].isdigit():
+            return list(values[0])
+        return values
+
+
 class WarehouseForm(forms.ModelForm):
-    working_days = forms.MultipleChoiceField(
+    working_days = WorkingDaysField(
         label=_("working days"),
         choices=WEEKDAY_CHOICES,
         widget=forms.CheckboxSelectMultiple,
