@@ -7,6 +7,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.urls import reverse
 
 from alerts.models import Notification
 from alerts.services import chat_text
@@ -70,3 +71,11 @@ def test_other_events_carry_no_promise(make_order, users, settings):
     event = order_transition(order.pk, "approve", actor=users["cs1"])
     outbox_deliver(OutboxMessage.objects.get(event=event, kind="notify").pk)
     assert "leaves before" not in Notification.objects.get(event=event).text
+
+
+def test_the_cs_owner_reads_the_promise_on_the_orders_timeline(client, make_order, users, settings):
+    settings.LANGUAGE_CODE = "en"
+    event, _notification = _pack_and_notify(make_order, users, WEDNESDAY_1559)
+    client.force_login(users["cs2"])
+    page = client.get(reverse("orders:timeline", args=[event.order.number])).content.decode()
+    assert "packed 15:59, leaves before 18:00 today" in page
