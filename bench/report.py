@@ -1,0 +1,260 @@
+"""docs/BENCHMARKS.md from bench/results/*.json: one table, each figure beside its target.
+
+    python -m bench.report
+
+`make bench` runs it last. A benchmark that has not run yet shows as "not run"; a figure that
+misses its target says so. Nothing here measures: it only reads what the benchmarks wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+RESULTS = BENCH / "results"
+OUT = BENCH.parent / "docs" / "BENCHMARKS.md"
+
+
+@dataclass
+class Row:
+    figure: str
+    value: str
+    target: str
+    ok: bool | None  # None: no target, or not run
+    floor: str = ""
+    source: str = ""
+
+
+def _load(name: str) -> dict | None:
+    path = RESULTS / f"{name}.json"
+    if not path.exists():
+        return None
+    return json.loads(path.read_text())
+
+
+def _get(data: dict | None, *path, default=None):
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return default
+        data = data[key]
+    return data
+
+
+def _when(data: dict | None) -> str:
+    return (_get(data, "timestamp") or _get(data, "when") or "")[:16].replace("T", " ")
+
+
+def _not_run(figure: str, target: str, name: str) -> Row:
+    return Row(figure, "not run", target, None, source=f"{name}.json")
+
+
+def rows_transition() -> list[Row]:
+    d = _load("transition")
+    if d is None:
+        return [_not_run("transition service vs raw-SQL floor", "≤ 3×", "transition")]
+    service, floor = d["service"], d["floor"]
+    return [
+        Row(
+            "transition service vs raw-SQL floor (median)",
+            f"{service['median_ms']:.2f} ms",
+            f"≤ {d['target_ratio']:g}× floor",
+            d["ratio_median"] <= d["target_ratio"],
+            floor=f"{floor['median_ms']:.2f} ms → {d['ratio_median']:.2f}×",
+            source="transition.json",
+        ),
+        Row(
+            "transition service vs raw-SQL floor (p95)",
+            f"{service['p95_ms']:.2f} ms",
+            f"≤ {d['target_ratio']:g}× floor",
+            d["ratio_p95"] <= d["target_ratio"],
+            floor=f"{floor['p95_ms']:.2f} ms → {d['ratio_p95']:.2f}×",
+            source="transition.json",
+        ),
+    ]
+
+
+def rows_notify() -> list[Row]:
+    d = _load("notify_latency")
+    if d is None:
+        return [_not_run("event → notification p95", "< 1 s", "notify_latency")]
+    target_ms = d["target_p95_s"] * 1000
+    missing = _get(d, "notifications", "missing", default=0) + _get(d, "notifications", "duplicated", default=0)
+    return [
+        Row(
+            f"event → notification p95 (real worker, {d['n']:,} events at {d['rate_per_s']:g}/s)",
+            f"{d['observed']['p95_ms']:.1f} ms",
+            f"< {target_ms:,.0f} ms, none lost or doubled",
+            d["observed"]["p95_ms"] < target_ms and missing == 0,
+            source="notify_latency.json",
+        )
+    ]
+
+
+PAGE_LABELS = {
+    "cs_board": "customer-service board",
+    "warehouse_board": "warehouse board",
+    "ops_board": "operations board",
+    "timeline_big": "timeline, 50-event order",
+    "timeline_random": "timeline, random order",
+    "admin_cs_board": "admin customer-service list",
+    "admin_warehouse_board": "admin warehouse list",
+    "cs_rows_unchanged": "live poll, nothing changed",
+    "cs_rows_changed": "live poll, rows changed",
+}
+
+
+def rows_boards() -> list[Row]:
+    d = _load("boards")
+    if d is None:
+        return [_not_run("board pages p95 at 1 M orders", "< 150 ms", "boards")]
+    orders = _get(d, "dataset", "orders", default=0)
+    rows = []
+    for name, page in d["pages"].items():
+        rows.append(
+            Row(
+                f"{PAGE_LABELS.get(name, name)} p95 ({orders / 1e6:g} M orders; {page.get('queries', '?')} queries)",
+                f"{page['p95_ms']:.1f} ms",
+                f"< {page['target_p95_ms']:g} ms",
+                page["p95_ms"] < page["target_p95_ms"],
+                source="boards.json",
+            )
+        )
+    return rows
+
+
+def rows_sweeps() -> list[Row]:
+    d = _load("sweeps")
+    if d is None:
+        return [_not_run("stale + conflict + SLA sweeps over 1 M orders", "< 5 s", "sweeps")]
+    orders = _get(d, "dataset", "orders", default=0)
+    events = _get(d, "dataset", "events", default=0)
+    first = _get(d, "first_run", "target_sweeps_seconds")
+    again = _get(d, "second_run", "target_sweeps_seconds_worst")
+    target = d["target_seconds"]
+    scale = f"{orders / 1e6:g} M orders, {events / 1e6:.0f} M events"
+    return [
+        Row(f"stale + conflict + SLA sweeps, first run ({scale})", f"{first:.2f} s", f"< {target:g} s", first < target),
+        Row("the same, repeated (idempotent, worst of 3)", f"{again:.2f} s", f"< {target:g} s", again < target),
+    ]
+
+
+def rows_reconcile() -> list[Row]:
+    d = _load("reconcile")
+    if d is None:
+        return [_not_run("reconcile 1 M rows", "< 60 s, < 300 MB", "reconcile")]
+    rows_read = d.get("source_rows", 0)
+    return [
+        Row(
+            f"reconcile {rows_read:,} export rows against {d['orders']:,} orders",
+            f"{d['wall_seconds']:.1f} s, {d['peak_rss_mb']:.0f} MB peak",
+            "< 60 s, < 300 MB",
+            d["wall_seconds"] < 60 and d["peak_rss_mb"] < 300 and d.get("counts_match", True),
+        )
+    ]
+
+
+def rows_import() -> list[Row]:
+    d = _load("import_orders")
+    if d is None:
+        return [_not_run("import 100 k rows", "< 60 s", "import_orders")]
+    rows = [
+        Row(
+            f"import {d['rows']:,} CSV rows (every row checked, one transaction)",
+            f"{d['seconds']:.1f} s",
+            f"< {d['target_seconds']:g} s",
+            d["seconds"] < d["target_seconds"],
+        )
+    ]
+    rules = d.get("rules")
+    if isinstance(rules, dict) and rules.get("overhead_percent") is not None:
+        rows.append(
+            Row(
+                f"operations rules at intake of {rules.get('orders', 10_000):,} orders",
+                f"+{rules['overhead_percent']:.1f} %",
+                f"< {rules.get('target_percent', 20):g} %",
+                rules["overhead_percent"] < rules.get("target_percent", 20),
+                floor=f"{rules.get('without_rules_seconds', 0):.2f} s → {rules.get('with_rules_seconds', 0):.2f} s",
+            )
+        )
+    return rows
+
+
+def rows_load() -> list[Row]:
+    d = _load("load")
+    if d is None:
+        return [_not_run("mixed load from three roles", "p95 < 300 ms, 0 errors", "load")]
+    head = d["headline"]
+    actions = d.get("actions", {})
+    lost = sum(v.get("missing", 0) + v.get("doubled", 0) for v in actions.values())
+    if head["requests_per_second"] is None:
+        worst = min(d["levels"], key=lambda lvl: lvl["p95_ms"] or 1e9)
+        value = f"no level met it (best p95 {worst['p95_ms']} ms at {worst['clients']} clients)"
+    else:
+        value = f"{head['requests_per_second']:.0f} req/s at p95 {head['p95_ms']:.0f} ms ({head['clients']} clients)"
+    return [
+        Row(
+            "sustained mixed load, three roles over HTTP (gunicorn, 1 M orders)",
+            value,
+            "p95 < 300 ms, 0 errors, every action once",
+            d["pass"] and lost == 0,
+        )
+    ]
+
+
+def machine() -> str:
+    for name in ("transition", "notify_latency", "boards", "load", "sweeps", "reconcile"):
+        d = _load(name)
+        if d and isinstance(d.get("machine"), dict):
+            m = d["machine"]
+            cpu = m.get("cpu_model") or m.get("cpu") or "?"
+            cpus = m.get("cpu_count") or m.get("cpus") or "?"
+            db = _get(d, "database", "server_version", default="")
+            return f"{cpu}, {cpus} cores" + (f"; PostgreSQL {db}" if db else "")
+    return "unknown"
+
+
+def render() -> str:
+    sections = [
+        ("Writes", rows_transition() + rows_notify() + rows_import()),
+        ("Reads at 1,000,000 orders", rows_boards()),
+        ("Background work", rows_sweeps() + rows_reconcile()),
+        ("Everything at once", rows_load()),
+    ]
+    mark = {True: "✅", False: "❌ misses", None: "—"}
+    lines = [
+        "# Benchmarks",
+        "",
+        "Generated by `make bench` (`python -m bench.report` reads `bench/results/*.json`); do not edit by hand.",
+        "",
+        f"Machine: {machine()}.",
+        "Each benchmark's json has its method, its data set and, where one applies, the slowest query's plan.",
+        "",
+        "| figure | measured | floor / ratio | target | |",
+        "|---|---|---|---|---|",
+    ]
+    for title, rows in sections:
+        lines.append(f"| **{title}** | | | | |")
+        for row in rows:
+            lines.append(f"| {row.figure} | {row.value} | {row.floor or ''} | {row.target} | {mark[row.ok]} |")
+    lines.append("")
+    lines.append(
+        "Measured at (UTC): "
+        + ", ".join(f"{name} {_when(_load(name))}" for name in sorted(p.stem for p in RESULTS.glob("*.json")))
+        + "."
+    )
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(render())
+    print(f"Wrote {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
