@@ -204,16 +204,20 @@ def rows_load() -> list[Row]:
     ]
 
 
+def _machine_of(d: dict | None) -> str:
+    m = (d or {}).get("machine")
+    if not isinstance(m, dict):
+        return "machine not recorded"
+    cpu = m.get("cpu_model") or m.get("cpu") or "?"
+    cpus = m.get("cpu_count") or m.get("cpus") or "?"
+    db = _get(d, "database", "server_version", default="")
+    return f"{cpu}, {cpus} cores" + (f"; PostgreSQL {db}" if db else "")
+
+
 def machine() -> str:
-    for name in ("transition", "notify_latency", "boards", "load", "sweeps", "reconcile"):
-        d = _load(name)
-        if d and isinstance(d.get("machine"), dict):
-            m = d["machine"]
-            cpu = m.get("cpu_model") or m.get("cpu") or "?"
-            cpus = m.get("cpu_count") or m.get("cpus") or "?"
-            db = _get(d, "database", "server_version", default="")
-            return f"{cpu}, {cpus} cores" + (f"; PostgreSQL {db}" if db else "")
-    return "unknown"
+    """The machine of the newest result: the one this table mostly speaks of."""
+    newest = max((_load(p.stem) for p in RESULTS.glob("*.json")), key=_when, default=None)
+    return _machine_of(newest)
 
 
 def render() -> str:
@@ -240,11 +244,11 @@ def render() -> str:
         for row in rows:
             lines.append(f"| {row.figure} | {row.value} | {row.floor or ''} | {row.target} | {mark[row.ok]} |")
     lines.append("")
-    lines.append(
-        "Measured at (UTC): "
-        + ", ".join(f"{name} {_when(_load(name))}" for name in sorted(p.stem for p in RESULTS.glob("*.json")))
-        + "."
-    )
+    lines.append("When and where each ran (UTC):")
+    lines.append("")
+    for name in sorted(p.stem for p in RESULTS.glob("*.json")):
+        d = _load(name)
+        lines.append(f"- {name}: {_when(d)}, {_machine_of(d)}")
     lines.append("")
     return "\n".join(lines)
 
