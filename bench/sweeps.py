@@ -23,12 +23,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
+import platform
 import statistics
 import sys
 import time
 from pathlib import Path
 
-from bench.common import django_setup_for_bench
+from bench.common import cpu_model, django_setup_for_bench
 from bench.dataset import MAX_AGE_HOURS, dataset_database_prepare, dataset_database_select, dataset_ensure
 
 TARGET_SECONDS = 5.0
@@ -187,6 +189,7 @@ def main(argv=None) -> int:
             "ensure_seconds": round(dataset_seconds, 1),
         },
         "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {"cpu_model": cpu_model(), "cpu_count": os.cpu_count(), "python": platform.python_version()},
     }
     try:
         from bench.boards import result_build
