@@ -15,7 +15,6 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from simple_history.admin import SimpleHistoryAdmin
 
 from orders.admin import local_time, order_action_elsewhere_register
 from orders.exceptions import OrderError
@@ -23,9 +22,9 @@ from orders.models import Attachment, Order
 from orders.permissions import user_display_name
 from orders.states import TRANSITIONS_BY_ACTION
 
-from .models import OPEN_RETURN_STATUSES, AfterSalesRules, LabelStatus, ReturnRequest, ReturnStatus
+from .models import OPEN_RETURN_STATUSES, LabelStatus, ReturnRequest, ReturnStatus
 from .return_forms import ReturnActionForm, ReturnRequestForm, ReturnReviewForm
-from .services.returns import aftersales_rules_get, return_request_create, return_review
+from .services.returns import return_request_create, return_review
 
 BULK_REVIEW_LIMIT = 100
 
@@ -319,21 +318,8 @@ def _items_text(items) -> str:
     )
 
 
-@admin.register(AfterSalesRules)
-class AfterSalesRulesAdmin(SimpleHistoryAdmin):
-    """One row; its list is skipped. Every change is in its history (who, when, old → new)."""
-
-    list_display = ("repeat_customer_enabled", "repeat_customer_min_delivered", "updated_at")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def changelist_view(self, request, extra_context=None):
-        rules = aftersales_rules_get()
-        return HttpResponseRedirect(reverse("admin:aftersales_aftersalesrules_change", args=[rules.pk]))
+# The repeat-customer rule moved to the operations rules (admin → Operations rules → Rules):
+# one place for every rule operations own. The old after-sales rules row is only history now.
 
 
 # The order page links to these pages for the return actions (their records must follow the

@@ -16,7 +16,6 @@ from .models import (
     ChatDelivery,
     ChatRobot,
     Notification,
-    PriorityThreshold,
     ReactionRule,
     StaleThreshold,
 )
@@ -210,26 +209,8 @@ class StaleThresholdAdmin(SimpleHistoryAdmin):
     list_display = ("state", "minutes", "updated_at")
 
 
-class PriorityThresholdForm(forms.ModelForm):
-    class Meta:
-        model = PriorityThreshold
-        fields = ["currency", "amount"]
-
-    def clean_currency(self):
-        currency = (self.cleaned_data.get("currency") or "").strip().upper()
-        if len(currency) != 3 or not currency.isascii() or not currency.isalpha():
-            raise forms.ValidationError(_("A currency is three letters, such as CNY or USD."))
-        return currency
-
-
-@admin.register(PriorityThreshold)
-class PriorityThresholdAdmin(SimpleHistoryAdmin):
-    """Orders above the amount in their currency are high priority at intake (the priority
-    packing lane). A currency without a row is never high value; the hub's currency then falls
-    back to ORDERHUB_PRIORITY_AMOUNT."""
-
-    form = PriorityThresholdForm
-    list_display = ("currency", "amount", "updated_at")
+# High-value thresholds moved to the operations rules (admin → Operations rules → Rules: the
+# "High value" rule per currency), the one place that decides the priority lane at intake.
 
 
 @admin.register(Alert)

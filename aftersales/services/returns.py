@@ -14,10 +14,10 @@ leaves everything as it was.
 An approval (by a person or by the rule) asks for the return label through the outbox
 (`return_label_issue`, see `return_labels.py`), written in the approval's transaction.
 
-The repeat-customer rule (`AfterSalesRules`, edited by operations): a buyer with at least N
-delivered orders (same email or phone, this order left out) gets the return approved by the
-system at once, in the request's transaction, with a prepaid label; the approval's note names
-the rule.
+The repeat-customer rule is an operations rule (`rules` app, trigger "return requested", action
+"approve the return with a prepaid label"; the seed's ships as a default): the first such rule
+that matches approves the return as the system at once, in the request's transaction, with a
+prepaid label; the approval's note and data name the rule.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ from orders.states import TRANSITIONS_BY_ACTION, Role, State
 
 from ..models import (
     OPEN_RETURN_STATUSES,
-    AfterSalesRules,
     LabelStatus,
     ReturnRequest,
     ReturnSource,
@@ -194,18 +193,6 @@ def _role_check(actor, action: str) -> None:
 # The repeat-customer rule
 
 
-def aftersales_rules_get() -> AfterSalesRules:
-    """The one rules row, created with its defaults the first time it is read."""
-    rules, _created = AfterSalesRules.objects.get_or_create(pk=1)
-    return rules
-
-
-def _rules_current() -> AfterSalesRules:
-    # Read inside the caller's transaction: no write there, the defaults stand in for a row
-    # nobody has saved yet.
-    return AfterSalesRules.objects.filter(pk=1).first() or AfterSalesRules(pk=1)
-
-
 def _email_variants(email: str) -> set[str]:
     """The forms an email is stored in (as typed, lower case, domain in lower case): each an
     exact match on the email index, which a case-insensitive comparison could not use."""
@@ -236,16 +223,6 @@ def return_repeat_customer_count(*, order: Order) -> int:
         .exclude(pk=order.pk)
         .count()
     )
-
-
-def repeat_customer_rule_name(threshold: int) -> str:
-    return _("Repeat customer (%(count)d+ delivered orders)") % {"count": threshold}
-
-
-def _rule_note(threshold: int) -> str:
-    return _("Rule: repeat customer (%(count)d+ delivered orders) — approved without review, prepaid return label") % {
-        "count": threshold
-    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -352,19 +329,49 @@ def return_request_create_in_transaction(
         request_event=event,
     )
 
-    rules = _rules_current()
-    if rules.repeat_customer_enabled:
-        threshold = rules.repeat_customer_min_delivered
-        if return_repeat_customer_count(order=event.order) >= threshold:
-            _approve(
-                case,
-                actor=None,
-                note=_rule_note(threshold),
-                prepaid_label=True,
-                rule=repeat_customer_rule_name(threshold),
-                expected_order_version=None,
-            )
+    # The operations rules of "return requested" that approve returns (the seed's repeat-customer
+    # rule ships as one): the first that matches decides now, in this transaction, and is named
+    # on the approval and the timeline.
+    from rules.services import rule_note, rules_return_approval
+
+    rule = rules_return_approval(order=event.order, event=event)
+    if rule is not None:
+        _approve(
+            case,
+            actor=None,
+            note=rule_note(rule.name, RULE_APPROVAL_TEXT),
+            prepaid_label=True,
+            rule=rule.name,
+            expected_order_version=None,
+            event_data={"rule": rule.id, "rule_name": rule.name, "rule_action": "approve_return"},
+        )
     return case, True
+
+
+RULE_APPROVAL_TEXT = "退货自动批准，预付退货运单 / return approved, prepaid return label"
+
+
+def return_approve_by_rule_in_transaction(*, order: Order, rule_name: str, note: str, data: dict) -> bool:
+    """An operations rule approves the order's return waiting for review (with a prepaid label),
+    inside the caller's transaction with the order locked. False when no return waits."""
+    case = (
+        ReturnRequest.objects.select_for_update(of=("self",))
+        .filter(order_id=order.pk, status=ReturnStatus.REQUESTED)
+        .first()
+    )
+    if case is None or order.state != State.RETURN_REQUESTED:
+        return False
+    case.order = order
+    _approve(
+        case,
+        actor=None,
+        note=note,
+        prepaid_label=True,
+        rule=rule_name,
+        expected_order_version=None,
+        event_data=data,
+    )
+    return True
 
 
 # ---------------------------------------------------------------------------------------------
@@ -429,11 +436,25 @@ def return_review(
     return case
 
 
-def _approve(case: ReturnRequest, *, actor, note: str, prepaid_label: bool, rule: str, expected_order_version) -> None:
+def _approve(
+    case: ReturnRequest,
+    *,
+    actor,
+    note: str,
+    prepaid_label: bool,
+    rule: str,
+    expected_order_version,
+    event_data: dict | None = None,
+) -> None:
     """Approve the (locked) return: the order's transition, the decision, and the label's outbox
     row, all in the caller's transaction."""
     event = order_transition_in_transaction(
-        case.order_id, "approve_return", actor=actor, expected_version=expected_order_version, note=note
+        case.order_id,
+        "approve_return",
+        actor=actor,
+        expected_version=expected_order_version,
+        note=note,
+        event_data=event_data,
     )
     case.status = ReturnStatus.APPROVED
     case.decided_by = actor

@@ -45,9 +45,7 @@ from .orders import (
     SHIPPING_FIELDS,
     _clean_amount,
     _clean_email,
-    _priority_for,
     order_create_in_transaction,
-    priority_thresholds_get,
 )
 from .outbox import outbox_dispatch_on_commit, reaction_rules_for
 from .shops import shop_for_order
@@ -387,10 +385,11 @@ def _orders_create_bulk(channel: str, shop, new: list[tuple[int, str, IntakeItem
     """New orders as order_create_in_transaction + order_transition_in_transaction would leave
     them, in a handful of INSERTs: the order row in its final state and version, the history
     rows of each step (created "+", then one "~" per transition), the events, the outbox rows."""
+    from rules.services import rules_intake_plan, rules_intake_record
+
     now = timezone.now()
     plans = []
     orders = []
-    thresholds = priority_thresholds_get()  # once per batch: the same rule as order_create
     for _index, key, item in new:
         clean, errors = intake_fields_clean(item.fields)
         if errors:
@@ -421,7 +420,6 @@ def _orders_create_bulk(channel: str, shop, new: list[tuple[int, str, IntakeItem
             ordered_at=ordered_at or now,
             amount=amount,
             currency=currency,
-            priority=_priority_for(amount, currency, thresholds),
             # The final state and version: the history rows and events below record each step.
             state=state,
             version=1 + len(steps),
@@ -432,10 +430,14 @@ def _orders_create_bulk(channel: str, shop, new: list[tuple[int, str, IntakeItem
         )
         orders.append(order)
         plans.append((item, steps))
+    # The operations rules for "order created", evaluated once for the batch (the priority lane
+    # is set on the rows before the INSERT, the rest follows the commit in the outbox), as
+    # order_create_in_transaction does for one order.
+    rule_plans = rules_intake_plan(orders)
     _rows_insert(Order, orders)
 
-    history, events = [], []
-    for order, (item, steps) in zip(orders, plans, strict=True):
+    history, events, created_events = [], [], []
+    for order, (item, steps), rule_plan in zip(orders, plans, rule_plans, strict=True):
         row = {name: getattr(order, name) for name in _TRACKED}
         history.append(
             HistoricalOrder(
@@ -445,18 +447,18 @@ def _orders_create_bulk(channel: str, shop, new: list[tuple[int, str, IntakeItem
                 **{**row, "state": State.SUBMITTED, "version": 1},
             )
         )
-        events.append(
-            _event(
-                order,
-                ORDER_CREATED,
-                "",
-                State.SUBMITTED,
-                1,
-                now,
-                item.source_note.strip(),
-                {"channel": channel, "external_id": order.external_id},
-            )
+        created = _event(
+            order,
+            ORDER_CREATED,
+            "",
+            State.SUBMITTED,
+            1,
+            now,
+            rule_plan.note_with(item.source_note.strip()),
+            {"channel": channel, "external_id": order.external_id},
         )
+        events.append(created)
+        created_events.append(created)
         for version, (action, from_state, to_state, note) in enumerate(steps, start=2):
             history.append(
                 HistoricalOrder(
@@ -471,6 +473,7 @@ def _orders_create_bulk(channel: str, shop, new: list[tuple[int, str, IntakeItem
     _rows_insert(HistoricalOrder, history)
     _rows_insert(OrderEvent, events)
     _outbox_enqueue_bulk(events)
+    rules_intake_record(rule_plans, created_events)
     return [
         IntakeResult(order=order, outcome=CREATED, actions=tuple(step[0] for step in steps))
         for order, (_item, steps) in zip(orders, plans, strict=True)

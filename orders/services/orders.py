@@ -40,31 +40,6 @@ def order_number_next(*, at=None) -> str:
     return f"OH{day:%Y%m%d}-{value:05d}"
 
 
-def priority_thresholds_get(*, currencies=None) -> dict[str, Decimal]:
-    """{currency: high value above} as operations last saved them (alerts.PriorityThreshold),
-    read at each intake so an admin edit counts at the next order in every process. The
-    hub's currency falls back to ORDERHUB_PRIORITY_AMOUNT when it has no row."""
-    from alerts.models import PriorityThreshold
-
-    rows = PriorityThreshold.objects.all()
-    if currencies is not None:
-        rows = rows.filter(currency__in=set(currencies))
-    thresholds = dict(rows.values_list("currency", "amount"))
-    thresholds.setdefault(settings.ORDERHUB_CURRENCY, Decimal(str(settings.ORDERHUB_PRIORITY_AMOUNT)))
-    return thresholds
-
-
-def _priority_for(amount: Decimal, currency: str, thresholds: dict[str, Decimal] | None = None) -> int:
-    """High priority (the warehouse's priority packing lane) above the currency's threshold; a
-    currency without one is never high value. `thresholds`: read once for a batch."""
-    if thresholds is None:
-        thresholds = priority_thresholds_get(currencies=[currency])
-    threshold = thresholds.get(currency)
-    if threshold is not None and amount > threshold:
-        return Priority.HIGH
-    return Priority.NORMAL
-
-
 def _clean_amount(amount) -> Decimal:
     try:
         value = Decimal(str(amount))
@@ -162,6 +137,10 @@ def order_create_in_transaction(
     if external_id and Order.objects.filter(channel=channel, external_id=external_id).exists():
         raise _already_in_hub(channel, external_id)
     now = timezone.now()
+    # The operations rules decide what a new order gets (e.g. the priority lane for high value):
+    # rules_intake_plan sets it on the row before it is saved, and names the rules in the note.
+    from rules.services import rules_intake_plan, rules_intake_record
+
     order = Order(
         number=order_number_next(at=now),
         channel=channel,
@@ -174,12 +153,12 @@ def order_create_in_transaction(
         currency=currency,
         cs_owner=cs_owner,
         main_order=main_order,
-        priority=_priority_for(amount, currency),
         updated_by=actor,
         updated_at=now,
         state_changed_at=now,
         **{name: (value or "").strip() for name, value in shipping.items()},
     )
+    (plan,) = rules_intake_plan([order])
     order._history_user = actor
     order.save()
     created = order_event_create(
@@ -188,10 +167,11 @@ def order_create_in_transaction(
         from_state="",
         actor=actor,
         occurred_at=now,
-        note=note,
+        note=plan.note_with(note),
         data={"channel": channel, "external_id": order.external_id},
     )
     outbox_enqueue_for_event(created)
+    rules_intake_record([plan], [created])
     return order
 
 
@@ -264,3 +244,48 @@ def _plain(value):
     if hasattr(value, "pk"):
         return user_display_name(value) if hasattr(value, "get_username") else str(value)
     return value
+
+
+# Fields the system may set for an operations rule (rules.services): the editable details, and
+# the warehouse an order is meant for before it is allocated.
+RULE_SETTABLE_DETAILS = ("cs_owner", "priority", "warehouse")
+
+
+def order_details_set_by_rule_in_transaction(*, order: Order, note: str, data: dict, **changes):
+    """A rule's field change on a locked order (as the system, inside the caller's
+    transaction): saved with its history row, and one `details_updated` event whose note names
+    the rule and whose data holds the rule and the changes. Returns the event, or None when
+    nothing changed."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("order_details_set_by_rule_in_transaction needs an open transaction")
+    unknown = set(changes) - set(RULE_SETTABLE_DETAILS)
+    if unknown:
+        raise TypeError(f"a rule cannot set: {', '.join(sorted(unknown))}")
+    if changes.get("cs_owner") is not None:
+        _check_cs_owner(changes["cs_owner"])
+    if "priority" in changes and int(changes["priority"]) not in Priority.values:
+        raise InvalidActionData(_("Unknown priority."))
+    diff = {}
+    for name, new in changes.items():
+        old = getattr(order, name)
+        if old != new:
+            diff[name] = [_plain(old), _plain(new)]
+            setattr(order, name, new)
+    if not diff:
+        return None
+    now = timezone.now()
+    order.version += 1
+    order.updated_by = None
+    order.updated_at = now
+    order_save_locked(order, update_fields=[*diff.keys(), "version", "updated_by", "updated_at"], actor=None, at=now)
+    updated = order_event_create(
+        order=order,
+        action=ORDER_DETAILS_UPDATED,
+        from_state=order.state,
+        actor=None,
+        occurred_at=now,
+        note=note,
+        data={**data, "changes": diff},
+    )
+    outbox_enqueue_for_event(updated)
+    return updated

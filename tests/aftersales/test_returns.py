@@ -11,8 +11,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from aftersales.models import AfterSalesRules, LabelStatus, ReturnRequest, ReturnSource, ReturnStatus
+from aftersales.models import LabelStatus, ReturnRequest, ReturnSource, ReturnStatus
 from aftersales.services.returns import (
+    RULE_APPROVAL_TEXT,
     ReturnAlreadyDecided,
     ReturnAlreadyOpen,
     ReturnNotFound,
@@ -30,6 +31,8 @@ from orders.exceptions import (
 )
 from orders.models import Attachment, Order, OrderEvent, OutboxMessage
 from orders.services.transition import order_transition
+from rules.defaults import REPEAT_RETURN_NAME
+from rules.models import Rule
 
 pytestmark = pytest.mark.django_db
 
@@ -68,7 +71,7 @@ def snapshot(order) -> dict:
         "events": OrderEvent.objects.count(),
         "outbox": OutboxMessage.objects.count(),
         "attachments": Attachment.objects.count(),
-        "rules_history": AfterSalesRules.history.count(),
+        "rules_history": Rule.history.count(),
     }
 
 
@@ -279,16 +282,16 @@ def test_repeat_customer_is_approved_by_the_rule_with_a_prepaid_label(make_order
     order = repeat_buyer(make_order, 3)
     case = request(order, users["cs1"])
     assert case.status == ReturnStatus.APPROVED
-    assert case.decided_by is None and case.decided_by_rule == "Repeat customer (3+ delivered orders)"
+    assert case.decided_by is None and case.decided_by_rule == REPEAT_RETURN_NAME
     assert (case.label_prepaid, case.label_status) == (True, LabelStatus.PENDING)
     order.refresh_from_db()
     assert order.state == "return_approved"
     request_event, approve = OrderEvent.objects.filter(order=order).order_by("-id")[:2][::-1]
     assert (request_event.action, request_event.actor) == ("request_return", users["cs1"])
     assert (approve.action, approve.actor, approve.actor_role) == ("approve_return", None, "system")
-    assert approve.note == (
-        "Rule: repeat customer (3+ delivered orders) — approved without review, prepaid return label"
-    )
+    # The rule that decided is named on the timeline (its name and id in the event's data too).
+    assert approve.note == f"规则 / Rule “{REPEAT_RETURN_NAME}”: {RULE_APPROVAL_TEXT}"
+    assert approve.data["rule_name"] == REPEAT_RETURN_NAME
     assert OutboxMessage.objects.filter(event=approve, kind=LABEL).count() == 1
 
 
@@ -298,15 +301,15 @@ def test_two_delivered_orders_are_not_enough(make_order, users):
 
 
 def test_the_rule_switched_off_leaves_the_review_to_a_person(make_order, users):
-    AfterSalesRules.objects.update_or_create(pk=1, defaults={"repeat_customer_enabled": False})
+    Rule.objects.filter(name=REPEAT_RETURN_NAME).update(enabled=False)
     case = request(repeat_buyer(make_order, 5), users["cs1"])
     assert case.status == ReturnStatus.REQUESTED
 
 
 def test_the_threshold_is_the_operations_number(make_order, users):
-    AfterSalesRules.objects.update_or_create(pk=1, defaults={"repeat_customer_min_delivered": 1})
+    Rule.objects.filter(name=REPEAT_RETURN_NAME).update(previous_delivered_min=1)
     case = request(repeat_buyer(make_order, 1), users["cs1"])
-    assert case.decided_by_rule == "Repeat customer (1+ delivered orders)"
+    assert case.decided_by_rule == REPEAT_RETURN_NAME
 
 
 def test_who_counts_as_a_repeat_customer(make_order, users):

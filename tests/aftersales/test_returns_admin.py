@@ -13,9 +13,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from aftersales.models import AfterSalesRules, ReturnRequest
-from aftersales.services.returns import aftersales_rules_get, return_request_create, return_review
+from aftersales.models import ReturnRequest
+from aftersales.services.returns import return_request_create, return_review
 from orders.models import Attachment, Order, OrderEvent, OutboxMessage
+from rules.defaults import REPEAT_RETURN_NAME
+from rules.models import Rule
+from tests.rules.forms import rule_post_data
 
 pytestmark = pytest.mark.django_db
 
@@ -282,48 +285,54 @@ def test_filters_and_search(login, requested, make_order, users):
     assert _listed(cs.get(CHANGELIST, {"source__exact": "channel"}).content.decode()) == [channel.order.number]
     assert _listed(cs.get(CHANGELIST, {"q": manual.order.number}).content.decode()) == [manual.order.number]
     assert _listed(cs.get(CHANGELIST, {"q": "777"}).content.decode()) == [channel.order.number]
-    assert "Repeat customer (3+ delivered orders)" in cs.get(CHANGELIST).content.decode()
+    assert "回头客退货" in cs.get(CHANGELIST).content.decode()  # the rule that decided
 
 
 # ---------------------------------------------------------------------------------------------
 # The rule, edited by operations
 
 
+def _repeat_rule():
+    return Rule.objects.get(name=REPEAT_RETURN_NAME)
+
+
 def test_operations_change_the_threshold_and_it_takes_effect(login, make_order, users):
+    # The repeat-customer rule is an operations rule now: edited with the other rules.
     for _ in range(2):
         make_order("delivered", buyer_email="twice@example.com")
     ops = login("ops1")
-    rules_list = ops.get(reverse("admin:aftersales_aftersalesrules_changelist"))
-    url = reverse("admin:aftersales_aftersalesrules_change", args=[aftersales_rules_get().pk])
-    assert rules_list["Location"] == url
-    response = ops.post(url, {"repeat_customer_enabled": "on", "repeat_customer_min_delivered": 2})
+    rule = _repeat_rule()
+    url = reverse("admin:rules_rule_change", args=[rule.pk])
+    response = ops.post(url, rule_post_data(rule, previous_delivered_min=2))
     assert response.status_code == 302
 
     order = make_order("delivered", buyer_email="twice@example.com")
     case = return_request_create(order_id=order.pk, actor=users["cs1"], reason="不想要了")
-    assert case.status == "approved" and case.decided_by_rule == "Repeat customer (2+ delivered orders)"
+    assert case.status == "approved" and case.decided_by_rule == REPEAT_RETURN_NAME
     approve = OrderEvent.objects.get(order=order, action="approve_return")
-    assert "repeat customer (2+ delivered orders)" in approve.note
+    assert REPEAT_RETURN_NAME in approve.note
 
-    record = AfterSalesRules.objects.get().history.order_by("-history_id").first()
-    assert (record.repeat_customer_min_delivered, record.history_user, record.history_type) == (2, users["ops1"], "~")
-    assert ops.get(reverse("admin:aftersales_aftersalesrules_history", args=[1])).status_code == 200
+    record = rule.history.order_by("-history_id").first()
+    assert (record.previous_delivered_min, record.history_user, record.history_type) == (2, users["ops1"], "~")
+    assert ops.get(reverse("admin:rules_rule_history", args=[rule.pk])).status_code == 200
 
 
 def test_operations_switch_the_rule_off(login, make_order, users):
     for _ in range(3):
         make_order("delivered", buyer_email="thrice@example.com")
-    url = reverse("admin:aftersales_aftersalesrules_change", args=[aftersales_rules_get().pk])
-    login("ops1").post(url, {"repeat_customer_min_delivered": 3})
+    rule = _repeat_rule()
+    login("ops1").post(reverse("admin:rules_rule_change", args=[rule.pk]), rule_post_data(rule, enabled=False))
     order = make_order("delivered", buyer_email="thrice@example.com")
     assert return_request_create(order_id=order.pk, actor=users["cs1"], reason="不想要了").status == "requested"
 
 
 @pytest.mark.parametrize("who", ["cs1", "wh1", "fin1", "tech1"])
 def test_only_operations_edit_the_rules(login, who):
-    url = reverse("admin:aftersales_aftersalesrules_change", args=[aftersales_rules_get().pk])
-    before = AfterSalesRules.history.count()
-    response = login(who).post(url, {"repeat_customer_enabled": "on", "repeat_customer_min_delivered": 1})
+    rule = _repeat_rule()
+    before = Rule.history.count()
+    response = login(who).post(
+        reverse("admin:rules_rule_change", args=[rule.pk]), rule_post_data(rule, previous_delivered_min=1)
+    )
     assert response.status_code == 403
-    assert AfterSalesRules.objects.get().repeat_customer_min_delivered == 3
-    assert AfterSalesRules.history.count() == before
+    assert _repeat_rule().previous_delivered_min == 3
+    assert Rule.history.count() == before

@@ -1,6 +1,7 @@
-"""Rules operations own: per-kind alert settings, stale and high-value thresholds, the
-warehouse's promised ship time. Seeded by a data migration, edited in the admin by operations,
-every change audited, taking effect at the next use without a restart."""
+"""Rules operations own: per-kind alert settings, stale thresholds, the high-value threshold
+(the "High value" operations rule since the rules app), the warehouse's promised ship time.
+Seeded by a data migration, edited in the admin by operations, every change audited, taking
+effect at the next use without a restart."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ from orders.demo import demo_address
 from orders.models import Order, Warehouse
 from orders.services.intake import IntakeItem, order_intake, order_intake_batch_in_transaction
 from orders.states import Priority
+from rules.defaults import HIGH_VALUE_NAME
+from rules.models import Rule
+from tests.rules.forms import rule_post_data
 
 OTHER_ROLES = ["cs1", "wh1", "fin1", "tech1"]
 
@@ -113,54 +117,64 @@ def test_high_value_at_intake_follows_the_seeded_threshold(users):
     assert (high.priority, normal.priority) == (Priority.HIGH, Priority.NORMAL)
 
 
+def _high_value_rule() -> Rule:
+    return Rule.objects.get(name=HIGH_VALUE_NAME)
+
+
 def test_operations_edit_thresholds_and_the_next_intake_uses_them(login, users):
+    # The high-value threshold is the "High value" operations rule (one per currency).
     ops = login("ops1")
-    response = ops.post(reverse("admin:alerts_prioritythreshold_add"), {"currency": "usd", "amount": "100"})
+    data = rule_post_data(
+        name="High value (USD)",
+        enabled=True,
+        trigger="created",
+        amount_min="100.01",
+        amount_currency="usd",
+        actions=[{"kind": "set_priority", "priority": 1}],
+    )
+    response = ops.post(reverse("admin:rules_rule_add"), data)
     assert response.status_code == 302
-    assert PriorityThreshold.objects.get(currency="USD").amount == Decimal("100")
+    assert Rule.objects.get(name="High value (USD)").amount_currency == "USD"
     assert intake("150.00", "USD").priority == Priority.HIGH
     assert intake("99.00", "USD").priority == Priority.NORMAL
 
-    cny = PriorityThreshold.objects.get(currency="CNY")
-    url = reverse("admin:alerts_prioritythreshold_change", args=[cny.pk])
-    assert ops.post(url, {"currency": "CNY", "amount": "1000"}).status_code == 302
+    cny = _high_value_rule()
+    url = reverse("admin:rules_rule_change", args=[cny.pk])
+    assert ops.post(url, rule_post_data(cny, amount_min="1000.01")).status_code == 302
     assert intake("899.00", "CNY").priority == Priority.NORMAL
     assert intake("1000.01", "CNY").priority == Priority.HIGH
     batch = intake_batch(("899", "CNY"), ("1001", "CNY"), ("150", "USD"), ("50", "USD"))
     assert [o.priority for o in batch] == [Priority.NORMAL, Priority.HIGH, Priority.HIGH, Priority.NORMAL]
 
-    history = [
-        (h.currency, h.amount, h.history_type, h.history_user) for h in PriorityThreshold.history.order_by("history_id")
-    ]
+    history = [(h.name, h.amount_min, h.history_type, h.history_user) for h in Rule.history.order_by("history_id")]
     assert history[-2:] == [
-        ("USD", Decimal("100.00"), "+", users["ops1"]),
-        ("CNY", Decimal("1000.00"), "~", users["ops1"]),
+        ("High value (USD)", Decimal("100.01"), "+", users["ops1"]),
+        (HIGH_VALUE_NAME, Decimal("1000.01"), "~", users["ops1"]),
     ]
-    assert ops.get(reverse("admin:alerts_prioritythreshold_history", args=[cny.pk])).status_code == 200
+    assert ops.get(reverse("admin:rules_rule_history", args=[cny.pk])).status_code == 200
 
 
-def test_without_a_row_the_hub_currency_falls_back_to_the_setting(users, settings):
-    settings.ORDERHUB_PRIORITY_AMOUNT = "200"
-    PriorityThreshold.objects.filter(currency="CNY").delete()
-    assert intake("250", "CNY").priority == Priority.HIGH
-    assert [o.priority for o in intake_batch(("250", "CNY"), ("150", "CNY"))] == [Priority.HIGH, Priority.NORMAL]
+def test_with_the_high_value_rule_off_nothing_takes_the_priority_lane(users):
+    Rule.objects.filter(name=HIGH_VALUE_NAME).update(enabled=False)
+    assert intake("900", "CNY").priority == Priority.NORMAL
+    assert [o.priority for o in intake_batch(("900", "CNY"), ("150", "CNY"))] == [Priority.NORMAL, Priority.NORMAL]
 
 
 @pytest.mark.parametrize(
     ("data", "error"),
     [
-        ({"currency": "US", "amount": "100"}, "three letters"),
-        ({"currency": "US1", "amount": "100"}, "three letters"),
-        ({"currency": "USD", "amount": "-1"}, "greater than or equal to 0"),
-        ({"currency": "CNY", "amount": "1"}, "already exists"),
+        ({"amount_currency": "US", "amount_min": "100"}, "not a currency code"),
+        ({"amount_currency": "US1", "amount_min": "100"}, "not a currency code"),
+        ({"amount_currency": "USD", "amount_min": "-1"}, "greater than or equal to 0"),
+        ({"amount_min": "100"}, "needs its currency"),
     ],
 )
 def test_bad_priority_thresholds_are_refused(login, users, data, error):
-    before = PriorityThreshold.history.count()
-    response = login("ops1").post(reverse("admin:alerts_prioritythreshold_add"), data)
+    before = (Rule.objects.count(), Rule.history.count())
+    post = rule_post_data(name="High value (bad)", actions=[{"kind": "set_priority", "priority": 1}], **data)
+    response = login("ops1").post(reverse("admin:rules_rule_add"), post)
     assert response.status_code == 200 and error in response.content.decode()
-    assert list(PriorityThreshold.objects.values_list("currency", "amount")) == [("CNY", Decimal("500.00"))]
-    assert PriorityThreshold.history.count() == before
+    assert (Rule.objects.count(), Rule.history.count()) == before
 
 
 # ---------------------------------------------------------------------------------------------
@@ -289,17 +303,20 @@ def test_operations_edit_the_promised_ship_time(login, users, warehouses):
 def test_other_roles_cannot_edit_the_rules(login, users, who):
     client = login(who)
     row = AlertKindSettings.objects.get(kind="stale_order")
-    cny = PriorityThreshold.objects.get(currency="CNY")
-    before = (AlertKindSettings.history.count(), PriorityThreshold.history.count())
+    cny = _high_value_rule()
+    before = (AlertKindSettings.history.count(), Rule.history.count())
     attempts = [
         (kind_url("stale_order"), kind_form(row, enabled="")),
-        (reverse("admin:alerts_prioritythreshold_change", args=[cny.pk]), {"currency": "CNY", "amount": "1"}),
-        (reverse("admin:alerts_prioritythreshold_add"), {"currency": "USD", "amount": "1"}),
+        (reverse("admin:rules_rule_change", args=[cny.pk]), rule_post_data(cny, amount_min="1")),
+        (
+            reverse("admin:rules_rule_add"),
+            rule_post_data(name="x", amount_min="1", amount_currency="USD", actions=[{"kind": "set_priority"}]),
+        ),
         (reverse("admin:alerts_stalethreshold_add"), {"state": "paid", "minutes": 1}),
     ]
     for url, data in attempts:
         assert client.post(url, data).status_code == 403, url
     row.refresh_from_db()
     cny.refresh_from_db()
-    assert row.enabled and cny.amount == Decimal("500") and not StaleThreshold.objects.exists()
-    assert (AlertKindSettings.history.count(), PriorityThreshold.history.count()) == before
+    assert row.enabled and cny.amount_min == Decimal("500.01") and not StaleThreshold.objects.exists()
+    assert (AlertKindSettings.history.count(), Rule.history.count()) == before
