@@ -1,0 +1,207 @@
+"""Brands and shops in the admin (write-only secrets, checked mappings, who may manage them) and
+the brand filters of the boards and the KPI dashboard."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from orders.models import Brand, Shop
+from orders.states import Channel
+
+from .conftest import shown
+
+pytestmark = pytest.mark.django_db
+
+
+def shop_form(shop: Shop, **changes) -> dict:
+    data = {
+        "brand": shop.brand_id,
+        "channel": shop.channel,
+        "code": shop.code,
+        "name": shop.name,
+        "external_shop_id": shop.external_shop_id,
+        "webhook_secret": "",
+        "import_mapping": "{}",
+        "is_active": "on",
+    }
+    data.update(changes)
+    return data
+
+
+def test_the_webhook_secret_is_write_only(client, users, world):
+    shop = world.shops["alpha"]
+    Shop.objects.filter(pk=shop.pk).update(webhook_secret="shpss_stored_secret")
+    client.force_login(users["ops1"])
+    url = reverse("admin:orders_shop_change", args=[shop.pk])
+    assert "shpss_stored_secret" not in client.get(url).content.decode()
+    # Left empty, the stored secret stays; a new one replaces it.
+    assert client.post(url, shop_form(shop)).status_code == 302
+    assert Shop.objects.get(pk=shop.pk).webhook_secret == "shpss_stored_secret"
+    assert client.post(url, shop_form(shop, webhook_secret="shpss_new")).status_code == 302
+    assert Shop.objects.get(pk=shop.pk).webhook_secret == "shpss_new"
+    # The tech lead reads shops, never the secret.
+    client.force_login(users["tech1"])
+    page = client.get(url)
+    assert page.status_code == 200 and "shpss_new" not in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("mapping", "error"),
+    [
+        ('["external_id"]', "must be a JSON object"),
+        ('{"no_such_column": "x"}', "is not an import column of this channel"),
+        ('{"external_id": ""}', "must be the column"),
+    ],
+)
+def test_a_bad_import_mapping_is_refused(client, users, world, mapping, error):
+    shop = world.shops["alpha"]
+    client.force_login(users["ops1"])
+    response = client.post(reverse("admin:orders_shop_change", args=[shop.pk]), shop_form(shop, import_mapping=mapping))
+    assert response.status_code == 200 and error in response.content.decode()
+    assert Shop.objects.get(pk=shop.pk).import_mapping == {}
+
+
+def test_a_good_import_mapping_is_saved(client, users, world):
+    shop = world.shops["alpha"]
+    client.force_login(users["ops1"])
+    response = client.post(
+        reverse("admin:orders_shop_change", args=[shop.pk]),
+        shop_form(shop, import_mapping='{"external_id": " Order No. ", "amount": "Paid"}'),
+    )
+    assert response.status_code == 302
+    assert Shop.objects.get(pk=shop.pk).import_mapping == {"external_id": "Order No.", "amount": "Paid"}
+
+
+def test_operations_add_a_brand_with_customer_service_staff_only(client, users, world):
+    client.force_login(users["ops1"])
+    page = client.get(reverse("admin:orders_brand_add")).content.decode()
+    assert "cs1" in page and ">wh1<" not in page
+    response = client.post(
+        reverse("admin:orders_brand_add"),
+        {
+            "code": "gamma",
+            "name": "Gamma",
+            "is_active": "on",
+            "staff": [users["cs3"].pk],
+            "shops-TOTAL_FORMS": "0",
+            "shops-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert list(Brand.objects.get(code="gamma").staff.all()) == [users["cs3"]]
+    refused = client.post(
+        reverse("admin:orders_brand_add"),
+        {
+            "code": "delta",
+            "name": "Delta",
+            "staff": [users["wh1"].pk],
+            "shops-TOTAL_FORMS": "0",
+            "shops-INITIAL_FORMS": "0",
+        },
+    )
+    assert refused.status_code == 200 and not Brand.objects.filter(code="delta").exists()
+
+
+@pytest.mark.parametrize(
+    ("username", "status"), [("cs1", 403), ("wh1", 403), ("fin1", 403), ("ops1", 200), ("admin", 200)]
+)
+def test_who_manages_brands_and_shops(client, users, world, username, status):
+    client.force_login(users[username])
+    assert client.get(reverse("admin:orders_brand_add")).status_code == status
+    assert client.get(reverse("admin:orders_shop_add")).status_code == status
+
+
+def test_the_tech_lead_reads_brands_but_does_not_change_them(client, users, world):
+    client.force_login(users["tech1"])
+    assert client.get(reverse("admin:orders_brand_changelist")).status_code == 200
+    assert client.get(reverse("admin:orders_brand_add")).status_code == 403
+
+
+# -- brand filters -------------------------------------------------------------------------------
+
+
+def test_the_board_brand_filter_offers_a_customer_service_person_only_their_brands(client, users, world):
+    client.force_login(users["cs1"])
+    choices = client.get("/boards/cs/").context["filter"].form.fields["brand"].queryset
+    assert [b.code for b in choices] == ["alpha"]
+    # Another brand in the URL is not a valid choice: nothing is listed, nothing leaks.
+    page = client.get("/boards/cs/", {"brand": "beta", "owner": "all"}).content.decode()
+    assert not shown(page, world.all_numbers())
+    client.force_login(users["ops1"])
+    choices = client.get("/boards/ops/").context["filter"].form.fields["brand"].queryset
+    assert {b.code for b in choices} >= {"alpha", "beta", "default"}
+
+
+@pytest.mark.parametrize(
+    ("url", "board"), [("/boards/cs/", "cs"), ("/boards/warehouse/", "warehouse"), ("/boards/ops/", "ops")]
+)
+def test_the_board_pages_filter_by_brand(client, users, world, url, board):
+    client.force_login(users["ops1"])
+    everything = shown(client.get(url, {"owner": "all"}).content.decode(), world.all_numbers())
+    assert world.of({"alpha", "beta"}, board) <= everything
+    for code in ("alpha", "beta"):
+        page = client.get(url, {"brand": code, "owner": "all"}).content.decode()
+        listed = shown(page, world.all_numbers())
+        assert listed == everything & world.of({code}), (board, code)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/orders/customerserviceboard/",
+        "/admin/orders/warehouseboard/",
+        "/admin/orders/operationsboard/",
+        "/admin/orders/order/",
+    ],
+)
+def test_the_admin_lists_filter_by_brand(client, users, world, url):
+    client.force_login(users["ops1"])
+    everything = shown(client.get(url).content.decode(), world.all_numbers())
+    for code in ("alpha", "beta"):
+        listed = shown(client.get(url, {"brand": code}).content.decode(), world.all_numbers())
+        assert listed and listed == everything & world.of({code})
+    client.force_login(users["cs1"])
+    page = client.get(url, {"brand": "beta"})
+    assert page.status_code in (200, 302, 403)
+    if page.status_code == 200:
+        assert not shown(page.content.decode(), world.of({"beta"}))
+
+
+def test_the_kpi_dashboard_filters_by_brand(client, users, world):
+    client.force_login(users["ops1"])
+    page = client.get(reverse("kpis:dashboard"), {"brand": "alpha"})
+    assert page.status_code == 200 and page.context["brand"] == world.alpha
+    assert 'id="kpi-brand"' in page.content.decode()
+    whole = client.get(reverse("kpis:dashboard"), {"brand": "nope"})
+    assert whole.status_code == 200 and whole.context["brand"] is None
+    assert "There is no brand" in whole.content.decode()
+
+
+def test_a_brands_kpis_count_its_orders_only(users, world):
+    from django.utils import timezone
+
+    from kpis.models import InterventionKind, ManualIntervention
+    from kpis.selectors import kpi_daily_history_for_brand, kpi_summary
+
+    for code in ("alpha", "alpha", "beta"):
+        order = world.orders[(code, "cs")]
+        ManualIntervention.objects.create(
+            kind=InterventionKind.FORCED_STATUS,
+            order=order,
+            event=order.events.exclude(pk__in=ManualIntervention.objects.values("event_id")).first(),
+            occurred_at=timezone.now(),
+        )
+    assert kpi_summary(7, brand=world.alpha)["interventions"]["total"] == 2
+    assert kpi_summary(7, brand=world.beta)["interventions"]["total"] == 1
+    assert kpi_summary(7)["interventions"]["total"] == 3
+    history = kpi_daily_history_for_brand(brand=world.alpha, days=30)
+    assert len(history) == 30 and history[-1][1].interventions == 2
+
+
+def test_a_shop_belongs_to_one_channel(world):
+    from orders.exceptions import InvalidActionData
+    from orders.services.orders import order_create
+
+    with pytest.raises(InvalidActionData):
+        order_create(actor=None, channel=Channel.TAOBAO, amount="1.00", shop=world.shops["alpha"])
