@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from .models import Order, Warehouse
+from .models import Brand, Order, Shop, Warehouse
 from .services.orders import order_create
 from .services.transition import order_transition
 from .states import Carrier, Channel, Role, State
@@ -26,6 +26,41 @@ DEMO_USERS = [
     ("tech1", "赵", "磊", Role.TECH_LEAD),
     ("admin", "周", "敏", None),
 ]
+
+# The agency's brands: code, name, customer service working it, shops (channel, code, name,
+# shop id on the channel). cs1 and cs2 each see their own brand and the one they share.
+DEMO_BRANDS = [
+    (
+        "xiaoman",
+        "小满茶饮",
+        ["cs1"],
+        [
+            (Channel.SHOPIFY, "xiaoman-shopify", "小满茶饮 Shopify", "xiaoman-tea.myshopify.com"),
+            (Channel.TAOBAO, "xiaoman-tmall", "小满茶饮天猫旗舰店", ""),
+        ],
+    ),
+    (
+        "qingshan",
+        "青山户外",
+        ["cs2"],
+        [
+            (Channel.AMAZON, "qingshan-amazon", "Qingshan Outdoor (Amazon)", ""),
+            (Channel.WALMART, "qingshan-walmart", "Qingshan Outdoor (Walmart)", ""),
+            (Channel.SHOPIFY, "qingshan-shopify", "青山户外 Shopify", "qingshan-outdoor.myshopify.com"),
+        ],
+    ),
+    (
+        "mumu",
+        "木木家居",
+        ["cs1", "cs2"],
+        [
+            (Channel.TAOBAO, "mumu-taobao", "木木家居淘宝店", ""),
+            (Channel.MANUAL, "mumu-manual", "木木家居线下", ""),
+        ],
+    ),
+]
+
+DEMO_BRAND_STAFF = {code: staff for code, _name, staff, _shops in DEMO_BRANDS}
 
 # code, name, contact, phone, province, city, district, address
 DEMO_WAREHOUSES = [
@@ -92,6 +127,31 @@ def demo_users_ensure(password: str | None = None) -> dict:
             user.groups.set([Group.objects.get(name=role.value)])
         users[username] = user
     return users
+
+
+def demo_brands_ensure(users: dict) -> list[Shop]:
+    """The demo brands, their shops and who works them (once); every demo shop returned. Kept
+    apart from demo_users_ensure: the tests' demo users work no brand unless a test says so."""
+    shops = []
+    for code, name, staff, brand_shops in DEMO_BRANDS:
+        brand, _created = Brand.objects.get_or_create(code=code, defaults={"name": name})
+        brand.staff.add(*(users[username] for username in staff))
+        for channel, shop_code, shop_name, external_shop_id in brand_shops:
+            shop, _created = Shop.objects.get_or_create(
+                code=shop_code,
+                defaults={
+                    "brand": brand,
+                    "channel": channel,
+                    "name": shop_name,
+                    "external_shop_id": external_shop_id,
+                },
+            )
+            shops.append(shop)
+    return shops
+
+
+def demo_brand_names(username: str) -> list[str]:
+    return [name for _code, name, staff, _shops in DEMO_BRANDS if username in staff]
 
 
 def demo_warehouses_ensure() -> list[Warehouse]:
@@ -180,14 +240,27 @@ _AFTER_SALES_STEPS = {
 }
 
 
-def demo_order_create(target: str, *, users: dict, warehouses: list, rng: random.Random) -> Order:
-    cs = users[rng.choice(["cs1", "cs2"])]
-    channel = rng.choice(Channel.values)
+def demo_order_create(
+    target: str, *, users: dict, warehouses: list, rng: random.Random, shops: list[Shop] | None = None
+) -> Order:
+    """A demo order brought to `target`; with `shops`, of one of them (its channel), owned by
+    someone who works its brand."""
+    shop = rng.choice(shops) if shops else None
+    if shop is not None:
+        cs = users[rng.choice(DEMO_BRAND_STAFF.get(shop.brand.code) or ["cs1", "cs2"])]
+        channel = shop.channel
+    else:
+        cs = users[rng.choice(["cs1", "cs2"])]
+        channel = rng.choice(Channel.values)
     amount = Decimal(rng.choice([39, 59, 88, 129, 199, 268, 399, 520, 688, 899, 1299])) + Decimal("0.90")
     external_id = "" if channel == Channel.MANUAL else f"{channel.upper()}-{rng.randrange(10**9, 10**10)}"
     main = None
     if rng.random() < 0.08:
-        main = Order.objects.filter(main_order__isnull=True).order_by("?").first()
+        # A gift follows a main order of the same shop (so the same brand's people see both).
+        candidates = Order.objects.filter(main_order__isnull=True, channel=channel)
+        if shop is not None:
+            candidates = candidates.filter(shop=shop)
+        main = candidates.order_by("?").first()
     order = order_create(
         actor=None,
         channel=channel,
@@ -197,6 +270,7 @@ def demo_order_create(target: str, *, users: dict, warehouses: list, rng: random
         buyer_phone=f"138{rng.randrange(10**7, 10**8)}",
         cs_owner=cs,
         main_order=main,
+        shop=shop,
         **demo_address(rng),
     )
     return order_move_to(order, target, users=users, warehouses=warehouses, rng=rng, after_sales=True)

@@ -8,7 +8,15 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from orders.demo import DEFAULT_PASSWORD, DEMO_USERS, demo_order_create, demo_users_ensure, demo_warehouses_ensure
+from orders.demo import (
+    DEFAULT_PASSWORD,
+    DEMO_USERS,
+    demo_brand_names,
+    demo_brands_ensure,
+    demo_order_create,
+    demo_users_ensure,
+    demo_warehouses_ensure,
+)
 from orders.models import Order
 from orders.states import STALE_WATCHED_STATES, Role, State
 
@@ -46,6 +54,7 @@ class Command(BaseCommand):
             raise CommandError("seed_demo refuses to run under production settings.")
         users = demo_users_ensure(password)
         warehouses = demo_warehouses_ensure()
+        shops = demo_brands_ensure(users)
         existing = Order.objects.count()
         missing = max(0, orders - existing)
         rng = random.Random(seed + existing)
@@ -54,14 +63,16 @@ class Command(BaseCommand):
         for i in range(missing):
             # Every state appears at least once before the weights take over.
             target = states[i] if i < len(states) else rng.choices(states, weights)[0]
-            created.append(demo_order_create(target, users=users, warehouses=warehouses, rng=rng))
+            created.append(demo_order_create(target, users=users, warehouses=warehouses, rng=rng, shops=shops))
         self._some_waiting_since_morning(created, rng)
         self.stdout.write(f"\nDemo data ready ({missing} new orders, {existing + missing} in all).")
         self.stdout.write("Log in at http://127.0.0.1:8000/admin/ with:")
         self.stdout.write(f"  {'user':<7} {'password':<16} role")
         for username, family, given, role in DEMO_USERS:
             label = (role or Role.ADMIN).label
-            self.stdout.write(f"  {username:<7} {password or DEFAULT_PASSWORD:<16} {label} · {family}{given}")
+            brands = "、".join(demo_brand_names(username))
+            works = f" · {brands}" if brands else ""
+            self.stdout.write(f"  {username:<7} {password or DEFAULT_PASSWORD:<16} {label} · {family}{given}{works}")
         self.stdout.write("")
 
     @staticmethod
