@@ -6,9 +6,12 @@
 `<bench database>_boards`, built once by bench/dataset.py and reused while it fits.)
 
 Each page is requested `--requests` times through Django's test client, in this process,
-logged in (force_login) as the demo user who works from it: the customer-service board (cs1;
-no filter, ?owner=mine, ?owner=all, ?q=<a random order number>, in turn), the warehouse board
-(wh1, as is), the operations board (ops1; every reason, then each reason alone), the timeline of
+logged in (force_login) as the demo user who works from it: the customer-service board (cs1,
+who works 3 of the data set's 27 brands, so every cs1 page is brand-scoped; no filter,
+?owner=mine, ?owner=all, ?owner=all&brand=bench-01, ?q=<a random order number of its brands>,
+in turn), the warehouse board
+(wh1, as is), the operations board (ops1; every reason, then each reason alone, then one
+brand), the timeline of
 one of the three 50-event orders and of random orders (cs1), the admin's customer-service and
 warehouse board changelists, and the live rows endpoint of the customer-service board: with
 the current change token (nothing changed: 204) and with an old one (the rows).
@@ -72,7 +75,7 @@ class Page:
         self.name, self.url_name, self.variants, self.expect = name, url_name, variants, expect
 
 
-def pages_build(*, rng: random.Random, sample_numbers: list[str], big_numbers: list[str]) -> list[Page]:
+def pages_build(*, rng: random.Random, sample_numbers: list[str], big_numbers: list[str], cs_user=None) -> list[Page]:
     from django.urls import reverse
 
     from orders.selectors import board_change_token
@@ -101,6 +104,7 @@ def pages_build(*, rng: random.Random, sample_numbers: list[str], big_numbers: l
                 ("default", "cs1", fixed(cs)),
                 ("owner=mine", "cs1", fixed(f"{cs}?owner=mine")),
                 ("owner=all", "cs1", fixed(f"{cs}?owner=all")),
+                ("owner=all&brand=bench-01", "cs1", fixed(f"{cs}?owner=all&brand=bench-01")),
                 ("q=<number>", "cs1", search(cs)),
             ],
         ),
@@ -115,6 +119,7 @@ def pages_build(*, rng: random.Random, sample_numbers: list[str], big_numbers: l
                 ("kind=stale", "ops1", fixed(f"{ops}?kind=stale")),
                 ("kind=conflicting", "ops1", fixed(f"{ops}?kind=conflicting")),
                 ("kind=risk_hold", "ops1", fixed(f"{ops}?kind=risk_hold")),
+                ("brand=bench-01", "ops1", fixed(f"{ops}?brand=bench-01")),
             ],
         ),
         Page("timeline_big", "orders:timeline", [("50 events", "cs1", timeline(big_numbers))]),
@@ -136,7 +141,7 @@ def pages_build(*, rng: random.Random, sample_numbers: list[str], big_numbers: l
         Page(
             "cs_rows_unchanged",
             "orders:board_rows",
-            [("since=<current token>", "cs1", lambda: f"{rows}?since={board_change_token()}")],
+            [("since=<current token>", "cs1", lambda: f"{rows}?since={board_change_token(user=cs_user)}")],
             # 200 when the minute turned between reading the token and the request.
             expect=(204, 200),
         ),
@@ -295,14 +300,21 @@ def main(argv=None) -> int:
     )
     dataset_seconds = time.perf_counter() - started
 
+    from orders.selectors import shop_ids_visible_to
+
+    users = {u.username: u for u in get_user_model().objects.filter(username__in=["cs1", "wh1", "ops1"])}
     rng = random.Random(args.seed)
+    # cs1 works three of the 27 brands: the orders it opens and searches are among theirs.
+    cs1_shops = sorted(shop_ids_visible_to(users["cs1"]) or ())
     with connection.cursor() as cursor:
-        ids = rng.sample(range(1, args.orders + 1), min(args.orders, 500))
-        cursor.execute("SELECT number FROM orders_order WHERE id = ANY(%s) ORDER BY id", [ids])
+        ids = rng.sample(range(1, args.orders + 1), min(args.orders, 5000))
+        cursor.execute(
+            "SELECT number FROM orders_order WHERE id = ANY(%s) AND shop_id = ANY(%s) ORDER BY id LIMIT 500",
+            [ids, cs1_shops],
+        )
         sample_numbers = [row[0] for row in cursor.fetchall()]
     big_numbers = dataset.get("big_order_numbers") or sample_numbers[:3]
 
-    users = {u.username: u for u in get_user_model().objects.filter(username__in=["cs1", "wh1", "ops1"])}
     host = (settings.ALLOWED_HOSTS or ["localhost"])[0]
     host = "localhost" if host in ("*", "") or host.startswith(".") else host
     clients = {}
@@ -310,7 +322,7 @@ def main(argv=None) -> int:
         clients[username] = Client(HTTP_HOST=host)
         clients[username].force_login(user)
 
-    pages = pages_build(rng=rng, sample_numbers=sample_numbers, big_numbers=big_numbers)
+    pages = pages_build(rng=rng, sample_numbers=sample_numbers, big_numbers=big_numbers, cs_user=users["cs1"])
     if args.only:
         wanted = set(args.only.split(","))
         pages = [p for p in pages if p.name in wanted]

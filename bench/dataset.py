@@ -16,7 +16,11 @@ the highest id, and the rows of a day sit together on disk):
   waiting ones changed within the stale threshold (2 h), the others are stale;
 - ~2 % priority (the amount is over the priority threshold), five channels with unique
   channel order ids, three warehouses, customer-service owners cs1/cs2 (3 % unassigned),
-  0.5 % gift orders;
+  0.5 % gift orders (of their main order's shop);
+- an agency's 27 brands (`bench-01` … `bench-27`) with a shop on each channel; orders spread
+  evenly over the brands; cs1 works brands 1–3 and cs2 brands 4–6, and they own their brands'
+  orders, so their customer-service board is brand-scoped (3/27 of the hub each), as at an
+  agency;
 - events along each order's real path (orders.demo.PATHS: who acts, from which state to which,
   version by version, notes where the transition needs one, data as the services write it);
   4 % of the recent orders also went through a risk hold and its release by operations (three
@@ -56,7 +60,7 @@ from bisect import bisect_right
 from collections import Counter
 from itertools import accumulate
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3  # 3: every order belongs to a shop of one of 27 brands
 MARKER_TABLE = "bench_dataset"
 DAY = 86_400
 HOUR = 3_600
@@ -153,6 +157,9 @@ PLACES = [
     ("浙江省", "杭州市", "余杭区", "文一西路 {n} 号 {m} 幢", "311100"),
     ("江苏省", "南京市", "鼓楼区", "中山北路 {n} 号 {m} 室", "210009"),
 ]
+BRANDS = 27
+# Brands (1-based) each demo customer-service person works.
+BRAND_STAFF = {"cs1": (1, 2, 3), "cs2": (4, 5, 6)}
 RECIPIENTS = ["刘芳", "陈晨", "杨洋", "黄磊", "赵敏", "周杰", "吴婷", "徐明", "孙悦", "马超"]
 # Waiting on someone in the hub (or, for the first two, on the buyer).
 ACTIVE_STATES = frozenset(
@@ -164,7 +171,7 @@ ORDER_COLUMNS = (
     "id, number, channel, external_id, buyer_email, buyer_phone, ordered_at, amount, currency, state, "
     "state_changed_at, priority, version, created_at, updated_at, cs_owner_id, main_order_id, updated_by_id, "
     "warehouse_id, recipient_name, recipient_phone, ship_address, ship_city, ship_district, ship_postcode, "
-    "ship_province"
+    "ship_province, shop_id"
 )
 EVENT_COLUMNS = (
     "id, order_id, action, from_state, to_state, actor_id, actor_name, actor_role, occurred_at, order_version, "
@@ -338,7 +345,7 @@ class _Generator:
     """Orders in id (= time) order, streamed; their events, shipments and history rows kept, then
     numbered in time order like a live hub writes them (the newest event has the highest id)."""
 
-    def __init__(self, *, n_orders, events_per_order, seed, now, users, warehouses, clock):
+    def __init__(self, *, n_orders, events_per_order, seed, now, users, warehouses, clock, shops):
         from orders.demo import NOTES
         from orders.permissions import role_of, user_display_name
 
@@ -356,6 +363,9 @@ class _Generator:
             self.actor[username] = (str(user.pk), user_display_name(user), str(role_of(user)))
         self.cs_ids = [users["cs1"].pk, users["cs2"].pk]
         self.cs_names = {users["cs1"].pk: "cs1", users["cs2"].pk: "cs2"}
+        self.shops = shops  # {(channel, brand number): shop id}
+        # The person who works a brand owns its orders; the other brands' alternate as before.
+        self.brand_owner = {brand: users[username].pk for username, brands in BRAND_STAFF.items() for brand in brands}
         self.ch_cum = list(accumulate(w for _c, w, _f in CHANNELS))
         self.age_limits = [band * DAY for band in AGE_BANDS]
         self.state_mix = _state_mix()
@@ -385,6 +395,10 @@ class _Generator:
         self.event_lines: list[bytes] = []
         self.shipment_rows: list[tuple[int, str, str]] = []
         self.history_rows: list[tuple[int, str]] = []
+
+    def _brand_of(self, i: int) -> int:
+        """Brands in turn; the big orders are brand 1's, so cs1 opens them."""
+        return 1 if i in self.big_ids else 1 + (i * 7) % BRANDS
 
     # -- the plan: each order's time, final state and path, before any row is written ---------
 
@@ -478,7 +492,10 @@ class _Generator:
                     amount, priority = rng.choice(PRIORITY_AMOUNTS), 1
                 else:
                     amount = rng.choice(AMOUNTS)
-                owner = None if rng.random() < UNASSIGNED_SHARE else self.cs_ids[i % 2]
+                # Brands in turn, a gift with its main order (the order before it).
+                brand = self._brand_of(i - 1 if gift else i)
+                shop_id = self.shops[(channel, brand)]
+                owner = None if rng.random() < UNASSIGNED_SHARE else self.brand_owner.get(brand, self.cs_ids[i % 2])
                 owner_name = self.cs_names[owner] if owner else f"cs{1 + i % 2}"
                 province, city, district, street, postcode = PLACES[i % len(PLACES)]
                 phone = f"13{8 + i % 2}{(i * 48271) % 10**8:08d}"
@@ -488,7 +505,7 @@ class _Generator:
                 )
                 tail = (
                     f"{RECIPIENTS[i % len(RECIPIENTS)]}\t{phone}\t{street.format(n=1 + i % 997, m=1 + i % 39)}\t"
-                    f"{city}\t{district}\t{postcode}\t{province}"
+                    f"{city}\t{district}\t{postcode}\t{province}\t{shop_id}"
                 )
                 owner_text = str(owner) if owner else NULL
                 main = str(i - 1) if gift else NULL
@@ -702,6 +719,7 @@ def _build(*, n_orders, events_per_order, seed, params, log) -> dict:
     started = time.perf_counter()
     users = demo_users_ensure()
     warehouses = [(w.pk, w.name) for w in demo_warehouses_ensure()]
+    shops = _brands_ensure(users)
     now = int(time.time())
     clock = _Clock(now - DAYS_OF_ORDERS * DAY - DAY, now + 40 * DAY)
     generator = _Generator(
@@ -712,6 +730,7 @@ def _build(*, n_orders, events_per_order, seed, params, log) -> dict:
         users=users,
         warehouses=warehouses,
         clock=clock,
+        shops=shops,
     )
     generator.plan()
     timings = {}
@@ -792,6 +811,29 @@ def _build(*, n_orders, events_per_order, seed, params, log) -> dict:
         f"warehouse, built in {stats['build_seconds']:.0f} s {stats['timings']}"
     )
     return {**stats, "built_at": built_at.isoformat(timespec="seconds")}
+
+
+def _brands_ensure(users) -> dict[tuple[str, int], int]:
+    """The agency's brands, a shop of each on every channel, and who works which: made once,
+    kept across builds (the order tables are truncated, brands and shops are not). Returns
+    {(channel, brand number): shop id}."""
+    from orders.models import Brand, Shop
+    from orders.states import Channel
+
+    shops = {}
+    for number in range(1, BRANDS + 1):
+        brand, _created = Brand.objects.get_or_create(
+            code=f"bench-{number:02d}", defaults={"name": f"品牌 {number:02d}"}
+        )
+        for channel in Channel.values:
+            shop, _created = Shop.objects.get_or_create(
+                code=f"bench-{number:02d}-{channel}",
+                defaults={"brand": brand, "channel": channel, "name": f"品牌 {number:02d} · {channel}"},
+            )
+            shops[(channel, number)] = shop.pk
+    for username, numbers in BRAND_STAFF.items():
+        users[username].brands.set(Brand.objects.filter(code__in=[f"bench-{n:02d}" for n in numbers]))
+    return shops
 
 
 def _secondary_indexes_drop(cursor, tables) -> list[str]:
