@@ -193,7 +193,7 @@ class CeleryWorker:
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
-        os.killpg(self.pid, signal.SIGTERM)  # warm shutdown
+        self.process.send_signal(signal.SIGTERM)  # warm shutdown: the main process stops its pool
         try:
             self.process.wait(20)
         except subprocess.TimeoutExpired:
@@ -304,23 +304,28 @@ def only_upload_rules() -> None:
     }
 
 
-def wait_until_finished(message_ids, *, timeout: float, sweep_every: float | None, redis=None, queue=None) -> int:
-    """Poll until none of the rows is pending. Every `sweep_every` seconds run the beat's
-    re-dispatch sweep (`outbox_redispatch_due`) as beat would, rather than waiting for beat.
-    Returns how many sweeps it took."""
+def wait_until_finished(rows, *, timeout: float, sweep_every: float | None, sweep_when=None) -> int:
+    """Poll until no outbox row of `rows` (ids, or a queryset: re-read each time, so rows that
+    appear meanwhile count) is pending. Every `sweep_every` seconds (and only when
+    `sweep_when()` is true, if given) run the beat's re-dispatch sweep (`outbox_redispatch_due`)
+    as beat would, rather than waiting for beat. Returns how many sweeps it took."""
+    from django.db.models import QuerySet
+
     from orders.models import OutboxMessage, OutboxStatus
     from orders.services.outbox import outbox_redispatch_due
 
+    if not isinstance(rows, QuerySet):
+        rows = OutboxMessage.objects.filter(pk__in=list(rows))
     deadline = time.monotonic() + timeout
     next_sweep = time.monotonic() + (sweep_every or 0)
     sweeps = 0
-    pending = OutboxMessage.objects.filter(pk__in=list(message_ids), status=OutboxStatus.PENDING)
+    pending = rows.filter(status=OutboxStatus.PENDING)
     while pending.exists():
         now = time.monotonic()
         if now > deadline:
-            left = list(pending.values_list("pk", "attempts", "next_attempt_at", "last_error")[:10])
+            left = list(pending.values_list("pk", "kind", "attempts", "next_attempt_at", "last_error")[:10])
             raise AssertionError(f"timed out after {timeout}s; {pending.count()} rows still pending, e.g. {left}")
-        if sweep_every is not None and now >= next_sweep:
+        if sweep_every is not None and now >= next_sweep and (sweep_when is None or sweep_when()):
             outbox_redispatch_due(limit=5000)
             sweeps += 1
             next_sweep = now + sweep_every
