@@ -405,10 +405,11 @@ def _status(action: CompiledAction, status: str, detail: str = "") -> dict:
     return {"action": action.id, "kind": action.kind, "status": status, "detail": detail}
 
 
-def rules_intake_record(plans: list[IntakePlan], events: list[OrderEvent]) -> None:
+def rules_intake_record(plans: list[IntakePlan], events: list[OrderEvent], *, insert=None) -> None:
     """After the orders and their `created` events are written (same transaction): one
     RuleFiring per matched rule, and one outbox message per order whose rules left actions
-    for after the commit."""
+    for after the commit. `insert(model, rows)`: how the batch path writes many rows (COPY on
+    PostgreSQL); bulk_create otherwise."""
     from orders.services.outbox import outbox_dispatch_on_commit
 
     firings, messages = [], []
@@ -436,7 +437,10 @@ def rules_intake_record(plans: list[IntakePlan], events: list[OrderEvent]) -> No
                 )
             )
     if firings:
-        RuleFiring.objects.bulk_create(firings, batch_size=2000)
+        if insert is not None:
+            insert(RuleFiring, firings)
+        else:
+            RuleFiring.objects.bulk_create(firings, batch_size=2000)
     if messages:
         OutboxMessage.objects.bulk_create(messages, batch_size=2000)
         outbox_dispatch_on_commit([m.pk for m in messages])

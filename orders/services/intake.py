@@ -473,7 +473,7 @@ def _orders_create_bulk(channel: str, shop, new: list[tuple[int, str, IntakeItem
     _rows_insert(HistoricalOrder, history)
     _rows_insert(OrderEvent, events)
     _outbox_enqueue_bulk(events)
-    rules_intake_record(rule_plans, created_events)
+    rules_intake_record(rule_plans, created_events, insert=_rows_insert)
     return [
         IntakeResult(order=order, outcome=CREATED, actions=tuple(step[0] for step in steps))
         for order, (_item, steps) in zip(orders, plans, strict=True)
