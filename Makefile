@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= config.settings.dev
 
-.PHONY: run test setup migrate seed bench lint format check messages clean
+.PHONY: run test soak setup migrate seed bench lint format check messages clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ run: seed
 # With CI=true: PostgreSQL and Redis (started if down), Chromium from Debian, browser tests on.
 test: setup
 	./scripts/test.sh $(ARGS)
+
+# The fault tests at full size (tests/faults, README "Faults we test"): 5,000 waybill uploads
+# through a Redis restart, 200 rounds of three roles and the system on 50 orders; on
+# PostgreSQL and Redis, as CI runs them.
+soak: setup
+	CI=true ORDERHUB_SOAK=1 ./scripts/test.sh -q tests/faults $(ARGS)
 
 bench: setup
 	./scripts/bench.sh
