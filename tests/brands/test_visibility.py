@@ -243,3 +243,20 @@ def test_kpi_report_brand(world, users):
 def test_orders_keep_their_shop(world):
     for (code, _board), order in world.orders.items():
         assert Order.objects.get(pk=order.pk).shop == world.shops[code]
+
+
+def test_moved_to_another_brand_the_old_brands_notifications_leave_the_bell(client, users, world):
+    from alerts.selectors import notification_inbox, notification_unread_count
+
+    order = world.orders[("alpha", "cs")]
+    event = order_transition(order.pk, "approve", actor=users["ops1"])
+    for message in OutboxMessage.objects.filter(event=event, kind="notify"):
+        outbox_deliver(message.pk)
+    cs1 = get_user_model().objects.get(username="cs1")
+    assert notification_unread_count(user=cs1) == 1 and len(notification_inbox(user=cs1)) == 1
+    world.alpha.staff.remove(cs1)
+    world.beta.staff.add(cs1)
+    cs1 = get_user_model().objects.get(username="cs1")
+    assert notification_unread_count(user=cs1) == 0 and len(notification_inbox(user=cs1)) == 0
+    login(client, users, "cs1")
+    assert order.number not in client.get(reverse("alerts:inbox")).content.decode()
