@@ -127,7 +127,7 @@ class BoardAdmin(admin.ModelAdmin):
     list_display_links = None
     list_per_page = 50
     show_full_result_count = False
-    list_select_related = ("cs_owner", "warehouse")
+    list_select_related = ("cs_owner", "warehouse", "shop__brand")
     search_fields = ("number",)  # shows the box; order_search decides what matches
     search_help_text = _("Exact order number, channel order id, tracking number, buyer email or phone.")
     actions = None
@@ -170,6 +170,10 @@ class BoardAdmin(admin.ModelAdmin):
         if order.is_gift:
             badges.append(("orderhub-badge orderhub-badge-gift", _("Gift")))
         return format_html_join(" ", '<span class="{}">{}</span>', badges) or "—"
+
+    @admin.display(description=_("Brand"))
+    def brand(self, order):
+        return order.shop.brand.name
 
     @admin.display(description=_("Fine state"), ordering="state")
     def state_label(self, order):
@@ -249,6 +253,7 @@ class CustomerServiceBoardAdmin(BoardAdmin):
         "order_link",
         "flags",
         "state_label",
+        "brand",
         "channel",
         "external_id",
         "amount_display",

@@ -260,7 +260,7 @@ def order_list_for_cs_board(*, clock: BoardClock, user=None) -> QuerySet[Order]:
     """Orders to review or still waiting to ship, newest first (those `user` may see)."""
     queryset = order_list_visible_to(
         user=user, queryset=Order.objects.filter(main_status__in=CS_BOARD_STATUSES)
-    ).select_related("cs_owner", "warehouse")
+    ).select_related("cs_owner", "warehouse", "shop__brand")
     return order_annotate_stale(queryset, clock=clock).order_by("-ordered_at", "-id")
 
 
@@ -277,7 +277,7 @@ def order_list_for_warehouse_board(*, clock: BoardClock, user=None) -> QuerySet[
     prefetched for the awaiting-pickup rows."""
     queryset = (
         order_list_visible_to(user=user, queryset=Order.objects.filter(warehouse_stage__in=WAREHOUSE_BOARD_STAGES))
-        .select_related("cs_owner", "warehouse")
+        .select_related("cs_owner", "warehouse", "shop__brand")
         .prefetch_related(Prefetch("shipments", queryset=Shipment.objects.order_by("-sequence")))
         .annotate(stage_rank=_stage_rank())
     )
@@ -329,7 +329,7 @@ def order_list_for_ops_board(*, clock: BoardClock, user=None) -> QuerySet[Order]
         order_list_visible_to(
             user=user, queryset=Order.objects.filter(_stale_q(clock) | conflicting | Q(state=State.RISK_HOLD))
         )
-        .select_related("cs_owner", "warehouse")
+        .select_related("cs_owner", "warehouse", "shop__brand")
         .annotate(
             is_conflicting=Case(When(conflicting, then=Value(True)), default=Value(False), output_field=BooleanField())
         )

@@ -205,3 +205,14 @@ def test_a_shop_belongs_to_one_channel(world):
 
     with pytest.raises(InvalidActionData):
         order_create(actor=None, channel=Channel.TAOBAO, amount="1.00", shop=world.shops["alpha"])
+
+
+def test_cards_and_the_timeline_name_the_brand(client, users, world):
+    from .test_visibility import card_brand
+
+    client.force_login(users["ops1"])
+    page = client.get("/boards/cs/", {"owner": "all"}).content.decode()
+    for code, name in (("alpha", "Alpha"), ("beta", "Beta")):
+        assert card_brand(page, world.orders[(code, "cs")].number) == name
+    timeline = client.get(reverse("orders:timeline", args=[world.orders[("alpha", "cs")].number])).content.decode()
+    assert "Alpha · Alpha Shopify" in timeline

@@ -260,3 +260,12 @@ def test_moved_to_another_brand_the_old_brands_notifications_leave_the_bell(clie
     assert notification_unread_count(user=cs1) == 0 and len(notification_inbox(user=cs1)) == 0
     login(client, users, "cs1")
     assert order.number not in client.get(reverse("alerts:inbox")).content.decode()
+
+
+def card_brand(html: str, number: str) -> str:
+    """The brand named on the board card of order `number`."""
+    import re
+
+    start = html.index(f'id="order-{number}"')
+    card = html[start : html.index("</article>", start)]
+    return re.search(r'<span class="oh-brand">([^<]*)</span>', card).group(1)
