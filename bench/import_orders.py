@@ -313,7 +313,8 @@ def rules_overhead_measure(rows: int, *, rounds: int) -> dict:
         "seconds_in_rule_steps": round(median(in_rules), 3),
         "rule_steps_percent_of_import": round(median(in_rules) / median(wall_on) * 100, 1),
         "target_percent": RULES_TARGET_PERCENT,
-        "pass": overhead < RULES_TARGET_PERCENT,
+        # Both ways of seeing it under the target: the whole imports compared, and the rules' own steps.
+        "pass": overhead < RULES_TARGET_PERCENT and median(in_rules) / median(wall_on) * 100 < RULES_TARGET_PERCENT,
         "runs_without_rules": [round(x, 3) for x in wall_off],
         "runs_with_rules": [round(x, 3) for x in wall_on],
         "rules_enabled": list(Rule.objects.filter(pk__in=enabled).values_list("name", flat=True)),
