@@ -124,7 +124,7 @@ class OrderAdmin(SimpleHistoryAdmin):
     )
     list_filter = ("main_status", "state", "payment_status", BrandFilter, "channel", "priority", "warehouse", "is_gift")
     search_fields = ("=number", "=external_id", "buyer_email", "=buyer_phone", "=shipments__tracking_number")
-    list_select_related = ("cs_owner", "warehouse", "shop__brand")
+    list_select_related = ("cs_owner", "warehouse")  # the shop and brand are prefetched
     list_per_page = 50
     show_full_result_count = False
     date_hierarchy = None

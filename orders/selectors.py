@@ -145,7 +145,7 @@ def order_shipments(*, order_id: int) -> QuerySet[Shipment]:
 
 def order_list_for_admin(*, user=None) -> QuerySet[Order]:
     return order_list_visible_to(
-        user=user, queryset=Order.objects.select_related("cs_owner", "warehouse", "shop__brand")
+        user=user, queryset=Order.objects.select_related("cs_owner", "warehouse").prefetch_related("shop__brand")
     )
 
 
@@ -254,13 +254,19 @@ def order_search(queryset: QuerySet[Order], *, term: str) -> QuerySet[Order]:
 
 # ---------------------------------------------------------------------------------------------
 # Boards
+#
+# Each board prefetches the rows' shop and brand (two small queries) instead of joining them:
+# joined, a shop table PostgreSQL had not analysed yet (a few rows, below autovacuum's
+# threshold) made it repeat the board's scan once per brand (bench/boards.py: 470 ms).
 
 
 def order_list_for_cs_board(*, clock: BoardClock, user=None) -> QuerySet[Order]:
     """Orders to review or still waiting to ship, newest first (those `user` may see)."""
-    queryset = order_list_visible_to(
-        user=user, queryset=Order.objects.filter(main_status__in=CS_BOARD_STATUSES)
-    ).select_related("cs_owner", "warehouse", "shop__brand")
+    queryset = (
+        order_list_visible_to(user=user, queryset=Order.objects.filter(main_status__in=CS_BOARD_STATUSES))
+        .select_related("cs_owner", "warehouse")
+        .prefetch_related("shop__brand")
+    )
     return order_annotate_stale(queryset, clock=clock).order_by("-ordered_at", "-id")
 
 
@@ -277,8 +283,8 @@ def order_list_for_warehouse_board(*, clock: BoardClock, user=None) -> QuerySet[
     prefetched for the awaiting-pickup rows."""
     queryset = (
         order_list_visible_to(user=user, queryset=Order.objects.filter(warehouse_stage__in=WAREHOUSE_BOARD_STAGES))
-        .select_related("cs_owner", "warehouse", "shop__brand")
-        .prefetch_related(Prefetch("shipments", queryset=Shipment.objects.order_by("-sequence")))
+        .select_related("cs_owner", "warehouse")
+        .prefetch_related("shop__brand", Prefetch("shipments", queryset=Shipment.objects.order_by("-sequence")))
         .annotate(stage_rank=_stage_rank())
     )
     return order_annotate_stale(queryset, clock=clock).order_by("stage_rank", "-priority", "ordered_at", "id")
@@ -329,7 +335,8 @@ def order_list_for_ops_board(*, clock: BoardClock, user=None) -> QuerySet[Order]
         order_list_visible_to(
             user=user, queryset=Order.objects.filter(_stale_q(clock) | conflicting | Q(state=State.RISK_HOLD))
         )
-        .select_related("cs_owner", "warehouse", "shop__brand")
+        .select_related("cs_owner", "warehouse")
+        .prefetch_related("shop__brand")
         .annotate(
             is_conflicting=Case(When(conflicting, then=Value(True)), default=Value(False), output_field=BooleanField())
         )
