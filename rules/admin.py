@@ -133,7 +133,16 @@ class RuleAdmin(SimpleHistoryAdmin):
     form = RuleForm
     inlines = [RuleActionInline]
     change_form_template = "admin/rules/rule/change_form.html"
-    list_display = ("name", "enabled", "trigger_display", "position", "actions_display", "preview_link", "updated_at")
+    list_display = (
+        "name",
+        "enabled",
+        "trigger_display",
+        "position",
+        "conditions_display",
+        "actions_display",
+        "preview_link",
+        "updated_at",
+    )
     list_filter = ("enabled", "trigger")
     search_fields = ("name", "description")
     filter_horizontal = ("shops", "brands", "warehouses")
@@ -157,7 +166,30 @@ class RuleAdmin(SimpleHistoryAdmin):
     )
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("actions")
+        return super().get_queryset(request).prefetch_related("actions", "shops", "brands", "warehouses")
+
+    @admin.display(description=_("conditions"))
+    def conditions_display(self, rule):
+        parts = []
+        if rule.channels:
+            labels = dict(Channel.choices)
+            parts.append(" / ".join(str(labels.get(c, c)) for c in rule.channels))
+        for related in (rule.brands.all(), rule.shops.all(), rule.warehouses.all()):
+            if related:
+                parts.append(" / ".join(str(o) for o in related))
+        if rule.amount_min is not None:
+            parts.append(f"≥ {rule.amount_min} {rule.amount_currency}")
+        if rule.amount_max is not None:
+            parts.append(f"≤ {rule.amount_max} {rule.amount_currency}")
+        if rule.previous_delivered_min is not None:
+            parts.append(_("%(count)s+ delivered") % {"count": rule.previous_delivered_min})
+        if rule.is_gift:
+            parts.append(f"{Rule._meta.get_field('is_gift').verbose_name}: {rule.get_is_gift_display()}")
+        if rule.priority:
+            parts.append(f"{Rule._meta.get_field('priority').verbose_name}: {rule.get_priority_display()}")
+        if rule.time_from is not None and rule.time_to is not None:
+            parts.append(f"{rule.time_from:%H:%M}–{rule.time_to:%H:%M}")
+        return " · ".join(parts) or _("every order")
 
     @admin.display(description=_("when"), ordering="trigger")
     def trigger_display(self, rule):

@@ -471,7 +471,10 @@ def rules_apply_for_event(event: OrderEvent) -> str:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("rules_apply_for_event needs an open transaction")
     order = order_lock(event.order_id)
-    if event.action != TRIGGER_ORDER_CREATED:
+    # A rule's own change does not trigger rules: two rules could otherwise undo each other
+    # forever through the outbox.
+    by_rule = "rule" in (event.data or {})
+    if event.action != TRIGGER_ORDER_CREATED and not by_rule:
         rules = rules_enabled_for(event.action)
         if rules:
             facts = order_facts(Order.objects.select_related("shop").get(pk=order.pk))

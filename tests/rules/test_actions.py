@@ -272,3 +272,16 @@ def test_the_timeline_page_names_the_rule(make_order, make_rule, run_rules, logi
     run_rules(event_of(order, "pay"))
     page = login("ops1").get(reverse("orders:timeline", args=[order.number]))
     assert page.status_code == 200 and "时间线上的规则" in page.content.decode()
+
+
+def test_a_rule_s_own_change_does_not_trigger_rules(make_order, make_rule, run_rules, users):
+    """Two rules that would undo each other on "details updated" cannot loop."""
+    make_rule(name="owner 1", trigger="details_updated", actions=[{"kind": "assign_cs_owner", "user": users["cs1"]}])
+    make_rule(name="owner 2", trigger="pay", actions=[{"kind": "assign_cs_owner", "user": users["cs2"]}])
+    order = make_order("paid")
+    run_rules(event_of(order, "pay"))
+    by_rule = event_of(order, "details_updated")
+    assert by_rule.data["rule_name"] == "owner 2"
+    assert run_rules(by_rule) == "0 rules, 0 actions applied"
+    order.refresh_from_db()
+    assert order.cs_owner == users["cs2"]

@@ -95,3 +95,9 @@ def test_firings_are_read_only(login, users):
     assert ops.get(reverse("admin:rules_rulefiring_changelist")).status_code == 200
     assert ops.get(reverse("admin:rules_rulefiring_change", args=[firing.pk])).status_code == 200
     assert ops.post(reverse("admin:rules_rulefiring_delete", args=[firing.pk]), {"post": "yes"}).status_code == 403
+
+
+def test_the_list_shows_each_rule_s_conditions_and_actions(login):
+    body = login("ops1").get(reverse("admin:rules_rule_changelist")).content.decode()
+    assert "≥ 500.01 CNY" in body and "3+ delivered" in body
+    assert reverse("admin:rules_rule_preview", args=[Rule.objects.get(name=HIGH_VALUE_NAME).pk]) in body
