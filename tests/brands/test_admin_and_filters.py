@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from orders.models import Brand, Shop
+from orders.models import Brand, Order, Shop
 from orders.states import Channel
 
 from .conftest import shown
@@ -216,3 +216,26 @@ def test_cards_and_the_timeline_name_the_brand(client, users, world):
         assert card_brand(page, world.orders[(code, "cs")].number) == name
     timeline = client.get(reverse("orders:timeline", args=[world.orders[("alpha", "cs")].number])).content.decode()
     assert "Alpha · Alpha Shopify" in timeline
+
+
+def test_assigning_an_owner_who_does_not_work_the_brand_is_refused(client, users, world):
+    from django.contrib.messages import get_messages
+
+    alpha, beta = world.orders[("alpha", "cs")], world.orders[("beta", "cs")]
+    before = {o.pk: Order.objects.get(pk=o.pk).version for o in (alpha, beta)}
+    client.force_login(users["ops1"])
+    response = client.post(
+        "/admin/orders/customerserviceboard/",
+        {
+            "action": "assign_owner",
+            "index": 0,
+            "select_across": 0,
+            "_selected_action": [alpha.pk, beta.pk],
+            "owner": users["cs2"].pk,
+        },
+    )
+    notes = [str(m) for m in get_messages(response.wsgi_request)]
+    assert any(f"{alpha.number}: 李娜 does not work this order's brand." in m for m in notes), notes
+    assert not any(beta.number in m for m in notes), notes  # cs2 works Beta: not refused
+    assert Order.objects.get(pk=alpha.pk).version == before[alpha.pk]
+    assert Order.objects.get(pk=alpha.pk).cs_owner == users["cs1"]
