@@ -20,7 +20,7 @@ from .exceptions import OrderError
 from .forms import OrderDetailsForm, TransitionForm
 from .models import Attachment, Order, OrderEvent, OutboxMessage, OutboxStatus, Shipment
 from .permissions import user_display_name
-from .selectors import order_list_for_admin, order_visibility_q
+from .selectors import order_is_visible_to, order_list_for_admin, order_visibility_q
 from .services.orders import EDITABLE_DETAILS, order_update_details
 from .services.outbox import outbox_retry
 from .services.transition import order_transition
@@ -320,6 +320,12 @@ class OrderAdmin(SimpleHistoryAdmin):
             messages.error(request, "; ".join(" ".join(v) for v in form.errors.values()))
             return self._back_to(order.pk)
         changes = {f: form.cleaned_data[f] for f in EDITABLE_DETAILS}
+        owner = changes.get("cs_owner")
+        if owner is not None and not order_is_visible_to(order=order, user=owner):
+            messages.error(
+                request, _("%(name)s does not work this order's brand.") % {"name": user_display_name(owner)}
+            )
+            return self._back_to(order.pk)
         try:
             order_update_details(
                 order_id=order.pk, actor=request.user, expected_version=form.cleaned_data["expected_version"], **changes

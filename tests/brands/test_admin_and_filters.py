@@ -239,3 +239,20 @@ def test_assigning_an_owner_who_does_not_work_the_brand_is_refused(client, users
     assert not any(beta.number in m for m in notes), notes  # cs2 works Beta: not refused
     assert Order.objects.get(pk=alpha.pk).version == before[alpha.pk]
     assert Order.objects.get(pk=alpha.pk).cs_owner == users["cs1"]
+
+
+def test_the_order_page_refuses_an_owner_from_another_brand(client, users, world):
+    order = world.orders[("alpha", "cs")]
+    before = Order.objects.get(pk=order.pk)
+    client.force_login(users["ops1"])
+    form = {
+        "details-expected_version": before.version,
+        "details-cs_owner": users["cs2"].pk,
+        "details-priority": before.priority,
+        "details-buyer_email": before.buyer_email,
+        "details-buyer_phone": before.buyer_phone,
+    }
+    response = client.post(reverse("admin:orders_order_details", args=[order.pk]), form, follow=True)
+    assert "李娜 does not work this order&#x27;s brand." in response.content.decode()
+    after = Order.objects.get(pk=order.pk)
+    assert (after.cs_owner, after.version) == (users["cs1"], before.version)
