@@ -81,7 +81,7 @@ def parse_args(argv):
         default=10_000,
         help="rows of the rules-overhead intake, with rules off and with the default rules on (default 10000; 0 skips)",
     )
-    parser.add_argument("--rules-rounds", type=int, default=3, help="imports of each kind for the medians (default 3)")
+    parser.add_argument("--rules-rounds", type=int, default=4, help="imports of each kind (default 4)")
     # bench.sh passes its extra arguments to every benchmark: ignore the ones of the others.
     args, _unknown = parser.parse_known_args(argv)
     if args.rows < 1:
