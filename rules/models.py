@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from orders.states import HUMAN_ROLES, Channel, Priority, State
+from orders.states import HUMAN_ROLES, Priority, State
 
 # The trigger of a rule that runs when the order enters the hub (orders.events.ORDER_CREATED).
 TRIGGER_ORDER_CREATED = "created"
@@ -242,6 +242,3 @@ def states_after_trigger(trigger: str) -> set[str] | None:
     if transition is not None:
         return {transition.target}
     return None
-
-
-CHANNEL_CHOICES = Channel.choices

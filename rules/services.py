@@ -18,7 +18,7 @@ order and trigger event, so a reaction delivered twice acts once.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from datetime import time as dtime
@@ -736,8 +736,3 @@ def rules_reaction_sync() -> None:
         if trigger not in wanted and row.enabled:
             row.enabled = False
             row.save(update_fields=["enabled", "updated_at"])
-
-
-def rule_actions_summary(rule: Rule) -> Iterable[str]:
-    for action in rule.actions.all():
-        yield str(action)
