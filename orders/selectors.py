@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import BooleanField, Case, Count, Prefetch, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Case, Count, Exists, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from .events import ORDER_DETAILS_UPDATED
@@ -56,12 +56,16 @@ def shop_ids_visible_to(user) -> frozenset[int] | None:
     cached = getattr(user, "_orderhub_shop_ids", None)
     if cached is not None:
         return cached
+    assigned = Exists(Brand.staff.through.objects.filter(user_id=user.pk))
     rows = Shop.objects.annotate(
-        mine=Count("brand__staff", filter=Q(brand__staff=user.pk)), staffed=Count("brand__staff")
-    ).values_list("pk", "mine", "staffed")
+        mine=Count("brand__staff", filter=Q(brand__staff=user.pk)), staffed=Count("brand__staff"), assigned=assigned
+    ).values_list("pk", "mine", "staffed", "assigned")
     rows = list(rows.order_by())
-    mine = frozenset(pk for pk, is_mine, _staffed in rows if is_mine)
-    visible = mine or frozenset(pk for pk, _mine, staffed in rows if not staffed)
+    if any(is_assigned for _pk, _mine, _staffed, is_assigned in rows):
+        # Assigned to brands (even ones with no shop yet): those brands only.
+        visible = frozenset(pk for pk, is_mine, _staffed, _assigned in rows if is_mine)
+    else:
+        visible = frozenset(pk for pk, _mine, staffed, _assigned in rows if not staffed)
     user._orderhub_shop_ids = visible
     return visible
 

@@ -269,3 +269,15 @@ def card_brand(html: str, number: str) -> str:
     start = html.index(f'id="order-{number}"')
     card = html[start : html.index("</article>", start)]
     return re.search(r'<span class="oh-brand">([^<]*)</span>', card).group(1)
+
+
+def test_assigned_to_a_brand_without_shops_sees_nothing_else(world, users):
+    from orders.models import Brand
+
+    cs3 = get_user_model().objects.get(username="cs3")
+    Brand.objects.create(code="gamma", name="Gamma").staff.add(cs3)
+    cs3 = get_user_model().objects.get(username="cs3")
+    assert shop_ids_visible_to(cs3) == frozenset()
+    from orders.selectors import user_list_seeing_order
+
+    assert user_list_seeing_order(users=[cs3], order=world.orders[("default", "cs")]) == []
