@@ -89,6 +89,9 @@ class ShopForm(WriteOnlySecretsForm):
     def clean(self):
         data = super().clean()
         channel = data.get("channel")
+        if self.instance.pk and channel and channel != self.instance.channel and self.instance.orders.exists():
+            # Its orders came from the old channel: moving the shop would contradict them.
+            self.add_error("channel", _("This shop has orders: its channel cannot change."))
         if channel and "import_mapping" in data:
             try:
                 data["import_mapping"] = import_mapping_clean(channel, data.get("import_mapping"))

@@ -256,3 +256,15 @@ def test_the_order_page_refuses_an_owner_from_another_brand(client, users, world
     assert "李娜 does not work this order&#x27;s brand." in response.content.decode()
     after = Order.objects.get(pk=order.pk)
     assert (after.cs_owner, after.version) == (users["cs1"], before.version)
+
+
+def test_a_shop_with_orders_keeps_its_channel_and_a_channel_has_one_default(client, users, world):
+    shop = world.shops["alpha"]
+    client.force_login(users["ops1"])
+    url = reverse("admin:orders_shop_change", args=[shop.pk])
+    response = client.post(url, shop_form(shop, channel=Channel.AMAZON))
+    assert response.status_code == 200 and "its channel cannot change" in response.content.decode()
+    response = client.post(url, shop_form(shop, is_channel_default="on"))
+    assert response.status_code == 200, "a second default shop of the channel is refused"
+    shop.refresh_from_db()
+    assert (shop.channel, shop.is_channel_default) == (Channel.SHOPIFY, False)
