@@ -268,3 +268,18 @@ def test_a_shop_with_orders_keeps_its_channel_and_a_channel_has_one_default(clie
     assert response.status_code == 200, "a second default shop of the channel is refused"
     shop.refresh_from_db()
     assert (shop.channel, shop.is_channel_default) == (Channel.SHOPIFY, False)
+
+
+def test_the_alert_board_filters_by_brand(client, users, world):
+    from alerts.alerting import alert_raise
+    from alerts.models import AlertKind
+
+    for order in world.orders.values():
+        alert_raise(kind=AlertKind.DUPLICATE_REFUND, order_id=order.pk, title="asked twice")
+    client.force_login(users["ops1"])
+    page = client.get("/boards/alerts/", {"brand": "beta"}).content.decode()
+    assert shown(page, world.all_numbers()) == world.of({"beta"})
+    client.force_login(users["cs1"])
+    response = client.get("/boards/alerts/")
+    assert [b.code for b in response.context["filter"].form.fields["brand"].queryset] == ["alpha"]
+    assert not shown(client.get("/boards/alerts/", {"brand": "beta"}).content.decode(), world.all_numbers())
