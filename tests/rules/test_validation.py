@@ -116,3 +116,17 @@ def test_the_admin_saves_a_good_rule_off_with_its_actions(login, users, warehous
     assert sorted(rule.actions.values_list("kind", flat=True)) == ["notify", "open_alert"]
     assert {h.history_user for h in rule.history.all()} == {users["ops1"]}
     assert rule.actions.first().history.get().history_user == users["ops1"]
+
+
+def test_the_editor_pages_open_for_operations(login, users):
+    ops = login("ops1")
+    add = ops.get(reverse("admin:rules_rule_add"))
+    assert add.status_code == 200
+    body = add.content.decode()
+    # Ordinary fields: the trigger is a list of the hub's events, the actions a fixed list.
+    assert 'name="trigger"' in body and '<option value="request_return"' in body
+    assert 'name="actions-0-kind"' in body or 'name="actions-__prefix__-kind"' in body
+    assert '<option value="hold_for_risk"' in body
+    rule = Rule.objects.get(name__startswith="高价值订单")
+    assert ops.get(reverse("admin:rules_rule_change", args=[rule.pk])).status_code == 200
+    assert ops.get(reverse("admin:rules_rule_history", args=[rule.pk])).status_code == 200
