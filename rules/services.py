@@ -543,6 +543,11 @@ def _action_apply(action, *, rule: Rule, order: Order, event: OrderEvent) -> tup
         )
         return ("done", text) if changed else ("skipped", "already so")
     if kind == ActionKind.ASSIGN_CS_OWNER:
+        from orders.selectors import order_is_visible_to
+
+        if not order_is_visible_to(order=order, user=action.user):
+            # Customer service sees only its brands' orders: an owner who could not see it is no owner.
+            return "failed", f"{action.user.get_username()} does not work this order's brand"
         text = f"{_ACTION_TEXT[kind]}: {action.user.get_full_name() or action.user.get_username()}"
         changed = order_details_set_by_rule_in_transaction(
             order=order, note=rule_note(rule.name, text), data=data, cs_owner=action.user
@@ -626,6 +631,10 @@ def _notify(action, *, rule: Rule, order: Order, data: dict) -> tuple[str, str]:
     if action.role:
         who |= Q(groups__name=action.role)
     users = list(User.objects.filter(who, is_active=True).distinct().order_by("pk").prefetch_related("groups"))
+    # Nobody hears of an order they may not see (customer service sees only its brands' orders).
+    from orders.selectors import user_list_seeing_order
+
+    users = user_list_seeing_order(users=users, order=order)
     if not users:
         return "skipped", "nobody active to notify"
     names = ", ".join(user_display_name(u) for u in users[:5]) + (" …" if len(users) > 5 else "")

@@ -285,3 +285,19 @@ def test_a_rule_s_own_change_does_not_trigger_rules(make_order, make_rule, run_r
     assert run_rules(by_rule) == "0 rules, 0 actions applied"
     order.refresh_from_db()
     assert order.cs_owner == users["cs2"]
+
+
+def test_an_owner_who_does_not_work_the_order_s_brand_is_not_assigned(make_order, make_rule, run_rules, users):
+    from orders.models import Brand
+
+    other = Brand.objects.create(code="other-brand", name="Other brand")
+    other.staff.add(users["cs2"])
+    make_rule(name="To 李娜", trigger="pay", actions=[{"kind": "assign_cs_owner", "user": users["cs2"]}])
+    order = make_order("paid", cs_owner=None)
+    if order.shop.brand.staff.exists():  # the demo may staff the default brand
+        order.shop.brand.staff.remove(users["cs2"])
+    run_rules(event_of(order, "pay"))
+    order.refresh_from_db()
+    assert order.cs_owner is None
+    firing = RuleFiring.objects.get(order=order)
+    assert firing.outcome == "failed" and "brand" in firing.actions[0]["detail"]
