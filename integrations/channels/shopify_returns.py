@@ -146,8 +146,9 @@ def _json(body: dict, status: int = 200) -> JsonResponse:
     return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
 
 
-def shopify_return_delivery(request, *, body: bytes, topic: str) -> JsonResponse:
-    """One signed `returns/request` delivery (the signature was checked by the caller)."""
+def shopify_return_delivery(request, *, body: bytes, topic: str, shop=None) -> JsonResponse:
+    """One signed `returns/request` delivery (the signature was checked by the caller). `shop`:
+    a shop that signed with a secret of its own; its returns reach only its own orders."""
     delivery_id = request.headers.get("X-Shopify-Webhook-Id", "").strip()
     if not delivery_id or len(delivery_id) > _DELIVERY_ID_MAX:
         return _json({"error": "missing or malformed X-Shopify-Webhook-Id", "field": "X-Shopify-Webhook-Id"}, 400)
@@ -161,7 +162,10 @@ def shopify_return_delivery(request, *, body: bytes, topic: str) -> JsonResponse
     from aftersales.models import ReturnSource
     from aftersales.services.returns import return_request_create_in_transaction
 
-    order = Order.objects.filter(channel=Channel.SHOPIFY, external_id=parsed.order_external_id).first()
+    orders = Order.objects.filter(channel=Channel.SHOPIFY, external_id=parsed.order_external_id)
+    if shop is not None:
+        orders = orders.filter(shop=shop)
+    order = orders.first()
     if order is None:
         return _refuse(
             delivery_id, topic, parsed, None, f"order {parsed.order_external_id} is not in the hub (Shopify id)"

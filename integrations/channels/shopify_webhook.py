@@ -94,7 +94,9 @@ def shopify_orders_webhook(request, **kwargs):
 
     topic = request.headers.get("X-Shopify-Topic", "").strip()
     if topic in SHOPIFY_RETURN_TOPICS:
-        return shopify_return_delivery(request, body=body, topic=topic)
+        # A shop that signed with its own secret opens returns on its own orders only.
+        own = shop if shop is not None and shop.webhook_secret else None
+        return shopify_return_delivery(request, body=body, topic=topic, shop=own)
     if topic not in SHOPIFY_ORDER_TOPICS:
         return JsonResponse({"ignored": topic})
     delivery_id = request.headers.get("X-Shopify-Webhook-Id", "").strip()

@@ -192,3 +192,24 @@ def test_an_order_of_another_shop_is_a_problem_of_its_row(tmp_path, shops):
         )
     assert "of another shop than beta-taobao" in err.getvalue()
     assert state() == before
+
+
+def test_a_shops_own_secret_opens_returns_on_its_own_orders_only(client, shops, make_order):
+    from aftersales.models import ReturnRequest
+    from tests.aftersales.test_returns_webhook import shopify_return
+
+    beta_order = make_order("delivered", channel="shopify", external_id="820982911946154508", shop=shops["beta"])
+    body = shopify_body(shopify_return())
+
+    def post(domain, secret):
+        headers = shopify_headers(body, secret, topic="returns/request")
+        headers["HTTP_X_SHOPIFY_SHOP_DOMAIN"] = domain
+        return client.post(URL, data=body, content_type="application/json", **headers)
+
+    # Alpha's own secret, naming Alpha: Beta's order is not Alpha's to return.
+    refused = post("alpha.myshopify.com", ALPHA_SECRET)
+    assert refused.status_code != 500 and not ReturnRequest.objects.exists()
+    # Beta signs with the channel's secret: its order's return opens.
+    opened = post("beta.myshopify.com", CHANNEL_SECRET)
+    assert opened.status_code == 200, opened.content
+    assert ReturnRequest.objects.get().order_id == beta_order.pk
