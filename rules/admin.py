@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from alerts.models import AlertKind, AlertSeverity
@@ -146,8 +147,12 @@ class RuleAdmin(SimpleHistoryAdmin):
     list_filter = ("enabled", "trigger")
     search_fields = ("name", "description")
     filter_horizontal = ("shops", "brands", "warehouses")
+    readonly_fields = ("firings_link",)
     fieldsets = (
-        (None, {"fields": ("name", "description", "enabled", "trigger", "position", "stop_processing")}),
+        (
+            None,
+            {"fields": ("name", "description", "enabled", "trigger", "position", "stop_processing", "firings_link")},
+        ),
         (
             _("Conditions (empty = any)"),
             {
@@ -198,6 +203,16 @@ class RuleAdmin(SimpleHistoryAdmin):
     @admin.display(description=_("actions"))
     def actions_display(self, rule):
         return ", ".join(str(a.get_kind_display()) for a in rule.actions.all())
+
+    @admin.display(description=_("what it did"))
+    def firings_link(self, rule):
+        if rule.pk is None:
+            return "—"
+        count = rule.firings.count()
+        url = reverse("admin:rules_rulefiring_changelist") + f"?rule__id__exact={rule.pk}"
+        return format_html(
+            '<a href="{}">{}</a>', url, ngettext("%(count)s firing", "%(count)s firings", count) % {"count": count}
+        )
 
     @admin.display(description=_("preview"))
     def preview_link(self, rule):

@@ -93,6 +93,8 @@ def test_firings_are_read_only(login, users):
     firing = RuleFiring.objects.get()
     ops = login("ops1")
     assert ops.get(reverse("admin:rules_rulefiring_changelist")).status_code == 200
+    rule_page = ops.get(reverse("admin:rules_rule_change", args=[firing.rule_id])).content.decode()
+    assert "1 firing<" in rule_page and f"rule__id__exact={firing.rule_id}" in rule_page
     assert ops.get(reverse("admin:rules_rulefiring_change", args=[firing.pk])).status_code == 200
     assert ops.post(reverse("admin:rules_rulefiring_delete", args=[firing.pk]), {"post": "yes"}).status_code == 403
 
