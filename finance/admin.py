@@ -21,6 +21,7 @@ from django.utils.translation import ngettext
 from orders.admin import local_time
 from orders.exceptions import OrderError
 from orders.permissions import user_display_name
+from orders.selectors import order_visibility_q
 from orders.states import Channel, Role
 
 from .constants import OPEN_STATUSES, InvoiceStatus
@@ -189,7 +190,9 @@ class InvoiceRequestAdmin(admin.ModelAdmin):
         return [field for fieldset in self.fieldsets for field in fieldset[1]["fields"]]
 
     def get_queryset(self, request):
-        return invoice_list_base().select_related("updated_by")
+        # Finance sees every brand; anyone brand-scoped who is given the list sees their brands.
+        visible = order_visibility_q(request.user, prefix="order__")
+        return invoice_list_base().select_related("updated_by").filter(visible)
 
     def get_search_results(self, request, queryset, search_term):
         return invoice_search(queryset, term=search_term), False

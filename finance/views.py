@@ -11,6 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from orders.exceptions import InvalidActionData
+from orders.selectors import order_visibility_q
 
 from .exports import ExportLabels, invoice_csv_chunks, invoice_xlsx_file
 from .selectors import invoice_filters_clean, invoice_list_for_finance
@@ -27,7 +28,8 @@ def _export_rows(request):
         filters = invoice_filters_clean(request.GET)
     except InvalidActionData as exc:
         return None, HttpResponseBadRequest(exc.message, content_type="text/plain; charset=utf-8")
-    return invoice_list_for_finance(**filters), None
+    # Finance sees every brand; anyone brand-scoped who may export sees their brands only.
+    return invoice_list_for_finance(**filters).filter(order_visibility_q(request.user, prefix="order__")), None
 
 
 def _filename(extension: str) -> str:

@@ -281,3 +281,27 @@ def test_assigned_to_a_brand_without_shops_sees_nothing_else(world, users):
     from orders.selectors import user_list_seeing_order
 
     assert user_list_seeing_order(users=[cs3], order=world.orders[("default", "cs")]) == []
+
+
+@pytest.mark.parametrize("role", ["cs of alpha", "finance", "operations"])
+def test_the_to_invoice_list_and_its_exports(client, users, world, role):
+    """Finance and operations see every brand's rows; customer service, if ever given the list,
+    only its brands'."""
+    from decimal import Decimal
+
+    from django.contrib.auth.models import Permission
+
+    from finance.models import InvoiceRequest
+
+    for code in ("alpha", "beta", "default"):
+        InvoiceRequest.objects.create(order=world.orders[(code, "cs")], amount=Decimal("1.00"), currency="CNY")
+    username, brands = VIEWERS[role]
+    user = users[username]
+    if username == "cs1":
+        user.user_permissions.add(Permission.objects.get(codename="view_invoicerequest"))
+    login(client, users, username)
+    expected = world.of(brands, "cs")
+    export = b"".join(client.get(reverse("finance:invoice_export_csv")).streaming_content).decode()
+    assert shown(export, world.all_numbers()) == expected
+    listing = client.get("/admin/finance/invoicerequest/").content.decode()
+    assert shown(listing, world.all_numbers()) == expected
