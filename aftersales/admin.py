@@ -17,6 +17,7 @@ from orders.admin import ReadOnlyAdminMixin, local_time
 from orders.exceptions import OrderError
 from orders.models import Order
 from orders.permissions import user_display_name
+from orders.selectors import order_visibility_q
 from orders.states import Role
 
 from .models import DuplicateRefundAttempt, Refund
@@ -87,6 +88,9 @@ class RefundAdmin(admin.ModelAdmin):
         "paid_at",
     )
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(order_visibility_q(request.user, prefix="order__"))
 
     def has_add_permission(self, request):
         return request.user.has_perm("aftersales.add_refund")

@@ -20,6 +20,7 @@ from orders.admin import local_time, order_action_elsewhere_register
 from orders.exceptions import OrderError
 from orders.models import Attachment, Order
 from orders.permissions import user_display_name
+from orders.selectors import order_list_visible_to, order_visibility_q
 from orders.states import TRANSITIONS_BY_ACTION
 
 from .models import OPEN_RETURN_STATUSES, LabelStatus, ReturnRequest, ReturnStatus
@@ -73,6 +74,9 @@ class ReturnRequestAdmin(admin.ModelAdmin):
     actions = ("approve_selected", "reject_selected")
 
     # -- permissions: reading is the model's view permission; every change is a service call ---
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(order_visibility_q(request.user, prefix="order__"))
 
     def has_add_permission(self, request):
         return request.user.has_perm("aftersales.add_returnrequest") and _may(request, "request_return")
@@ -151,8 +155,9 @@ class ReturnRequestAdmin(admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def review_view(self, request, return_id: int):
+        # Another brand's return is as unknown as a missing one.
         case = get_object_or_404(
-            ReturnRequest.objects.select_related("order", "requested_by", "decided_by"), pk=return_id
+            self.get_queryset(request).select_related("order", "requested_by", "decided_by"), pk=return_id
         )
         if not self.has_view_permission(request, case):
             raise PermissionDenied
@@ -230,7 +235,7 @@ class ReturnRequestAdmin(admin.ModelAdmin):
             form = ReturnRequestForm(request.POST, request.FILES)
             if form.is_valid():
                 data = form.cleaned_data
-                order = Order.objects.filter(number=data["order"]).first()
+                order = _visible_order(request, data["order"])
                 if order is None:
                     form.add_error("order", _("There is no order %(number)s.") % {"number": data["order"]})
                 else:
@@ -261,7 +266,7 @@ class ReturnRequestAdmin(admin.ModelAdmin):
                         return HttpResponseRedirect(reverse("admin:aftersales_returnrequest_review", args=[case.pk]))
         else:
             number = (request.GET.get("order") or "").strip().upper()
-            order = Order.objects.filter(number=number).first() if number else None
+            order = _visible_order(request, number) if number else None
             form = ReturnRequestForm(initial={"order": number, "expected_version": order.version if order else None})
         context = {
             **self.admin_site.each_context(request),
@@ -310,6 +315,11 @@ class ReturnRequestAdmin(admin.ModelAdmin):
     @admin.action(description=_("Reject the selected returns (reason required)"), permissions=["reject_return"])
     def reject_selected(self, request, queryset):
         self._review_each(request, queryset, approve=False)
+
+
+def _visible_order(request, number: str) -> Order | None:
+    """The order by number, if the person may see it (customer service: its brands only)."""
+    return order_list_visible_to(user=request.user, queryset=Order.objects.filter(number=number)).first()
 
 
 def _items_text(items) -> str:
