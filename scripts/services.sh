@@ -36,4 +36,4 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || [ ! -d /usr/s
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null
 fi
-/usr/bin/chromium --version >/dev/null || { echo "ERROR: /usr/bin/chromium does not run" >&2; exit 1; }
+/usr/bin/chromium --version >/dev/null 2>&1 || { echo "ERROR: /usr/bin/chromium does not run" >&2; exit 1; }
