@@ -38,6 +38,7 @@ from .selectors import (
     order_list_for_ops_board,
     order_list_for_warehouse_board,
     order_list_visible_to,
+    warehouse_board_rows,
     warehouse_stage_counts,
 )
 from .services.orders import order_update_details
@@ -124,7 +125,7 @@ def _rows_context(request, page: BoardPage) -> dict:
         queryset = Order.objects.none()
     else:
         queryset = filterset.qs
-    rows, more = board_rows(queryset)
+    rows, more = (warehouse_board_rows if page.code == "warehouse" else board_rows)(queryset)
     for order in rows:
         order.board_actions = _actions_for(request.user, order)
     query = request.GET.copy()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db import connections
 from django.db.models import BooleanField, Case, Count, Exists, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
@@ -362,6 +363,23 @@ def order_filter_ops_kind(queryset: QuerySet[Order], *, clock: BoardClock, kind:
 def board_rows(queryset: QuerySet[Order], *, limit: int = BOARD_PAGE_SIZE) -> tuple[list[Order], bool]:
     """The first `limit` rows and whether there are more, from one query."""
     rows = list(queryset[: limit + 1])
+    return rows[:limit], len(rows) > limit
+
+
+def warehouse_board_rows(queryset: QuerySet[Order], *, limit: int = BOARD_PAGE_SIZE) -> tuple[list[Order], bool]:
+    """The warehouse board's first `limit` rows in its order (stage, priority lane, oldest), from
+    one query that reads at most `limit` + 1 rows per stage along the board's index. Sorting the
+    whole warehouse by the stage rank instead reads every order in it (tens of thousands on a
+    busy day) to keep fifty. SQLite (the embedded mode, small) cannot limit inside a UNION: it
+    sorts the lot, as the rank says."""
+    if not connections[queryset.db].features.supports_slicing_ordering_in_compound:
+        return board_rows(queryset, limit=limit)
+    per_stage = [
+        queryset.filter(warehouse_stage=stage).order_by("-priority", "ordered_at", "id")[: limit + 1]
+        for stage in WAREHOUSE_BOARD_STAGES
+    ]
+    combined = per_stage[0].union(*per_stage[1:], all=True).order_by("stage_rank", "-priority", "ordered_at", "id")
+    rows = list(combined[: limit + 1])
     return rows[:limit], len(rows) > limit
 
 
