@@ -34,6 +34,7 @@ from .selectors import (
     BoardClock,
     board_change_token,
     board_rows,
+    ops_board_rows,
     order_list_for_cs_board,
     order_list_for_ops_board,
     order_list_for_warehouse_board,
@@ -94,6 +95,9 @@ PAGES = {
         "boards/_ops_rows.html",
     ),
 }
+# How a page reads its first rows: the boards with many candidates read them slice by slice
+# along their indexes (see board_rows_by_slices); the others in one ordered query.
+ROWS_BY_PAGE = {"warehouse": warehouse_board_rows, "ops": ops_board_rows}
 
 
 def _page_or_403(request, code: str) -> BoardPage:
@@ -125,7 +129,7 @@ def _rows_context(request, page: BoardPage) -> dict:
         queryset = Order.objects.none()
     else:
         queryset = filterset.qs
-    rows, more = (warehouse_board_rows if page.code == "warehouse" else board_rows)(queryset)
+    rows, more = ROWS_BY_PAGE.get(page.code, board_rows)(queryset)
     for order in rows:
         order.board_actions = _actions_for(request.user, order)
     query = request.GET.copy()

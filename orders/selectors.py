@@ -366,21 +366,49 @@ def board_rows(queryset: QuerySet[Order], *, limit: int = BOARD_PAGE_SIZE) -> tu
     return rows[:limit], len(rows) > limit
 
 
-def warehouse_board_rows(queryset: QuerySet[Order], *, limit: int = BOARD_PAGE_SIZE) -> tuple[list[Order], bool]:
-    """The warehouse board's first `limit` rows in its order (stage, priority lane, oldest), from
-    one query that reads at most `limit` + 1 rows per stage along the board's index. Sorting the
-    whole warehouse by the stage rank instead reads every order in it (tens of thousands on a
-    busy day) to keep fifty. SQLite (the embedded mode, small) cannot limit inside a UNION: it
-    sorts the lot, as the rank says."""
+def board_rows_by_slices(
+    queryset: QuerySet[Order],
+    *,
+    slices: list[Q],
+    order: tuple[str, ...],
+    slice_order: tuple[str, ...] | None = None,
+    limit: int = BOARD_PAGE_SIZE,
+) -> tuple[list[Order], bool]:
+    """The first `limit` rows of `queryset` in `order`, as the union of at most `limit` + 1 rows
+    of each slice (the slices must cover the queryset), each read in `slice_order` along an
+    index that serves it. Sorting the whole candidate set instead reads every order in it (tens
+    of thousands on a busy day) to keep fifty. SQLite (the embedded mode, small) cannot limit
+    inside a UNION: it sorts the lot."""
     if not connections[queryset.db].features.supports_slicing_ordering_in_compound:
-        return board_rows(queryset, limit=limit)
-    per_stage = [
-        queryset.filter(warehouse_stage=stage).order_by("-priority", "ordered_at", "id")[: limit + 1]
-        for stage in WAREHOUSE_BOARD_STAGES
-    ]
-    combined = per_stage[0].union(*per_stage[1:], all=True).order_by("stage_rank", "-priority", "ordered_at", "id")
+        return board_rows(queryset.order_by(*order), limit=limit)
+    parts = [queryset.filter(part).order_by(*(slice_order or order))[: limit + 1] for part in slices]
+    combined = parts[0].union(*parts[1:], all=True).order_by(*order) if len(parts) > 1 else parts[0]
     rows = list(combined[: limit + 1])
     return rows[:limit], len(rows) > limit
+
+
+def warehouse_board_rows(queryset: QuerySet[Order], *, limit: int = BOARD_PAGE_SIZE) -> tuple[list[Order], bool]:
+    """The warehouse board's rows: stage by stage, each along the board's (stage, priority,
+    order time) index."""
+    return board_rows_by_slices(
+        queryset,
+        slices=[Q(warehouse_stage=stage) for stage in WAREHOUSE_BOARD_STAGES],
+        order=("stage_rank", "-priority", "ordered_at", "id"),
+        slice_order=("-priority", "ordered_at", "id"),
+        limit=limit,
+    )
+
+
+def ops_board_rows(queryset: QuerySet[Order], *, limit: int = BOARD_PAGE_SIZE) -> tuple[list[Order], bool]:
+    """The operations board's rows, the longest-waiting first: state by state along the (state,
+    state changed at) index, plus the few conflicting orders in any other state."""
+    watched = [*STALE_WATCHED_STATES, State.RISK_HOLD]
+    return board_rows_by_slices(
+        queryset,
+        slices=[Q(state=state) for state in dict.fromkeys(watched)] + [~Q(state__in=watched)],
+        order=("state_changed_at", "id"),
+        limit=limit,
+    )
 
 
 def board_change_token(*, now: datetime | None = None, user=None) -> str:
