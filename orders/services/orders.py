@@ -213,31 +213,38 @@ def order_update_details(*, order_id: int, actor, expected_version: int | None, 
     with transaction.atomic(durable=True):
         order = order_lock(order_id)
         order_check_version(order, expected_version)
-        diff = {}
-        for name, new in changes.items():
-            old = getattr(order, name)
-            if old != new:
-                diff[name] = [_plain(old), _plain(new)]
-                setattr(order, name, new)
-        if not diff:
-            return order
-        now = timezone.now()
-        order.version += 1
-        order.updated_by = actor
-        order.updated_at = now
-        order_save_locked(
-            order, update_fields=[*diff.keys(), "version", "updated_by", "updated_at"], actor=actor, at=now
-        )
-        updated = order_event_create(
-            order=order,
-            action=ORDER_DETAILS_UPDATED,
-            from_state=order.state,
-            actor=actor,
-            occurred_at=now,
-            data={"changes": diff},
-        )
-        outbox_enqueue_for_event(updated)
+        _details_save_locked(order, changes, actor=actor)
     return order
+
+
+def _details_save_locked(order: Order, changes: dict, *, actor, note: str = "", data: dict | None = None):
+    """Apply `changes` to the locked `order`: the fields, the version, the history row and one
+    `details_updated` event with the changes (plus `data`). Returns the event, or None when
+    nothing changed."""
+    diff = {}
+    for name, new in changes.items():
+        old = getattr(order, name)
+        if old != new:
+            diff[name] = [_plain(old), _plain(new)]
+            setattr(order, name, new)
+    if not diff:
+        return None
+    now = timezone.now()
+    order.version += 1
+    order.updated_by = actor
+    order.updated_at = now
+    order_save_locked(order, update_fields=[*diff.keys(), "version", "updated_by", "updated_at"], actor=actor, at=now)
+    updated = order_event_create(
+        order=order,
+        action=ORDER_DETAILS_UPDATED,
+        from_state=order.state,
+        actor=actor,
+        occurred_at=now,
+        note=note,
+        data={**(data or {}), "changes": diff},
+    )
+    outbox_enqueue_for_event(updated)
+    return updated
 
 
 def _plain(value):
@@ -265,27 +272,4 @@ def order_details_set_by_rule_in_transaction(*, order: Order, note: str, data: d
         _check_cs_owner(changes["cs_owner"])
     if "priority" in changes and int(changes["priority"]) not in Priority.values:
         raise InvalidActionData(_("Unknown priority."))
-    diff = {}
-    for name, new in changes.items():
-        old = getattr(order, name)
-        if old != new:
-            diff[name] = [_plain(old), _plain(new)]
-            setattr(order, name, new)
-    if not diff:
-        return None
-    now = timezone.now()
-    order.version += 1
-    order.updated_by = None
-    order.updated_at = now
-    order_save_locked(order, update_fields=[*diff.keys(), "version", "updated_by", "updated_at"], actor=None, at=now)
-    updated = order_event_create(
-        order=order,
-        action=ORDER_DETAILS_UPDATED,
-        from_state=order.state,
-        actor=None,
-        occurred_at=now,
-        note=note,
-        data={**data, "changes": diff},
-    )
-    outbox_enqueue_for_event(updated)
-    return updated
+    return _details_save_locked(order, changes, actor=None, note=note, data=data)
