@@ -10,6 +10,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from orders.admin import ReadOnlyAdminMixin
 from orders.exceptions import OrderError
 from orders.permissions import user_display_name
 
@@ -22,7 +23,7 @@ def _local(value):
 
 
 @admin.register(PromiseProposal)
-class PromiseProposalAdmin(admin.ModelAdmin):
+class PromiseProposalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "warehouse",
         "status",
@@ -56,15 +57,6 @@ class PromiseProposalAdmin(admin.ModelAdmin):
         "new_hours",
     )
     fields = readonly_fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_decide_permission(self, request):
         return request.user.has_perm(DECIDE_PERMISSION)

@@ -17,6 +17,7 @@ from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from alerts.models import AlertKind, AlertSeverity
+from orders.admin import ReadOnlyAdminMixin
 from orders.states import Channel
 
 from .models import Rule, RuleAction, RuleFiring
@@ -256,7 +257,7 @@ class RuleAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(RuleFiring)
-class RuleFiringAdmin(admin.ModelAdmin):
+class RuleFiringAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """What the rules did: read only."""
 
     list_display = ("at", "rule", "order", "trigger", "outcome")
@@ -266,12 +267,3 @@ class RuleFiringAdmin(admin.ModelAdmin):
     readonly_fields = ("rule", "order", "event", "trigger", "actions", "outcome", "at")
     date_hierarchy = "at"
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
