@@ -23,15 +23,15 @@ DEFAULT_EVERY_MINUTES = 1
 def sweep_schedules_install(**kwargs) -> int:
     """Create the sweeps' missing periodic tasks; returns how many were created."""
     from django.apps import apps
-    from django.db import DEFAULT_DB_ALIAS, connections
+    from django.db import DEFAULT_DB_ALIAS
 
-    if not apps.is_installed("django_celery_beat"):
+    from orders.beat import periodic_tasks_ready
+
+    using = kwargs.get("using", DEFAULT_DB_ALIAS)
+    if not periodic_tasks_ready(using):
         return 0
     PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
     IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
-    using = kwargs.get("using", DEFAULT_DB_ALIAS)
-    if PeriodicTask._meta.db_table not in connections[using].introspection.table_names():
-        return 0  # migrated only part of the way
     existing = set(PeriodicTask.objects.using(using).filter(name__in=SWEEP_TASKS).values_list("name", flat=True))
     missing = [name for name in SWEEP_TASKS if name not in existing]
     if not missing:

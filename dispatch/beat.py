@@ -18,15 +18,15 @@ def proposal_schedule_install(**kwargs) -> bool:
     """Create the daily periodic task if it is missing; True when it was created."""
     from django.apps import apps
     from django.conf import settings
-    from django.db import DEFAULT_DB_ALIAS, connections
+    from django.db import DEFAULT_DB_ALIAS
 
-    if not apps.is_installed("django_celery_beat"):
+    from orders.beat import periodic_tasks_ready
+
+    using = kwargs.get("using", DEFAULT_DB_ALIAS)
+    if not periodic_tasks_ready(using):
         return False
     PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
     CrontabSchedule = apps.get_model("django_celery_beat", "CrontabSchedule")
-    using = kwargs.get("using", DEFAULT_DB_ALIAS)
-    if PeriodicTask._meta.db_table not in connections[using].introspection.table_names():
-        return False  # migrated only part of the way
     tasks = PeriodicTask.objects.using(using)
     if tasks.filter(name=PROPOSAL_TASK_NAME).exists():
         return False
