@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connections
-from django.db.models import BooleanField, Case, Count, Exists, Prefetch, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Case, Count, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from .events import ORDER_DETAILS_UPDATED
@@ -421,3 +421,75 @@ def board_change_token(*, now: datetime | None = None, user=None) -> str:
     ids = list(events.order_by("-id").values_list("id", flat=True)[:200])
     minute = int((now or timezone.now()).timestamp() // 60)
     return f"{ids[0] if ids else 0}.{sum(ids) % 1_000_003}.{minute}"
+
+
+# -- a buyer's delivered orders ----------------------------------------------------------------
+
+# An order counts as delivered once it reached delivery: these states come only after it.
+# Archived orders count only when they were delivered (an order can also be archived after a
+# cancellation).
+DELIVERED_OR_LATER = (
+    State.DELIVERED,
+    State.INVOICE_REQUESTED,
+    State.RETURN_REQUESTED,
+    State.RETURN_APPROVED,
+    State.REFUNDED,
+)
+
+
+def _email_variants(email: str) -> set[str]:
+    """The forms an email is stored in (as typed, lower case, domain in lower case): each an
+    exact match on the email index, which a case-insensitive comparison could not use."""
+    variants = {email, email.lower()}
+    local, at, domain = email.rpartition("@")
+    if at:
+        variants.add(f"{local}@{domain.lower()}")
+    return variants
+
+
+def _delivered_orders() -> Q:
+    delivered = OrderEvent.objects.filter(order_id=OuterRef("pk"), action="deliver")
+    return Q(is_gift=False) & (Q(state__in=DELIVERED_OR_LATER) | Q(Q(state=State.ARCHIVED) & Exists(delivered)))
+
+
+def buyer_delivered_orders_counts(orders: list[Order]) -> list[int]:
+    """For each order, how many other delivered orders its buyer has (same email in any of its
+    stored forms, or same phone; gift orders are not purchases and do not count): one query over
+    the buyers' orders through the email and phone indexes, counted per order in Python. The
+    repeat-customer return rule and the operations rules' condition both read it."""
+    emails: set[str] = set()
+    phones: set[str] = set()
+    wanted = []
+    for order in orders:
+        email = (order.buyer_email or "").strip()
+        phone = (order.buyer_phone or "").strip()
+        variants = _email_variants(email) if email else set()
+        emails |= variants
+        if phone:
+            phones.add(phone)
+        wanted.append((variants, phone))
+    match = Q()
+    if emails:
+        match |= Q(buyer_email__in=sorted(emails))
+    if phones:
+        match |= Q(buyer_phone__in=sorted(phones))
+    if not match:
+        return [0] * len(orders)
+    by_email: dict[str, set[int]] = {}
+    by_phone: dict[str, set[int]] = {}
+    for pk, email, phone in (
+        Order.objects.filter(match).filter(_delivered_orders()).values_list("pk", "buyer_email", "buyer_phone")
+    ):
+        by_email.setdefault(email, set()).add(pk)
+        if phone:
+            by_phone.setdefault(phone, set()).add(pk)
+    counts = []
+    for order, (variants, phone) in zip(orders, wanted, strict=True):
+        found: set[int] = set()
+        for variant in variants:
+            found |= by_email.get(variant, set())
+        if phone:
+            found |= by_phone.get(phone, set())
+        found.discard(order.pk)
+        counts.append(len(found))
+    return counts

@@ -27,11 +27,12 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from orders.exceptions import OrderError
 from orders.models import Order, OrderEvent, OutboxMessage
+from orders.selectors import buyer_delivered_orders_counts as delivered_orders_counts
 from orders.states import TRANSITIONS_BY_ACTION, Priority, State
 
 from .models import TRIGGER_ORDER_CREATED, ActionKind, FiringOutcome, Rule, RuleFiring
@@ -44,16 +45,6 @@ RULES_RUN_REACTION = "rules_run"
 
 # Actions applied at intake before the order row is written; the others follow the commit.
 _INTAKE_IMMEDIATE = frozenset({ActionKind.SET_PRIORITY})
-
-# An order counts as delivered once it reached delivery (the same as the after-sales rule).
-DELIVERED_OR_LATER = (
-    State.DELIVERED,
-    State.INVOICE_REQUESTED,
-    State.RETURN_REQUESTED,
-    State.RETURN_APPROVED,
-    State.REFUNDED,
-)
-
 
 # ---------------------------------------------------------------------------------------------
 # Rules as plain values
@@ -262,66 +253,10 @@ def rules_matching(*, facts: OrderFacts, trigger: str, rules: list[CompiledRule]
 # -- the buyer's delivered orders ---------------------------------------------------------------
 
 
-def email_variants(email: str) -> set[str]:
-    """The forms an email is stored in (as typed, lower case, domain in lower case): exact
-    matches on the email index, as the after-sales count does."""
-    variants = {email, email.lower()}
-    local, at, domain = email.rpartition("@")
-    if at:
-        variants.add(f"{local}@{domain.lower()}")
-    return variants
-
-
-def _delivered_orders() -> Q:
-    delivered = OrderEvent.objects.filter(order_id=OuterRef("pk"), action="deliver")
-    return Q(is_gift=False) & (Q(state__in=DELIVERED_OR_LATER) | Q(Q(state=State.ARCHIVED) & Exists(delivered)))
-
-
 def delivered_orders_count(*, order: Order) -> int:
     """How many other delivered orders the order's buyer has (same email or phone; gift orders
     do not count). One COUNT through the email and phone indexes."""
     return delivered_orders_counts([order])[0]
-
-
-def delivered_orders_counts(orders: list[Order]) -> list[int]:
-    """The same for many orders in one query over their buyers (an import's batch, a preview):
-    the delivered orders of every email and phone, counted per order in Python."""
-    emails: set[str] = set()
-    phones: set[str] = set()
-    wanted = []
-    for order in orders:
-        email = (order.buyer_email or "").strip()
-        phone = (order.buyer_phone or "").strip()
-        variants = email_variants(email) if email else set()
-        emails |= variants
-        if phone:
-            phones.add(phone)
-        wanted.append((variants, phone))
-    match = Q()
-    if emails:
-        match |= Q(buyer_email__in=sorted(emails))
-    if phones:
-        match |= Q(buyer_phone__in=sorted(phones))
-    if not match:
-        return [0] * len(orders)
-    by_email: dict[str, set[int]] = {}
-    by_phone: dict[str, set[int]] = {}
-    for pk, email, phone in (
-        Order.objects.filter(match).filter(_delivered_orders()).values_list("pk", "buyer_email", "buyer_phone")
-    ):
-        by_email.setdefault(email, set()).add(pk)
-        if phone:
-            by_phone.setdefault(phone, set()).add(pk)
-    counts = []
-    for order, (variants, phone) in zip(orders, wanted, strict=True):
-        found: set[int] = set()
-        for variant in variants:
-            found |= by_email.get(variant, set())
-        if phone:
-            found |= by_phone.get(phone, set())
-        found.discard(order.pk)
-        counts.append(len(found))
-    return counts
 
 
 # ---------------------------------------------------------------------------------------------

@@ -23,13 +23,13 @@ prepaid label; the approval's note and data name the rule.
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from orders.exceptions import ActionNotPermitted, ConflictError, InvalidActionData, OrderError
-from orders.models import Order, OrderEvent
+from orders.models import Order
 from orders.permissions import actor_may_take, role_of, user_display_name
+from orders.selectors import buyer_delivered_orders_counts
 from orders.services.locking import order_lock
 from orders.services.outbox import outbox_enqueue_kind
 from orders.services.transition import order_transition_in_transaction
@@ -50,18 +50,6 @@ MAX_ITEMS = 100
 MAX_QUANTITY = 9999
 _SKU_MAX, _NAME_MAX = 64, 200
 _CHANNEL_REFERENCE_MAX = ReturnRequest._meta.get_field("channel_reference").max_length
-
-# An order counts as delivered for the rule once it reached delivery: these states come only
-# after it. Archived orders count only when they were delivered (an order can also be archived
-# after a cancellation).
-DELIVERED_OR_LATER = (
-    State.DELIVERED,
-    State.INVOICE_REQUESTED,
-    State.RETURN_REQUESTED,
-    State.RETURN_APPROVED,
-    State.REFUNDED,
-)
-
 
 # ---------------------------------------------------------------------------------------------
 # Refusals
@@ -193,36 +181,10 @@ def _role_check(actor, action: str) -> None:
 # The repeat-customer rule
 
 
-def _email_variants(email: str) -> set[str]:
-    """The forms an email is stored in (as typed, lower case, domain in lower case): each an
-    exact match on the email index, which a case-insensitive comparison could not use."""
-    variants = {email, email.lower()}
-    local, at, domain = email.rpartition("@")
-    if at:
-        variants.add(f"{local}@{domain.lower()}")
-    return variants
-
-
 def return_repeat_customer_count(*, order: Order) -> int:
     """How many other delivered orders the buyer of `order` has (same email or phone; gift
-    orders are not purchases and do not count). One COUNT over the buyer's few orders, reached
-    through the email and phone indexes."""
-    match = Q()
-    email = (order.buyer_email or "").strip()
-    if email:
-        match |= Q(buyer_email__in=sorted(_email_variants(email)))
-    phone = (order.buyer_phone or "").strip()
-    if phone:
-        match |= Q(buyer_phone=phone)
-    if not match:
-        return 0
-    delivered = OrderEvent.objects.filter(order_id=OuterRef("pk"), action="deliver")
-    return (
-        Order.objects.filter(match, is_gift=False)
-        .filter(Q(state__in=DELIVERED_OR_LATER) | Q(Q(state=State.ARCHIVED) & Exists(delivered)))
-        .exclude(pk=order.pk)
-        .count()
-    )
+    orders are not purchases and do not count), in one query."""
+    return buyer_delivered_orders_counts([order])[0]
 
 
 # ---------------------------------------------------------------------------------------------
