@@ -13,7 +13,7 @@ next sweep. Running a sweep twice opens nothing and resolves nothing the second 
 the active alerts (last seen at, times seen).
 
 The definitions are the boards' (orders.selectors): the watched states, the stale threshold of
-HubSettings, the conflict aggregate `order_conflicting_ids`. Two differences, on purpose: a
+HubSettings, the contested-orders condition `order_contested_q`. Two differences, on purpose: a
 per-state StaleThreshold overrides the hub's default, and risk holds are left to their own kind
 (one alert per fact, with its own threshold), so the stale sweep skips them.
 """
@@ -28,8 +28,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from orders.models import Order, OrderEvent, Warehouse
-from orders.selectors import BoardClock, hub_settings_get, order_conflicting_ids
-from orders.states import STALE_WATCHED_STATES, TERMINAL_STATES, State
+from orders.selectors import BoardClock, hub_settings_get, order_contested_q
+from orders.states import STALE_WATCHED_STATES, State
 
 from .alerting import AlertRow, SweepCounts, alert_policy, alerts_sync
 from .models import AlertKind, StaleThreshold
@@ -129,20 +129,12 @@ def sweep_stale(now: datetime | None = None) -> SweepCounts:
 
 
 def sweep_conflicts(now: datetime | None = None) -> SweepCounts:
-    """The operations board's "conflicting" (the same aggregate over the window's events), for
-    orders that still take changes."""
+    """The operations board's "conflicting" (the same condition), for orders that still take
+    changes."""
     now = now or timezone.now()
     clock = BoardClock.read(now=now)
     hours = round((clock.now - clock.conflict_since).total_seconds() / 3600)
-    ids = order_conflicting_ids(clock=clock)
-    found = (
-        Order.objects.filter(pk__in=ids)
-        .exclude(state__in=TERMINAL_STATES)
-        .order_by()
-        .values_list("pk", "number", "state")
-        if ids
-        else []
-    )
+    found = Order.objects.filter(order_contested_q(clock)).order_by().values_list("pk", "number", "state")
     rows = [
         AlertRow(
             order_id=pk,

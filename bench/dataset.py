@@ -60,12 +60,14 @@ from bisect import bisect_right
 from collections import Counter
 from itertools import accumulate
 
-GENERATOR_VERSION = 3  # 3: every order belongs to a shop of one of 27 brands
+GENERATOR_VERSION = 4  # 4: each order's last change by role and until when it is contested
 MARKER_TABLE = "bench_dataset"
 DAY = 86_400
 HOUR = 3_600
 DAYS_OF_ORDERS = 120
 STALE_AFTER = 2 * HOUR  # HubSettings' default
+CONFLICT_ROLE_COUNT, CONFLICT_WINDOW_HOURS = 3, 24  # HubSettings' defaults
+CONFLICT_WINDOW_MAX_HOURS = 31 * 24  # orders.models.CONFLICT_WINDOW_MAX_HOURS
 MAX_AGE_HOURS = 6.0  # reuse a set built this recently
 BIG_ORDER_EVENTS = 50
 CHUNK = 20_000  # orders per generated block
@@ -465,8 +467,24 @@ class _Generator:
             return _fit(times, int(limit - rng.uniform(0, max(0, (limit - t0) / 2))), last_exact=False)
         return times
 
+    def _contested(self, changed_by_role: dict[str, int]) -> str:
+        """role_changed_at and contested_until as the saves of the order's changes left them
+        (HubSettings' default thresholds). Orders untouched for longer than the longest window
+        keep an empty record, as the migration that introduced it left them."""
+        if not changed_by_role or max(changed_by_role.values()) < self.now - CONFLICT_WINDOW_MAX_HOURS * HOUR:
+            return f"{{}}\t{NULL}"
+        record = json.dumps({role: self.clock.text(ts) for role, ts in changed_by_role.items()})  # ISO 8601
+        times = sorted(changed_by_role.values(), reverse=True)
+        until = NULL
+        if len(times) >= CONFLICT_ROLE_COUNT:
+            until = self.clock.text(times[CONFLICT_ROLE_COUNT - 1] + CONFLICT_WINDOW_HOURS * HOUR)
+        return f"{record}\t{until}"
+
     def orders(self):
         """Yield the orders' COPY text block by block; keep their events, shipments, history."""
+        from orders.conflicts import CONTESTED_ACTIONS
+
+        contested_actions = frozenset(CONTESTED_ACTIONS)
         rng, clock_text, actor, notes, now = self.rng, self.clock.text, self.actor, self.notes, self.now
         stats, event_keys, event_lines = self.stats, self.event_keys, self.event_lines
         previous_gift = False
@@ -523,6 +541,7 @@ class _Generator:
                         path, moves, times, keep = _with_details(path, moves, times, keep, extra, rng)
                 # Each step: the order as it was after it, its event, its shipment, its history row.
                 warehouse_id = NULL
+                changed_by_role = {}
                 shipment_seq = recorded = 0
                 state_changed = t0
                 updated_by = NULL
@@ -545,6 +564,8 @@ class _Generator:
                     if to_state != from_state or action == "reship":
                         state_changed = ts
                     updated_by = actor_id
+                    if role != "system" and action in contested_actions:
+                        changed_by_role[role] = ts
                     if not keep[j]:
                         continue
                     recorded += 1
@@ -583,7 +604,7 @@ class _Generator:
                     f"{state}\t{clock_text(state_changed)}\t{priority}\t{len(path)}\t{ordered}\t"
                     f"{clock_text(times[-1])}\t{owner_text}\t{main}\t{updated_by}\t{warehouse_id}"
                 )
-                block.append(f"{head}\t{middle}\t{tail}\n")
+                block.append(f"{head}\t{middle}\t{tail}\t{self._contested(changed_by_role)}\n")
                 if big:
                     self.big_numbers.append(number)
                 stats[state] += 1
@@ -750,7 +771,9 @@ def _build(*, n_orders, events_per_order, seed, params, log) -> dict:
         indexes = _secondary_indexes_drop(cursor, TABLES)
         mark = time.perf_counter()
         raw = cursor.connection  # psycopg connection
-        with raw.cursor().copy(f"COPY orders_order ({ORDER_COLUMNS}) FROM STDIN WITH (FREEZE)") as copy:
+        with raw.cursor().copy(
+            f"COPY orders_order ({ORDER_COLUMNS}, role_changed_at, contested_until) FROM STDIN WITH (FREEZE)"
+        ) as copy:
             for block in generator.orders():
                 copy.write(block)
         timings["generate_and_copy_orders"] = time.perf_counter() - mark

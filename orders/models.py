@@ -10,7 +10,7 @@ import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Case, ExpressionWrapper, Q, Value, When
 from django.utils import timezone
@@ -30,6 +30,9 @@ from .states import (
     State,
     WarehouseStage,
 )
+
+# The longest window for "changed by many roles" (HubSettings.conflict_window_hours).
+CONFLICT_WINDOW_MAX_HOURS = 31 * 24
 
 
 class AppendOnlyError(Exception):
@@ -303,10 +306,24 @@ class Order(FSMModelMixin, OrderTransitions, models.Model):
         related_name="+",
     )
     updated_at = models.DateTimeField(_("last updated at"), default=timezone.now)
+    # When each role of people last changed the order (a move or edited details), and until
+    # when it counts as contested: changed by HubSettings.conflict_role_count roles within
+    # conflict_window_hours. Kept by every save of a change (services/order_rows.py), so the
+    # operations board finds contested orders through a small index instead of aggregating a
+    # day of events on every view (orders/conflicts.py).
+    role_changed_at = models.JSONField(_("last change by role"), default=dict, blank=True, editable=False)
+    contested_until = models.DateTimeField(_("contested until"), null=True, blank=True, editable=False)
 
     objects = OrderQuerySet.as_manager()
     history = HistoricalRecords(
-        excluded_fields=["main_status", "payment_status", "warehouse_stage", "is_gift"],
+        excluded_fields=[
+            "main_status",
+            "payment_status",
+            "warehouse_stage",
+            "is_gift",
+            "role_changed_at",
+            "contested_until",
+        ],
     )
 
     class Meta:
@@ -339,6 +356,10 @@ class Order(FSMModelMixin, OrderTransitions, models.Model):
                 fields=["warehouse_stage", "-priority", "ordered_at"],
                 name="order_wh_board_idx",
                 condition=~Q(warehouse_stage=""),
+            ),
+            # Contested orders: the few with a flag, whether or not it still holds.
+            models.Index(
+                fields=["contested_until"], name="order_contested_idx", condition=Q(contested_until__isnull=False)
             ),
         ]
 
@@ -421,7 +442,10 @@ class HubSettings(models.Model):
         ),
     )
     conflict_window_hours = models.PositiveSmallIntegerField(
-        _("conflicting edits: window (hours)"), default=24, validators=[MinValueValidator(1)]
+        _("conflicting edits: window (hours)"),
+        default=24,
+        # A month at most: a change of the thresholds re-reads that much of the timeline.
+        validators=[MinValueValidator(1), MaxValueValidator(CONFLICT_WINDOW_MAX_HOURS)],
     )
     archive_after_days = models.PositiveSmallIntegerField(
         _("archive delivered orders after (days)"),

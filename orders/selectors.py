@@ -13,22 +13,17 @@ from django.db import connections
 from django.db.models import BooleanField, Case, Count, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from .events import ORDER_DETAILS_UPDATED
 from .models import Attachment, Brand, HubSettings, Order, OrderEvent, Shipment, Shop
 from .permissions import role_of
 from .states import (
     CS_BOARD_STATUSES,
     STALE_WATCHED_STATES,
     TERMINAL_STATES,
-    TRANSITIONS_BY_ACTION,
     WAREHOUSE_BOARD_STAGES,
     Priority,
     Role,
     State,
 )
-
-# What counts as changing an order when telling contested orders apart.
-CONTESTED_ACTIONS = (*TRANSITIONS_BY_ACTION, ORDER_DETAILS_UPDATED)
 
 # Boards are bounded pages, never "all rows": a board shows what to do next.
 BOARD_PAGE_SIZE = 50
@@ -311,31 +306,19 @@ def warehouse_stage_counts(queryset: QuerySet[Order] | None = None) -> list[dict
     ]
 
 
-def order_conflicting_ids(*, clock: BoardClock) -> list[int]:
-    """Ids of orders changed by `conflict_role_count` or more different roles of people within
-    the window: one aggregate over the recent events, read once (the system is not a person,
-    and every normal order passes through customer service and the warehouse). Read into a
-    list rather than embedded as a subquery: joined to the orders it made PostgreSQL walk the
-    whole table (bench/boards.py: 900 ms at a million orders, 40 ms this way)."""
-    return list(
-        OrderEvent.objects.filter(occurred_at__gte=clock.conflict_since)
-        .exclude(actor_role=Role.SYSTEM)
-        # Changes to the order only: moves and edited details. A note, a photo, finance's
-        # invoice steps or a refund request leave the order as it was.
-        .filter(action__in=CONTESTED_ACTIONS)
-        .values("order_id")
-        .annotate(roles=Count("actor_role", distinct=True))
-        .filter(roles__gte=clock.conflict_role_count)
-        .values_list("order_id", flat=True)
-    )
+def order_contested_q(clock: BoardClock) -> Q:
+    """Orders changed by `conflict_role_count` or more roles of people within the window, that
+    still take changes (an archived order takes none: nothing for operations to untangle).
+    Each save of a change keeps `contested_until` (orders/conflicts.py), so this is a lookup on
+    a small index rather than an aggregate over the window's events."""
+    return Q(contested_until__gte=clock.now) & ~Q(state__in=TERMINAL_STATES)
 
 
 def order_list_for_ops_board(*, clock: BoardClock, user=None) -> QuerySet[Order]:
     """Stale orders, orders many roles are changing, and risk holds, the longest-waiting first.
     Each condition is an index lookup (state + state changed at, primary key), so PostgreSQL
     combines them instead of scanning every order."""
-    # An archived order takes no more changes: nothing for operations to untangle.
-    conflicting = Q(pk__in=order_conflicting_ids(clock=clock)) & ~Q(state__in=TERMINAL_STATES)
+    conflicting = order_contested_q(clock)
     queryset = (
         order_list_visible_to(
             user=user, queryset=Order.objects.filter(_stale_q(clock) | conflicting | Q(state=State.RISK_HOLD))
@@ -353,8 +336,8 @@ def order_filter_ops_kind(queryset: QuerySet[Order], *, clock: BoardClock, kind:
     if kind == "stale":
         return queryset.filter(_stale_q(clock))
     if kind == "conflicting":
-        # The operations board's queryset knows which rows are conflicting already.
-        return queryset.filter(is_conflicting=True)
+        # The condition itself rather than the row's is_conflicting: its index serves it.
+        return queryset.filter(order_contested_q(clock))
     if kind == "risk_hold":
         return queryset.filter(state=State.RISK_HOLD)
     return queryset
@@ -399,13 +382,18 @@ def warehouse_board_rows(queryset: QuerySet[Order], *, limit: int = BOARD_PAGE_S
     )
 
 
-def ops_board_rows(queryset: QuerySet[Order], *, limit: int = BOARD_PAGE_SIZE) -> tuple[list[Order], bool]:
+def ops_board_rows(
+    queryset: QuerySet[Order], *, clock: BoardClock | None = None, limit: int = BOARD_PAGE_SIZE
+) -> tuple[list[Order], bool]:
     """The operations board's rows, the longest-waiting first: state by state along the (state,
-    state changed at) index, plus the few conflicting orders in any other state."""
+    state changed at) index, plus the few contested orders in any other state. Those are on
+    the board only as contested, so their slice reads the contested index (from the page's
+    clock; without it, every order ever flagged)."""
     watched = [*STALE_WATCHED_STATES, State.RISK_HOLD]
+    flagged = Q(contested_until__gte=clock.now) if clock else Q(contested_until__isnull=False)
     return board_rows_by_slices(
         queryset,
-        slices=[Q(state=state) for state in dict.fromkeys(watched)] + [~Q(state__in=watched)],
+        slices=[Q(state=state) for state in dict.fromkeys(watched)] + [~Q(state__in=watched) & flagged],
         order=("state_changed_at", "id"),
         limit=limit,
     )

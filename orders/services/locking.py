@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+from django.db.models import Subquery
+
 from ..exceptions import OrderNotFound, StaleOrderError
-from ..models import Order
+from ..models import HubSettings, Order
 from ..permissions import user_display_name
+
+# The thresholds of "changed by many roles" ride along with the lock, read in the same
+# statement: the save of a change works out until when the order is contested from them
+# (orders/conflicts.py) without another round trip.
+HUB_SETTINGS_WITH_LOCK = {
+    f"{name}_setting": Subquery(HubSettings.objects.filter(pk=1).values(name)[:1])
+    for name in ("conflict_role_count", "conflict_window_hours")
+}
 
 
 def order_lock(order_id) -> Order:
     """Lock one order row until the transaction ends (FOR UPDATE on the order table only).
     Where several orders move together, lock them in primary-key order."""
     try:
-        return Order.objects.select_for_update(of=("self",)).get(pk=order_id)
+        return Order.objects.select_for_update(of=("self",)).annotate(**HUB_SETTINGS_WITH_LOCK).get(pk=order_id)
     except (Order.DoesNotExist, ValueError, TypeError):
         raise OrderNotFound(order_id) from None
 

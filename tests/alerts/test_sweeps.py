@@ -13,6 +13,8 @@ from django.utils import timezone
 from alerts.models import Alert, AlertKind, AlertKindSettings, StaleThreshold
 from alerts.sweeps import sweep_conflicts, sweep_risk_holds, sweep_sla, sweep_stale, sweeps_run_all
 from orders.models import HubSettings, Order
+from orders.selectors import hub_settings_get
+from orders.services.hub_settings import hub_settings_save
 from orders.services.transition import order_transition
 
 pytestmark = pytest.mark.django_db
@@ -145,16 +147,23 @@ def _contested_order(make_order, users, warehouses):
     return order
 
 
-def test_conflicts_open_dedupe_and_resolve_when_the_window_passes(make_order, users, warehouses):
+def test_conflicts_open_dedupe_and_resolve_when_the_window_passes(
+    make_order, users, warehouses, django_capture_on_commit_callbacks
+):
     contested, calm = _contested_order(make_order, users, warehouses), make_order("allocated")
     assert _counts(sweep_conflicts()) == (1, 0, 0)
     assert _active(AlertKind.CONFLICTING_EDITS).get().order_id == contested.pk
     assert _counts(sweep_conflicts()) == (0, 1, 0)
     assert not Alert.objects.filter(order_id=calm.pk).exists()
 
-    HubSettings.objects.update_or_create(pk=1, defaults={"conflict_role_count": 4})
+    settings_row = hub_settings_get()
+    settings_row.conflict_role_count = 4
+    with django_capture_on_commit_callbacks(execute=True):
+        hub_settings_save(settings_row, changed=["conflict_role_count"])
     assert _counts(sweep_conflicts()) == (0, 0, 1)
-    HubSettings.objects.filter(pk=1).update(conflict_role_count=3)
+    settings_row.conflict_role_count = 3
+    with django_capture_on_commit_callbacks(execute=True):
+        hub_settings_save(settings_row, changed=["conflict_role_count"])
     assert _counts(sweep_conflicts()) == (1, 0, 0)  # a new alert: the old one stays resolved
     later = timezone.now() + timedelta(hours=25)
     assert _counts(sweep_conflicts(now=later)) == (0, 0, 1)
