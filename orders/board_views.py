@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -18,7 +19,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import RFC3986_SUBDELIMS, url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -44,7 +45,7 @@ from .selectors import (
 )
 from .services.orders import order_update_details
 from .services.transition import order_transition
-from .states import TRANSITIONS_BY_ACTION, Carrier, State
+from .states import TRANSITIONS_BY_ACTION, Carrier, State, Transition
 
 # The one next step a board offers for an order in each state (the rest is on the timeline
 # and the admin page): one tap on the warehouse handheld.
@@ -109,13 +110,60 @@ def _page_or_403(request, code: str) -> BoardPage:
     return page
 
 
-def _actions_for(user, order: Order) -> dict:
+# Stand-ins for the row's values in the URLs BoardUrls reverses once per page.
+_NUMBER, _ACTION, _PK = "0NUMBER0", "0ACTION0", "0PK0"
+
+
+class BoardUrls:
+    """Where the rows of one board page link and post. Reversing per row meant about 100
+    reverse() calls on a page of 50 rows; instead each URL is reversed once with stand-in
+    arguments, which are replaced per row. That is what reverse() returns because each argument
+    fills one whole path segment (orders/urls.py: <str:number>, <str:action>; the admin's
+    <path:object_id>) and is quoted as reverse() quotes it."""
+
+    def __init__(self) -> None:
+        self._timeline = reverse("orders:timeline", args=[_NUMBER])
+        self._transition = reverse("orders:board_transition", args=[_NUMBER, _ACTION])
+        self._change = reverse("admin:orders_order_change", args=[_PK])
+
+    def for_row(self, order: Order) -> dict:
+        number = _quoted(order.number)
+        return {
+            "timeline": self._timeline.replace(_NUMBER, number),
+            "take": self.transition(order, TAKE_OWNERSHIP),
+            "change": self._change.replace(_PK, str(order.pk)),
+        }
+
+    def transition(self, order: Order, action: str) -> str:
+        # Action names are identifiers: nothing to quote.
+        return self._transition.replace(_NUMBER, _quoted(order.number)).replace(_ACTION, action)
+
+
+def _quoted(segment: str) -> str:
+    # reverse()'s quoting, less the "/" a segment cannot hold (reverse() refuses such a number;
+    # numbers are OH<date>-<n>).
+    return quote(segment, safe=RFC3986_SUBDELIMS + "~:@")
+
+
+@dataclass(frozen=True)
+class RowAction:
+    """A step a board row offers, and where its form posts."""
+
+    transition: Transition
+    url: str
+
+
+def _actions_for(user, order: Order, urls: BoardUrls) -> dict:
     """What this board offers the user on this row: the next step, and holds behind a reason."""
     main = NEXT_ACTION.get(order.state)
     allowed = {t.action for t in order.available_transitions_for(user)}
+
+    def action(name: str) -> RowAction:
+        return RowAction(TRANSITIONS_BY_ACTION[name], urls.transition(order, name))
+
     return {
-        "next": TRANSITIONS_BY_ACTION[main] if main in allowed else None,
-        "secondary": [TRANSITIONS_BY_ACTION[a] for a in SECONDARY_ACTIONS.get(order.state, ()) if a in allowed],
+        "next": action(main) if main in allowed else None,
+        "secondary": [action(a) for a in SECONDARY_ACTIONS.get(order.state, ()) if a in allowed],
     }
 
 
@@ -130,8 +178,10 @@ def _rows_context(request, page: BoardPage) -> dict:
     else:
         queryset = filterset.qs
     rows, more = ROWS_BY_PAGE.get(page.code, board_rows)(queryset)
+    urls = BoardUrls()
     for order in rows:
-        order.board_actions = _actions_for(request.user, order)
+        order.board_urls = urls.for_row(order)
+        order.board_actions = _actions_for(request.user, order, urls)
     query = request.GET.copy()
     query.pop("since", None)
     context = {
