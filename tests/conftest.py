@@ -10,6 +10,7 @@ import io
 import os
 import random
 import shutil
+from dataclasses import dataclass
 
 import pytest
 from django.core.management import call_command
@@ -37,22 +38,86 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"Skipped in CI, which must run every test: {report.longrepr}"
 
 
+def _groups_and_permissions() -> dict[str, set[str]]:
+    from django.contrib.auth.models import Group
+
+    through = Group.permissions.through.objects.values_list(
+        "group__name", "permission__content_type__app_label", "permission__codename"
+    )
+    groups = {name: set() for name in Group.objects.values_list("name", flat=True)}
+    for name, app_label, codename in through:
+        groups[name].add(f"{app_label}.{codename}")
+    return groups
+
+
+def _demo_usernames() -> list[str]:
+    from orders.demo import DEMO_USERS
+
+    return [username for username, *_rest in DEMO_USERS]
+
+
+def _demo_users_as_stored() -> dict[str, tuple]:
+    """What demo_users_ensure sets on each demo user, as the database has it now."""
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    names = _demo_usernames()
+    groups: dict[str, set[str]] = {name: set() for name in names}
+    for username, group in User.groups.through.objects.filter(user__username__in=names).values_list(
+        "user__username", "group__name"
+    ):
+        groups[username].add(group)
+    fields = ("username", "password", "first_name", "last_name", "email", "is_staff", "is_superuser", "is_active")
+    return {row[0]: (*row, groups[row[0]]) for row in User.objects.filter(username__in=names).values_list(*fields)}
+
+
+@dataclass(frozen=True)
+class BaseData:
+    groups: dict[str, set[str]]
+    demo_users: dict[str, tuple]
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker) -> BaseData:
+    """The roles' groups and the demo users are made once, after the migrations, and kept:
+    setup_roles looks up each permission one by one (over 200 queries) and demo_users_ensure
+    takes some 50 more, which for every test that needs them took longer than most tests
+    themselves. What they left is remembered for `roles` and `users`."""
+    from orders.demo import demo_users_ensure
+
+    with django_db_blocker.unblock():
+        call_command("setup_roles", stdout=io.StringIO())
+        demo_users_ensure()
+        return BaseData(groups=_groups_and_permissions(), demo_users=_demo_users_as_stored())
+
+
+# A test in a transaction starts from what django_db_setup made, where setup_roles and
+# demo_users_ensure would change nothing; after a transactional test's flush it is gone, and
+# they make it again.
+
+
 @pytest.fixture
-def roles(db):
+def roles(django_db_setup, db):
     from alerts.defaults import alert_defaults_install, default_rules_install
     from alerts.models import AlertKindSettings, PriorityThreshold, ReactionRule
 
-    call_command("setup_roles", stdout=io.StringIO())
+    if _groups_and_permissions() != django_db_setup.groups:
+        call_command("setup_roles", stdout=io.StringIO())
     # A transactional test's flush empties the tables the data migrations filled.
     default_rules_install(ReactionRule)
     alert_defaults_install(AlertKindSettings, PriorityThreshold)
 
 
 @pytest.fixture
-def users(roles):
+def users(django_db_setup, roles):
+    from django.contrib.auth import get_user_model
+
     from orders.demo import demo_users_ensure
 
-    return demo_users_ensure()
+    if _demo_users_as_stored() != django_db_setup.demo_users:
+        return demo_users_ensure()
+    stored = get_user_model().objects.in_bulk(_demo_usernames(), field_name="username")
+    return {username: stored[username] for username in _demo_usernames()}
 
 
 @pytest.fixture
