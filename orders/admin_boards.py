@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.auth import get_user_model
+from django.core.paginator import Paginator
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -30,6 +31,7 @@ from .selectors import (
     order_list_for_warehouse_board,
     order_list_visible_to,
     order_search,
+    warehouse_board_rows,
     warehouse_stage_counts,
 )
 from .services.orders import order_update_details
@@ -38,6 +40,14 @@ from .states import CS_BOARD_STATUSES, TRANSITIONS_BY_ACTION, WAREHOUSE_BOARD_ST
 
 # A bulk action runs one transaction per order; more than a page at once is a mistake.
 BULK_ACTION_LIMIT = 200
+
+# The warehouse board's working order: stage, the priority lane first, the oldest first.
+WAREHOUSE_WORKING_ORDER = ("stage_rank", "-priority", "ordered_at", "id")
+# Pages of the warehouse changelist read stage by stage. Page N takes N pages' worth of rows
+# from each stage and builds every row up to the page's last (with its shipments and brand):
+# past page 5 that costs about what sorting the whole board as Django does costs (on the
+# 1,000,000-order set, page 7 read this way was no faster than the plain sort).
+WAREHOUSE_SLICED_PAGES = 5
 
 
 def _clock(request) -> BoardClock:
@@ -309,12 +319,46 @@ class CustomerServiceBoardAdmin(BoardAdmin):
         self._each_order(request, queryset, _("Assigned to %(name)s") % {"name": user_display_name(owner)}, assign)
 
 
+def _ordering_without_repeats(ordering) -> tuple | None:
+    """The ordering with each key after its first use dropped (a repeated key cannot reorder
+    anything), or None if it holds an expression. The changelist appends the queryset's own
+    ordering to the one it chose, so the working order comes out twice."""
+    seen, kept = set(), []
+    for key in ordering:
+        if not isinstance(key, str):
+            return None
+        if key.lstrip("-") not in seen:
+            seen.add(key.lstrip("-"))
+            kept.append(key)
+    return tuple(kept)
+
+
+class WarehouseBoardPaginator(Paginator):
+    """Pages in the working order read as the board reads them (warehouse_board_rows): a
+    page's worth from each stage along the board's index, merged. Sorting every order in the
+    warehouse to show fifty took most of the page's time. Any other ordering, and pages past
+    WAREHOUSE_SLICED_PAGES, are Django's slice of the sorted queryset."""
+
+    def page(self, number):
+        number = self.validate_number(number)
+        order = _ordering_without_repeats(self.object_list.query.order_by)
+        if number > WAREHOUSE_SLICED_PAGES or order != WAREHOUSE_WORKING_ORDER:
+            return super().page(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        rows, _more = warehouse_board_rows(self.object_list, limit=top)
+        return self._get_page(rows[bottom:top], number, self)
+
+
 @admin.register(WarehouseBoard)
 class WarehouseBoardAdmin(BoardAdmin):
     list_display = ("order_link", "stage", "flags", "warehouse", "owner", "amount_display", "waiting_since")
     list_filter = (StageFilter, BrandFilter, "warehouse", "priority", StaleFilter)
     actions = ("pack", "pick_up")
     search_help_text = _("Exact order number or tracking number.")
+    paginator = WarehouseBoardPaginator
 
     has_pack_permission = _transition_permission("pack")
     has_pick_up_permission = _transition_permission("pick_up")
@@ -325,7 +369,7 @@ class WarehouseBoardAdmin(BoardAdmin):
     def get_ordering(self, request):
         # The selector's working order (stage, priority lane, oldest); an annotation, so it is
         # given here rather than in `ordering`, which only names fields.
-        return ("stage_rank", "-priority", "ordered_at", "id")
+        return WAREHOUSE_WORKING_ORDER
 
     @admin.display(description=_("Stage"), ordering="stage_rank")
     def stage(self, order):

@@ -10,6 +10,8 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -103,6 +105,57 @@ def test_warehouse_changelist_in_working_order_with_stage_counts(changelist, mak
     assert listed(html) == [packing_priority.number, packing.number, labelling.number, pickup.number]
     counts = dict(re.findall(r'data-stage="([a-z_]+)">[^<]*<strong>(\d+)</strong>', html))
     assert counts == {"packing": "2", "labelling": "1", "awaiting_pickup": "1"}
+
+
+def test_warehouse_changelist_pages_read_stage_by_stage_in_working_order(login, make_order, monkeypatch):
+    """Page by page the changelist lists the board in working order (stage, priority lane,
+    oldest first, then the older order), each page read a stage at a time on PostgreSQL; pages
+    past the sliced ones and a column sort are Django's own sorted query."""
+    monkeypatch.setattr(admin_boards.WarehouseBoardAdmin, "list_per_page", 2)
+    monkeypatch.setattr(admin_boards, "WAREHOUSE_SLICED_PAGES", 3)
+    same_time = ago(hours=4)
+    packing_old = make_order("allocated", ordered_at=ago(hours=9))
+    packing_first = make_order("allocated", ordered_at=same_time)
+    packing_second = make_order("allocated", ordered_at=same_time)
+    packing_priority = make_order("allocated", amount="899.00", ordered_at=ago(hours=1))
+    labelling_new = make_order("packed", ordered_at=ago(hours=3))
+    labelling_priority = make_order("packed", amount="899.00", ordered_at=ago(hours=2))
+    labelling_old = make_order("packed", ordered_at=ago(hours=8))
+    pickup = make_order("shipped", ordered_at=ago(hours=10))
+    make_order("picked_up")
+    working_order = [
+        packing_priority,
+        packing_old,
+        packing_first,
+        packing_second,
+        labelling_priority,
+        labelling_old,
+        labelling_new,
+        pickup,
+    ]
+    client = login("wh1")
+
+    def pages(params):
+        rows, unions = [], 0
+        for page in (1, 2, 3, 4):
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get(WAREHOUSE_BOARD, {**params, "p": page})
+            assert response.status_code == 200, (params, page)
+            rows += listed(response.content.decode())
+            unions += sum("UNION ALL" in query["sql"] for query in queries.captured_queries)
+        return rows, unions
+
+    rows, unions = pages({})
+    assert rows == [order.number for order in working_order]
+    # Sorting on the stage column is the working order too.
+    assert pages({"o": "2"})[0] == rows
+    if connection.vendor == "postgresql":
+        assert unions == 3  # the fourth page is past the sliced ones
+
+    # o=1 is the order column (0 is the action checkbox).
+    rows, unions = pages({"o": "-1"})
+    assert rows == sorted((order.number for order in working_order), reverse=True)
+    assert unions == 0
 
 
 def test_finance_changelist_lists_the_to_invoice_rows_without_gifts(changelist, make_order):
