@@ -34,6 +34,7 @@ from .selectors import (
     warehouse_board_rows,
     warehouse_stage_counts,
 )
+from .services.hub_settings import hub_settings_save
 from .services.orders import order_update_details
 from .services.transition import order_transition
 from .states import CS_BOARD_STATUSES, TRANSITIONS_BY_ACTION, WAREHOUSE_BOARD_STAGES, MainStatus, Role, WarehouseStage
@@ -423,6 +424,10 @@ class HubSettingsAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def save_model(self, request, obj, form, change):
+        # New thresholds of "changed by many roles" apply to every order at once.
+        hub_settings_save(obj, changed=form.changed_data)
 
     def changelist_view(self, request, extra_context=None):
         from .selectors import hub_settings_get

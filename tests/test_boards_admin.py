@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from orders import admin_boards
-from orders.models import HubSettings, Order, OrderEvent
+from orders.models import Order, OrderEvent
 from orders.selectors import hub_settings_get
 
 pytestmark = pytest.mark.django_db
@@ -189,10 +189,22 @@ def test_ops_changelist_lists_stale_contested_and_held(changelist, make_order):
     assert listed(changelist("ops1", OPS_BOARD, {"kind": "risk_hold"})) == [held.number]
 
 
-def test_conflict_role_count_from_hub_settings(changelist, make_order):
+def test_conflict_role_count_from_hub_settings(changelist, login, make_order, django_capture_on_commit_callbacks):
     two_roles = make_order("delivered")
     assert two_roles.number not in changelist("ops1", OPS_BOARD)
-    HubSettings.objects.filter(pk=hub_settings_get().pk).update(conflict_role_count=2)
+    # Saved in the admin, the new threshold applies to the orders changed before it.
+    url = reverse("admin:orders_hubsettings_change", args=[hub_settings_get().pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = login("ops1").post(
+            url,
+            {
+                "stale_after_minutes": 120,
+                "conflict_role_count": 2,
+                "conflict_window_hours": 24,
+                "archive_after_days": 15,
+            },
+        )
+    assert response.status_code == 302
     assert listed(changelist("ops1", OPS_BOARD, {"kind": "conflicting"})) == [two_roles.number]
 
 
