@@ -26,35 +26,43 @@ DESKTOP = {"viewport": {"width": 1366, "height": 900}}
 SCREENSHOTS = Path(settings.BASE_DIR) / "test-artifacts" / "screenshots"
 
 
-@pytest.fixture
-def chromium(monkeypatch):
-    # Playwright's sync API keeps an event loop running in this thread; the ORM calls the test
-    # makes meanwhile (fixtures, refresh_from_db) are plain synchronous code all the same.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    # Its greenlets also leave this thread in another contextvars context, where Django would
-    # open a second connection per database that nobody closes (PostgreSQL then cannot drop
-    # the test database). Keep using the connections the test already has.
-    outer = {alias: connections[alias] for alias in connections}
-    with sync_playwright() as p:
-        for alias, connection in outer.items():
-            connections[alias] = connection
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+@pytest.fixture(scope="module")
+def chromium():
+    """One Chromium per test module (starting Playwright's driver and the browser takes a few
+    seconds); each test gets contexts of its own from `open_page`, closed after it."""
+    with pytest.MonkeyPatch.context() as patch:
+        # Playwright's sync API keeps an event loop running in this thread; the ORM calls the
+        # tests and their fixtures make meanwhile (refresh_from_db, the flush after each test)
+        # are plain synchronous code all the same.
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        # Its greenlets also leave this thread in another contextvars context, where Django
+        # would open a second connection per database that nobody closes (PostgreSQL then
+        # cannot drop the test database). Keep using the connections this thread already has.
+        outer = {alias: connections[alias] for alias in connections}
+        with sync_playwright() as p:
+            for alias, connection in outer.items():
+                connections[alias] = connection
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                yield browser
+            finally:
+                browser.close()
 
 
 @pytest.fixture
 def open_page(chromium):
     """open_page(PHONE) -> a page in a fresh context (no cookies), English like the test settings."""
+    contexts = []
 
     def open_(device: dict):
         context = chromium.new_context(locale="en-US", **device)
         context.set_default_timeout(15_000)
+        contexts.append(context)
         return context.new_page()
 
-    return open_
+    yield open_
+    for context in contexts:
+        context.close()
 
 
 def screenshot(page, name: str) -> None:
