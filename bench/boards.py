@@ -12,9 +12,9 @@ who works 3 of the data set's 27 brands, so every cs1 page is brand-scoped; no f
 in turn), the warehouse board
 (wh1, as is), the operations board (ops1; every reason, then each reason alone, then one
 brand), the timeline of
-one of the three 50-event orders and of random orders (cs1), the admin's customer-service and
-warehouse board changelists, and the live rows endpoint of the customer-service board: with
-the current change token (nothing changed: 204) and with an old one (the rows).
+one of the three 50-event orders and of random orders (cs1), the admin's customer-service,
+warehouse and operations board changelists, and the live rows endpoint of the customer-service
+board: with the current change token (nothing changed: 204) and with an old one (the rows).
 
 Per page: p50/p95/max of the whole request (middleware, view, queries, template), the SQL
 statements one request runs (CaptureQueriesContext, in one extra request per variant, so the
@@ -137,6 +137,11 @@ def pages_build(*, rng: random.Random, sample_numbers: list[str], big_numbers: l
             "admin_warehouse_board",
             "admin:orders_warehouseboard_changelist",
             [("default", "wh1", fixed(admin_wh))],
+        ),
+        Page(
+            "admin_ops_board",
+            "admin:orders_operationsboard_changelist",
+            [("default", "ops1", fixed("/admin/orders/operationsboard/"))],
         ),
         Page(
             "cs_rows_unchanged",

@@ -9,6 +9,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -17,7 +18,7 @@ from django.utils import timezone
 
 from orders import admin_boards
 from orders.models import Order, OrderEvent
-from orders.selectors import hub_settings_get
+from orders.selectors import BoardClock, hub_settings_get, order_list_for_ops_board
 
 pytestmark = pytest.mark.django_db
 
@@ -112,7 +113,8 @@ def test_warehouse_changelist_pages_read_stage_by_stage_in_working_order(login, 
     oldest first, then the older order), each page read a stage at a time on PostgreSQL; pages
     past the sliced ones and a column sort are Django's own sorted query."""
     monkeypatch.setattr(admin_boards.WarehouseBoardAdmin, "list_per_page", 2)
-    monkeypatch.setattr(admin_boards, "WAREHOUSE_SLICED_PAGES", 3)
+    monkeypatch.setattr(admin_boards, "BOARD_SLICED_PAGES", 3)
+    monkeypatch.setattr(admin_boards, "BOARD_SLICED_MIN_ROWS", 0)
     same_time = ago(hours=4)
     packing_old = make_order("allocated", ordered_at=ago(hours=9))
     packing_first = make_order("allocated", ordered_at=same_time)
@@ -187,6 +189,95 @@ def test_ops_changelist_lists_stale_contested_and_held(changelist, make_order):
     assert listed(changelist("ops1", OPS_BOARD, {"kind": "stale"})) == [stale.number]
     assert listed(changelist("ops1", OPS_BOARD, {"kind": "conflicting"})) == [contested.number]
     assert listed(changelist("ops1", OPS_BOARD, {"kind": "risk_hold"})) == [held.number]
+
+
+def test_ops_changelist_pages_read_slice_by_slice_and_counted_by_parts(login, make_order, monkeypatch):
+    """Page by page the changelist lists the board longest-waiting first (then the older order),
+    the first pages read a state at a time on PostgreSQL; deeper pages, a filter and another
+    sort are Django's own query. The unfiltered board is counted part by part, to the same
+    total as COUNT(*) over its condition, a state with a stale threshold of its own included."""
+    from alerts.models import StaleThreshold
+
+    monkeypatch.setattr(admin_boards.OperationsBoardAdmin, "list_per_page", 2)
+    monkeypatch.setattr(admin_boards, "BOARD_SLICED_MIN_ROWS", 0)
+    StaleThreshold.objects.create(state="packed", minutes=300)
+
+    def order(state, hours=None, contested=False):
+        made = make_order(state)
+        Order.objects.filter(pk=made.pk).update(
+            state_changed_at=ago(hours=hours) if hours else timezone.now(),
+            contested_until=timezone.now() + timedelta(hours=1) if contested else None,
+        )
+        made.refresh_from_db()
+        return made
+
+    same_time = ago(hours=6)
+    on_board = [
+        order("shipped", hours=9),
+        order("paid", hours=8, contested=True),  # stale and contested: listed once
+        order("risk_hold", hours=7),
+        order("packed", hours=6),
+        order("allocated", hours=5),
+        order("delivered", hours=4, contested=True),
+        order("risk_hold"),
+        order("paid", contested=True),
+        order("invoice_requested", contested=True),
+    ]
+    Order.objects.filter(pk__in=[on_board[1].pk, on_board[2].pk]).update(state_changed_at=same_time)
+    order("packed", hours=4)  # its own threshold is five hours
+    order("paid")
+    order("delivered", hours=9)
+    order("archived", contested=True)
+    working_order = sorted(
+        Order.objects.filter(pk__in=[o.pk for o in on_board]), key=lambda o: (o.state_changed_at, o.pk)
+    )
+    client = login("ops1")
+
+    def pages(params, last=5):
+        rows, unions, counts = [], 0, set()
+        for page in range(1, last + 1):
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get(OPS_BOARD, {**params, "p": page})
+            assert response.status_code == 200, (params, page)
+            rows += listed(response.content.decode())
+            unions += sum("UNION ALL" in query["sql"] for query in queries.captured_queries)
+            counts.add(response.context["cl"].result_count)
+        return rows, unions, counts
+
+    rows, unions, counts = pages({})
+    assert rows == [o.number for o in working_order]
+    assert counts == {len(working_order)}
+    # Sorting on the waiting-since column is the working order too.
+    assert pages({"o": "7"})[0] == rows
+    if connection.vendor == "postgresql":
+        assert unions == 4  # the fifth page is past the sliced ones
+
+    # o=1 is the order column (0 is the action checkbox).
+    rows, unions, _counts = pages({"o": "-1"})
+    assert rows == sorted((o.number for o in working_order), reverse=True)
+    assert unions == 0
+
+    for kind, expected in (
+        ("stale", {"shipped", "paid", "risk_hold", "packed", "allocated"}),
+        ("conflicting", {"paid", "delivered", "invoice_requested"}),
+        ("risk_hold", {"risk_hold"}),
+    ):
+        wanted = [o.number for o in working_order if o.state in expected]
+        if kind == "stale":
+            wanted = [o.number for o in working_order if o.state in expected and o.state_changed_at < ago(hours=2)]
+        if kind == "conflicting":
+            wanted = [o.number for o in working_order if o.contested_until]
+        rows, _unions, counts = pages({"kind": kind}, last=(len(wanted) + 1) // 2)
+        assert rows == wanted, kind
+        assert counts == {len(wanted)}, kind
+
+    clock = BoardClock.read()
+    users = {user.username: user for user in get_user_model().objects.filter(username__in=["ops1", "cs1"])}
+    for user in users.values():
+        board = order_list_for_ops_board(clock=clock, user=user)
+        assert admin_boards._ops_board_count(board, clock=clock, user=user) == board.count()
+    board = order_list_for_ops_board(clock=clock, user=users["ops1"])
+    assert admin_boards._ops_board_count(board.filter(state="paid"), clock=clock, user=users["ops1"]) is None
 
 
 def test_conflict_role_count_from_hub_settings(changelist, login, make_order, django_capture_on_commit_callbacks):
