@@ -96,9 +96,17 @@ PAGES = {
         "boards/_ops_rows.html",
     ),
 }
-# How a page reads its first rows: the boards with many candidates read them slice by slice
-# along their indexes (see board_rows_by_slices); the others in one ordered query.
-ROWS_BY_PAGE = {"warehouse": warehouse_board_rows, "ops": ops_board_rows}
+
+
+def _rows_read(page: BoardPage, queryset, clock: BoardClock) -> tuple[list[Order], bool]:
+    """A page's first rows: the boards with many candidates read them slice by slice along their
+    indexes (see board_rows_by_slices), the operations board's contested slice by the page's
+    clock; the customer-service board in one ordered query."""
+    if page.code == "ops":
+        return ops_board_rows(queryset, clock=clock)
+    if page.code == "warehouse":
+        return warehouse_board_rows(queryset)
+    return board_rows(queryset)
 
 
 def _page_or_403(request, code: str) -> BoardPage:
@@ -177,7 +185,7 @@ def _rows_context(request, page: BoardPage) -> dict:
         queryset = Order.objects.none()
     else:
         queryset = filterset.qs
-    rows, more = ROWS_BY_PAGE.get(page.code, board_rows)(queryset)
+    rows, more = _rows_read(page, queryset, clock)
     urls = BoardUrls()
     for order in rows:
         order.board_urls = urls.for_row(order)
