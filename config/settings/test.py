@@ -1,9 +1,12 @@
+import os
+
 from .base import *  # noqa: F403
 from .base import BASE_DIR
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-MEDIA_ROOT = BASE_DIR / "var" / "test-media"
+# One folder per test process when the suite runs in several (pytest-xdist names them gw0, gw1…).
+MEDIA_ROOT = BASE_DIR / "var" / "test-media" / os.environ.get("PYTEST_XDIST_WORKER", "main")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -14,8 +17,6 @@ MIDDLEWARE = [m for m in MIDDLEWARE if m != "whitenoise.middleware.WhiteNoiseMid
 
 # Each test process gets its own task queue, so two runs sharing one Redis never take each
 # other's tasks; without Redis the folder queue lives apart from the dev server's.
-import os  # noqa: E402
-
 CELERY_TASK_DEFAULT_QUEUE = f"orderhub-test-{os.getpid()}"
 if not REDIS_URL:  # noqa: F405
     CELERY_BROKER_TRANSPORT_OPTIONS = folder_broker_options(BASE_DIR / "var" / "test-broker")  # noqa: F405
