@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import connection
 from django.db.models import Subquery
 
 from ..exceptions import OrderNotFound, StaleOrderError
@@ -17,13 +18,34 @@ HUB_SETTINGS_WITH_LOCK = {
 }
 
 
+# The lock's statement, compiled once per database vendor: Django takes 0.8 ms to compile a
+# query of every order column, more than PostgreSQL takes to run it, on every transition.
+_LOCK_STATEMENTS: dict[str, tuple[str, list]] = {}
+_ANY_ID = -424242  # stands for the order id while compiling; it is the last parameter
+
+
+def _lock_statement() -> tuple[str, list]:
+    if connection.vendor not in _LOCK_STATEMENTS:
+        queryset = Order.objects.select_for_update(of=("self",)).annotate(**HUB_SETTINGS_WITH_LOCK).filter(pk=_ANY_ID)
+        sql, params = queryset.query.get_compiler(connection=connection).as_sql()
+        if not params or params[-1] != _ANY_ID:
+            raise RuntimeError("the order lock's statement does not end with the order id")
+        _LOCK_STATEMENTS[connection.vendor] = (sql, list(params[:-1]))
+    return _LOCK_STATEMENTS[connection.vendor]
+
+
 def order_lock(order_id) -> Order:
     """Lock one order row until the transaction ends (FOR UPDATE on the order table only).
     Where several orders move together, lock them in primary-key order."""
     try:
-        return Order.objects.select_for_update(of=("self",)).annotate(**HUB_SETTINGS_WITH_LOCK).get(pk=order_id)
-    except (Order.DoesNotExist, ValueError, TypeError):
+        order_id = int(order_id)
+    except (ValueError, TypeError):
         raise OrderNotFound(order_id) from None
+    sql, params = _lock_statement()
+    found = list(Order.objects.raw(sql, [*params, order_id]))
+    if not found:
+        raise OrderNotFound(order_id)
+    return found[0]
 
 
 def order_check_version(order: Order, expected_version) -> None:
