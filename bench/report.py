@@ -94,6 +94,7 @@ PAGE_LABELS = {
     "timeline_random": "timeline, random order",
     "admin_cs_board": "admin customer-service list",
     "admin_warehouse_board": "admin warehouse list",
+    "admin_ops_board": "admin operations list",
     "cs_rows_unchanged": "live poll, nothing changed",
     "cs_rows_changed": "live poll, rows changed",
 }
