@@ -142,6 +142,8 @@ class CeleryWorker:
         self.process: subprocess.Popen | None = None
 
     def start(self, *, pool: str = "prefork", concurrency: int = 1) -> CeleryWorker:
+        self.options = {"pool": pool, "concurrency": concurrency}
+        self.restarts = getattr(self, "restarts", 0)
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.faults.worker_settings",
@@ -201,6 +203,14 @@ class CeleryWorker:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def supervise(self) -> None:
+        """Start the worker again if it exited, as its process manager does in production
+        (Restart=always, docs/OPERATIONS.md): a broker that vanishes mid-connection can end the
+        worker's main process (a reconnect error inside kombu), and the work must still get done."""
+        if self.process is not None and self.process.poll() is not None:
+            self.restarts += 1
+            self.start(**self.options)
 
 
 @pytest.fixture
@@ -304,11 +314,14 @@ def only_upload_rules() -> None:
     }
 
 
-def wait_until_finished(rows, *, timeout: float, sweep_every: float | None, sweep_when=None) -> int:
+def wait_until_finished(
+    rows, *, timeout: float, sweep_every: float | None, sweep_when=None, supervised: tuple = ()
+) -> int:
     """Poll until no outbox row of `rows` (ids, or a queryset: re-read each time, so rows that
     appear meanwhile count) is pending. Every `sweep_every` seconds (and only when
     `sweep_when()` is true, if given) run the beat's re-dispatch sweep (`outbox_redispatch_due`)
-    as beat would, rather than waiting for beat. Returns how many sweeps it took."""
+    as beat would, rather than waiting for beat. The `supervised` workers are started again if
+    they exit, as their process manager would. Returns how many sweeps it took."""
     from django.db.models import QuerySet
 
     from orders.models import OutboxMessage, OutboxStatus
@@ -321,6 +334,8 @@ def wait_until_finished(rows, *, timeout: float, sweep_every: float | None, swee
     sweeps = 0
     pending = rows.filter(status=OutboxStatus.PENDING)
     while pending.exists():
+        for worker in supervised:
+            worker.supervise()
         now = time.monotonic()
         if now > deadline:
             left = list(pending.values_list("pk", "kind", "attempts", "next_attempt_at", "last_error")[:10])

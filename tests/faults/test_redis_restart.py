@@ -110,7 +110,7 @@ def test_redis_restart_under_a_failing_carrier_loses_and_duplicates_no_upload(
             ship(order)
         assert own_redis.queue_length(queue) == len(first)  # every message sent, none taken yet
 
-        workers("w1", pool="prefork", concurrency=WORKER_PROCESSES)
+        worker = workers("w1", pool="prefork", concurrency=WORKER_PROCESSES)
         wait_for(
             lambda: uploads.exclude(status=OutboxStatus.PENDING).count() >= FINISHED_WHEN_REDIS_DIES,
             timeout=60,
@@ -138,6 +138,7 @@ def test_redis_restart_under_a_failing_carrier_loses_and_duplicates_no_upload(
             timeout=soak(240, 900),
             sweep_every=2.0,
             sweep_when=lambda: own_redis.queue_length(queue) == 0,
+            supervised=(worker,),
         )
     total_seconds = time.monotonic() - started
 
@@ -182,6 +183,6 @@ def test_redis_restart_under_a_failing_carrier_loses_and_duplicates_no_upload(
         f"\n{ORDERS} uploads: {by_status[OutboxStatus.DONE]} done, {by_status[OutboxStatus.FAILED]} failed "
         f"with an alert; {calls} carrier calls, {failed_calls} failed ({failed_calls / calls:.0%}); "
         f"{queued_at_the_kill} messages lost with Redis, {len(down)} shipped while it was down "
-        f"({down_seconds:.1f} s); {sweeps} sweeps; setup {setup_seconds:.0f} s, all shipped at "
-        f"{shipped_seconds:.0f} s, all finished at {total_seconds:.0f} s"
+        f"({down_seconds:.1f} s); {sweeps} sweeps; {worker.restarts} worker restarts; setup {setup_seconds:.0f} s, "
+        f"all shipped at {shipped_seconds:.0f} s, all finished at {total_seconds:.0f} s"
     )
