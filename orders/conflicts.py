@@ -20,9 +20,6 @@ from .states import TRANSITIONS_BY_ACTION
 # record a role, services/order_rows.py).
 CONTESTED_ACTIONS = (*TRANSITIONS_BY_ACTION, ORDER_DETAILS_UPDATED)
 
-DEFAULT_ROLE_COUNT = 3  # HubSettings' defaults, for an order locked without them
-DEFAULT_WINDOW_HOURS = 24
-
 
 def contested_until(role_changed_at: dict[str, str], *, role_count: int, window_hours: int) -> datetime | None:
     """Until when an order whose roles last changed it at `role_changed_at` ({role: ISO time})

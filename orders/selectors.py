@@ -388,17 +388,16 @@ def warehouse_board_rows(queryset: QuerySet[Order], *, limit: int = BOARD_PAGE_S
 
 
 def ops_board_rows(
-    queryset: QuerySet[Order], *, clock: BoardClock | None = None, limit: int = BOARD_PAGE_SIZE
+    queryset: QuerySet[Order], *, clock: BoardClock, limit: int = BOARD_PAGE_SIZE
 ) -> tuple[list[Order], bool]:
     """The operations board's rows, the longest-waiting first: state by state along the (state,
     state changed at) index, plus the few contested orders in any other state. Those are on
-    the board only as contested, so their slice reads the contested index (from the page's
-    clock; without it, every order ever flagged)."""
+    the board only as contested, so their slice reads the contested index by the page's clock."""
     watched = [*STALE_WATCHED_STATES, State.RISK_HOLD]
-    flagged = Q(contested_until__gte=clock.now) if clock else Q(contested_until__isnull=False)
+    contested_elsewhere = ~Q(state__in=watched) & order_contested_q(clock)
     return board_rows_by_slices(
         queryset,
-        slices=[Q(state=state) for state in dict.fromkeys(watched)] + [~Q(state__in=watched) & flagged],
+        slices=[Q(state=state) for state in dict.fromkeys(watched)] + [contested_elsewhere],
         order=("state_changed_at", "id"),
         limit=limit,
     )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.db import connection
 
-from ..conflicts import DEFAULT_ROLE_COUNT, DEFAULT_WINDOW_HOURS, role_change_record
-from ..models import HubSettings, Order
+from ..conflicts import role_change_record
+from ..models import Order
 from ..permissions import role_of
+from ..selectors import hub_settings_get
 from ..states import Role
 
 HistoricalOrder = Order.history.model
@@ -67,12 +68,11 @@ def _update_with_history_row(order: Order, update_fields: list[str], *, actor, a
 
 
 def _conflict_settings(order: Order) -> tuple[int, int]:
-    """The hub's conflict thresholds, as read with the row lock (services/locking.py), else
-    read now (an order locked by other means), else the defaults (no settings row yet)."""
+    """The hub's conflict thresholds, as read with the row lock (services/locking.py); read now
+    for an order locked by other means, or before the settings row exists."""
     role_count = getattr(order, "conflict_role_count_setting", None)
     window_hours = getattr(order, "conflict_window_hours_setting", None)
-    if not hasattr(order, "conflict_role_count_setting"):
-        settings_row = HubSettings.objects.filter(pk=1).only("conflict_role_count", "conflict_window_hours").first()
-        if settings_row is not None:
-            role_count, window_hours = settings_row.conflict_role_count, settings_row.conflict_window_hours
-    return role_count or DEFAULT_ROLE_COUNT, window_hours or DEFAULT_WINDOW_HOURS
+    if role_count is None or window_hours is None:
+        settings_row = hub_settings_get()
+        role_count, window_hours = settings_row.conflict_role_count, settings_row.conflict_window_hours
+    return role_count, window_hours
