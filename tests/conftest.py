@@ -158,30 +158,30 @@ def users(django_db_setup, roles):
 
 @pytest.fixture
 def warehouses(db):
-    from orders.demo import demo_warehouses_ensure
+    """The demo's three warehouses (tests.factories.WarehouseFactory, got by code)."""
+    from tests.factories import demo_warehouses
 
-    return demo_warehouses_ensure()
+    return demo_warehouses()
 
 
 @pytest.fixture
 def make_order(users, warehouses):
     """make_order("packed", amount="88.00", ...) -> an order brought to that state by the
-    service, one demo user per step, with a real timeline."""
-    from orders.demo import demo_address, order_move_to
-    from orders.services.orders import order_create
+    service, one demo user per step, with a real timeline (tests.factories.OrderFactory; the
+    orders of one test share one seeded rng, so their addresses and picks are reproducible)."""
+    from tests.factories import OrderFactory
 
     rng = random.Random(7)
 
-    def make(state="submitted", *, channel="shopify", amount="199.00", cs_owner="cs1", **fields):
-        order = order_create(
-            actor=None,
-            channel=channel,
-            amount=amount,
+    def make(state="submitted", *, cs_owner="cs1", **fields):
+        return OrderFactory(
+            state=state,
+            users=users,
+            warehouses=warehouses,
+            rng=rng,
             cs_owner=users[cs_owner] if cs_owner else None,
-            buyer_email=fields.pop("buyer_email", "buyer@example.com"),
-            **{**demo_address(rng), **fields},
+            **fields,
         )
-        return order_move_to(order, state, users=users, warehouses=warehouses, rng=rng)
 
     return make
 

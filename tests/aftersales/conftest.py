@@ -44,7 +44,6 @@ def gateway_account(db, alipay, merchant_keys):
 def approved_return(make_order):
     """An order of 88.00 CNY in return_approved with its approved return (made directly: the
     return service is someone else's)."""
-    from aftersales.models import ReturnRequest
+    from tests.factories import ReturnRequestFactory
 
-    order = make_order("return_approved", amount="88.00")
-    return ReturnRequest.objects.create(order=order, status="approved", reason="商品破损", source="hub")
+    return ReturnRequestFactory(order=make_order("return_approved", amount="88.00"))

@@ -6,12 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 
-from orders.models import Brand, Order, Shop
+from orders.models import Brand, Order
 from orders.services.shops import shop_default_for_channel
 from orders.states import Channel, Role
+from tests.factories import BrandFactory, ShopFactory, UserFactory
 
 # Who looks, and whose orders they should see: a brand code, "default" (the default brand), or
 # "all". cs1 works brand Alpha, cs2 brand Beta, cs3 no brand at all.
@@ -57,30 +56,14 @@ def shown(html: str, numbers: set[str]) -> set[str]:
 
 @pytest.fixture
 def world(users, make_order) -> World:
-    cs3 = get_user_model().objects.create_user(
-        "cs3", password="x", is_staff=True, first_name="芳", last_name="王", email="cs3@example.com"
+    users["cs3"] = UserFactory(
+        username="cs3", first_name="芳", last_name="王", email="cs3@example.com", role=Role.CUSTOMER_SERVICE
     )
-    cs3.groups.set([Group.objects.get(name=Role.CUSTOMER_SERVICE.value)])
-    users["cs3"] = cs3
-    alpha = Brand.objects.create(code="alpha", name="Alpha")
-    beta = Brand.objects.create(code="beta", name="Beta")
-    alpha.staff.add(users["cs1"])
-    beta.staff.add(users["cs2"])
+    alpha = BrandFactory(code="alpha", name="Alpha", staff=[users["cs1"]])
+    beta = BrandFactory(code="beta", name="Beta", staff=[users["cs2"]])
     shops = {
-        "alpha": Shop.objects.create(
-            brand=alpha,
-            channel=Channel.SHOPIFY,
-            code="alpha-shopify",
-            name="Alpha Shopify",
-            external_shop_id="alpha.myshopify.com",
-        ),
-        "beta": Shop.objects.create(
-            brand=beta,
-            channel=Channel.SHOPIFY,
-            code="beta-shopify",
-            name="Beta Shopify",
-            external_shop_id="beta.myshopify.com",
-        ),
+        "alpha": ShopFactory(brand=alpha, name="Alpha Shopify", external_shop_id="alpha.myshopify.com"),
+        "beta": ShopFactory(brand=beta, name="Beta Shopify", external_shop_id="beta.myshopify.com"),
         "default": shop_default_for_channel(Channel.SHOPIFY),
     }
     owners = {"alpha": "cs1", "beta": "cs2", "default": "cs3"}

@@ -9,9 +9,10 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from integrations.models import WebhookSource
-from orders.models import Brand, Order, OrderEvent, Shop
+from orders.models import Order, OrderEvent, Shop
 from orders.services.shops import shop_default_for_channel
 from orders.states import Channel
+from tests.factories import BrandFactory, ShopFactory
 from tests.fakes.shopify import shopify_body, shopify_headers, shopify_order
 
 pytestmark = pytest.mark.django_db
@@ -24,26 +25,18 @@ ALPHA_SECRET = "shpss_alpha_own_secret"
 @pytest.fixture
 def shops(settings, roles):
     settings.SHOPIFY_WEBHOOK_SECRET = CHANNEL_SECRET
-    alpha = Brand.objects.create(code="alpha", name="Alpha")
-    beta = Brand.objects.create(code="beta", name="Beta")
+    alpha = BrandFactory(code="alpha", name="Alpha")
+    beta = BrandFactory(code="beta", name="Beta")
     return {
         # A shop with a secret of its own…
-        "alpha": Shop.objects.create(
-            brand=alpha,
-            channel=Channel.SHOPIFY,
-            code="alpha-shopify",
-            name="Alpha",
-            external_shop_id="alpha.myshopify.com",
-            webhook_secret=ALPHA_SECRET,
+        "alpha": ShopFactory(
+            brand=alpha, name="Alpha", external_shop_id="alpha.myshopify.com", webhook_secret=ALPHA_SECRET
         ),
         # …and one signed with the channel's (the app's) secret.
-        "beta": Shop.objects.create(
-            brand=beta, channel=Channel.SHOPIFY, code="beta-shopify", name="Beta", external_shop_id="beta.myshopify.com"
-        ),
-        "beta-taobao": Shop.objects.create(
+        "beta": ShopFactory(brand=beta, name="Beta", external_shop_id="beta.myshopify.com"),
+        "beta-taobao": ShopFactory(
             brand=beta,
             channel=Channel.TAOBAO,
-            code="beta-taobao",
             name="Beta 天猫",
             import_mapping={"external_id": "店铺单号", "amount": "实收金额"},
         ),

@@ -9,7 +9,7 @@ from unittest import mock
 
 import pytest
 
-from orders.services.transition import order_transition
+from tests.factories import OrderEventFactory, ShipmentFactory
 
 
 @contextmanager
@@ -28,21 +28,13 @@ def picked_up(make_order, users):
     def make(warehouse, *, paid_at: dt.datetime, hours: float, **fields):
         order = make_order("submitted", **fields)
         step = paid_at + dt.timedelta(minutes=1)
-        with clock(paid_at):
-            order_transition(order.pk, "pay", actor=users["fin1"])
-        with clock(step):
-            order_transition(order.pk, "approve", actor=users["cs1"])
-            order_transition(order.pk, "allocate", actor=users["wh1"], warehouse=warehouse)
-            order_transition(order.pk, "pack", actor=users["wh1"])
-            order_transition(
-                order.pk,
-                "ship",
-                actor=users["wh1"],
-                carrier="sf",
-                tracking_number=f"SF{next(counter):06d}{order.pk:06d}",
-            )
-        with clock(paid_at + dt.timedelta(hours=hours)):
-            order_transition(order.pk, "pick_up", actor=None)
+        OrderEventFactory(order=order, action="pay", actor=users["fin1"], at=paid_at)
+        OrderEventFactory(order=order, action="approve", actor=users["cs1"], at=step)
+        OrderEventFactory(order=order, action="allocate", actor=users["wh1"], at=step, warehouse=warehouse)
+        OrderEventFactory(order=order, action="pack", actor=users["wh1"], at=step)
+        tracking_number = f"SF{next(counter):06d}{order.pk:06d}"
+        ShipmentFactory(order=order, actor=users["wh1"], at=step, carrier="sf", tracking_number=tracking_number)
+        OrderEventFactory(order=order, action="pick_up", actor=None, at=paid_at + dt.timedelta(hours=hours))
         return order
 
     return make

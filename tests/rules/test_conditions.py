@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from orders.models import Brand, Shop
 from orders.services.shops import shop_default_for_channel
 from orders.states import Priority
 from rules.services import OrderFacts, rule_compile, rules_matching
+from tests.factories import BrandFactory, ShopFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -52,8 +52,8 @@ def test_channels(make_rule):
 
 def test_shops_and_brands(make_rule):
     default = shop_default_for_channel("shopify")
-    brand = Brand.objects.create(code="tea", name="Tea")
-    other = Shop.objects.create(brand=brand, channel="shopify", code="tea-shopify", name="Tea on Shopify")
+    brand = BrandFactory(code="tea", name="Tea")
+    other = ShopFactory(brand=brand, channel="shopify", name="Tea on Shopify")
     by_shop = make_rule(shops=[other])
     assert matches(by_shop, shop_id=other.pk, brand_id=brand.pk)
     assert not matches(by_shop, shop_id=default.pk, brand_id=default.brand_id)

@@ -10,9 +10,9 @@ from django.contrib import admin
 from django.urls import reverse
 
 from alerts.models import ChatRobot
-from integrations.models import CarrierAccount, PaymentGatewayAccount, WebhookSource
+from integrations.models import PaymentGatewayAccount, WebhookSource
 from orders.forms import WriteOnlySecretsForm
-from orders.models import Brand, Shop
+from tests.factories import CarrierAccountFactory, ShopFactory
 
 SECRET_NAME = re.compile(r"secret|private_key|webhook_url|password|token|app_key_secret")
 # Fields that look secret by name but are not: public keys are public.
@@ -42,7 +42,7 @@ def _secret_rows():
         webhook_url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=ROBOTKEY-5a7c1e",
         secret="ROBOTSECRET-9f2d",
     )
-    carrier = CarrierAccount.objects.create(
+    carrier = CarrierAccountFactory(
         name="SF main", carrier="sf", endpoint="https://sfapi.example/std", app_key="P1", app_secret="CHECKWORD-77ab"
     )
     gateway = PaymentGatewayAccount.objects.create(
@@ -54,10 +54,7 @@ def _secret_rows():
         gateway_public_key="public",
     )
     source = WebhookSource.objects.create(kind="wms", name="WMS", secret="WMSSECRET-1234")
-    brand = Brand.objects.create(code="b1", name="Brand one")
-    shop = Shop.objects.create(
-        brand=brand, channel="shopify", code="b1-shopify", name="B1 Shopify", webhook_secret="SHOPSECRET-4321"
-    )
+    shop = ShopFactory(brand__code="b1", brand__name="Brand one", name="B1 Shopify", webhook_secret="SHOPSECRET-4321")
     return [
         (robot, ["ROBOTKEY-5a7c1e", "ROBOTSECRET-9f2d"]),
         (carrier, ["CHECKWORD-77ab"]),

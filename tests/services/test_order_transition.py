@@ -18,6 +18,7 @@ from orders.exceptions import (
 from orders.models import Attachment, Order, OrderEvent, Shipment
 from orders.services.transition import order_transition
 from orders.states import HUMAN_ROLES, STATE_MAP, TRANSITIONS, Role, State
+from tests.factories import UserFactory
 
 ACTOR_FOR_ROLE = {
     Role.CUSTOMER_SERVICE: "cs1",
@@ -132,8 +133,8 @@ def test_superuser_may_take_any_action_and_is_recorded_as_admin(make_order, user
 
 
 @pytest.mark.django_db
-def test_user_without_a_role_is_refused(make_order, django_user_model):
-    nobody = django_user_model.objects.create_user("nobody", password="x", is_staff=True)
+def test_user_without_a_role_is_refused(make_order):
+    nobody = UserFactory(username="nobody")
     order = make_order("paid")
     before = snapshot(order.pk)
     with pytest.raises(ActionNotPermitted):
