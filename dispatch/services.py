@@ -94,7 +94,7 @@ def promise_proposals_compute(
                 "computed_at": timezone.now(),
                 "promise_when_computed": warehouse.promised_ship_hours,
             }
-            if size >= min_sample_size:
+            if stats is not None and size >= min_sample_size:
                 values.update(
                     status=ProposalStatus.PROPOSED,
                     proposed_hours=promised_hours_from_seconds(stats.seconds),
@@ -131,7 +131,7 @@ def promise_proposal_accept(*, proposal_id, actor, expected_hours: int | None = 
     _check_permission(actor)
     with transaction.atomic(durable=True):
         proposal, warehouse = _lock(proposal_id)
-        if proposal.status == ProposalStatus.TOO_FEW:
+        if proposal.status == ProposalStatus.TOO_FEW or proposal.proposed_hours is None:
             raise ProposalNothingToAccept(reason=proposal.reason)
         _check_open(proposal)
         if expected_hours is not None and int(expected_hours) != proposal.proposed_hours:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.db.models import Count, F
 from django.db.models.functions import TruncDate
@@ -50,7 +51,7 @@ def days_window(days: int, *, now: datetime | None = None) -> tuple[datetime, da
 
 
 def kpi_status_accuracy(*, since: datetime, until: datetime) -> dict:
-    runs = []
+    runs: list[dict[str, Any]] = []
     for source in PHYSICAL_SOURCES:
         run = (
             ReconciliationRun.objects.filter(
@@ -135,7 +136,7 @@ def kpi_interventions(
     if days is None:
         first, last = timezone.localdate(since), timezone.localdate(until - timedelta(microseconds=1))
         days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    counts = [{"day": d, "n": per_day.get(d, 0)} for d in days]
+    counts: list[dict[str, Any]] = [{"day": d, "n": per_day.get(d, 0)} for d in days]
     total = sum(per_day.values())
     return {
         "per_day": counts,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.utils import timezone
 
@@ -32,7 +32,7 @@ def kpi_daily_refresh(*, day: date) -> KpiDaily:
     return row
 
 
-def kpi_daily_refresh_recent(*, now=None) -> list[KpiDaily]:
+def kpi_daily_refresh_recent(*, now: datetime | None = None) -> list[KpiDaily]:
     """Today and yesterday (a late notification or run still changes yesterday's figures)."""
     today = timezone.localdate(now or timezone.now())
     return [kpi_daily_refresh(day=today - timedelta(days=1)), kpi_daily_refresh(day=today)]

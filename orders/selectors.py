@@ -53,10 +53,13 @@ def shop_ids_visible_to(user) -> frozenset[int] | None:
     if cached is not None:
         return cached
     assigned = Exists(Brand.staff.through.objects.filter(user_id=user.pk))
-    rows = Shop.objects.annotate(
-        mine=Count("brand__staff", filter=Q(brand__staff=user.pk)), staffed=Count("brand__staff"), assigned=assigned
-    ).values_list("pk", "mine", "staffed", "assigned")
-    rows = list(rows.order_by())
+    rows = list(
+        Shop.objects.annotate(
+            mine=Count("brand__staff", filter=Q(brand__staff=user.pk)), staffed=Count("brand__staff"), assigned=assigned
+        )
+        .values_list("pk", "mine", "staffed", "assigned")
+        .order_by()
+    )
     if any(is_assigned for _pk, _mine, _staffed, is_assigned in rows):
         # Assigned to brands (even ones with no shop yet): those brands only.
         visible = frozenset(pk for pk, is_mine, _staffed, _assigned in rows if is_mine)

@@ -229,8 +229,8 @@ def _time(value) -> datetime | None:
                     break
                 except ValueError:
                     continue
-            if parsed is None:
-                return None
+    if parsed is None:
+        return None
     if timezone.is_naive(parsed):
         parsed = timezone.make_aware(parsed)
     return parsed

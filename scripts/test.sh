@@ -16,6 +16,7 @@ export DJANGO_SETTINGS_MODULE=config.settings.test
   || { echo "ERROR: models changed without a migration (run makemigrations)" >&2; exit 1; }
 .venv/bin/ruff check --quiet .
 .venv/bin/ruff format --check --quiet .
+.venv/bin/mypy  # the services' and selectors' types (pyproject.toml [tool.mypy])
 # Two processes, each with its own test database, task queue, Redis and ports: on 2 cores the
 # suite takes about half as long. `--dist load` hands each process its tests in collection
 # order, so in each one the transactional tests still come after the others, as pytest-django

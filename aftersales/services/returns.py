@@ -22,6 +22,8 @@ prepaid label; the approval's note and data name the rule.
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -49,7 +51,7 @@ REASON_MAX_LENGTH = 4000
 MAX_ITEMS = 100
 MAX_QUANTITY = 9999
 _SKU_MAX, _NAME_MAX = 64, 200
-_CHANNEL_REFERENCE_MAX = ReturnRequest._meta.get_field("channel_reference").max_length
+_CHANNEL_REFERENCE_MAX = cast(int, ReturnRequest._meta.get_field("channel_reference").max_length)  # a CharField's
 
 # ---------------------------------------------------------------------------------------------
 # Refusals
@@ -223,12 +225,12 @@ def return_request_create(
         reference = (channel_reference or "").strip()
         existing = ReturnRequest.objects.select_related("order")
         if reference:
-            case = existing.filter(order_id=order_id, channel_reference=reference).first()
-            if case is not None:
-                return case
-        case = existing.filter(order_id=order_id, status__in=OPEN_RETURN_STATUSES).first()
-        if case is not None:
-            raise ReturnAlreadyOpen(case) from None
+            recorded = existing.filter(order_id=order_id, channel_reference=reference).first()
+            if recorded is not None:
+                return recorded
+        open_case = existing.filter(order_id=order_id, status__in=OPEN_RETURN_STATUSES).first()
+        if open_case is not None:
+            raise ReturnAlreadyOpen(open_case) from None
         raise
     return case
 

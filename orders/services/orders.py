@@ -81,7 +81,7 @@ def order_create(*, actor, **fields) -> Order:
         with transaction.atomic(durable=True):
             return order_create_in_transaction(actor=actor, **fields)
     except IntegrityError:
-        channel, external_id = fields.get("channel"), (fields.get("external_id") or "").strip()
+        channel, external_id = fields.get("channel", ""), (fields.get("external_id") or "").strip()
         if external_id and Order.objects.filter(channel=channel, external_id=external_id).exists():
             raise _already_in_hub(channel, external_id) from None
         raise

@@ -55,7 +55,9 @@ def order_transition(
     OrderEvent written. Must be the outermost transaction, so what follows the commit really
     follows it. `event_data` is added to the event's data (where a system move came from, e.g.
     a reconciliation run's file and row)."""
-    transition, clean, applied = None, {}, False
+    transition: Transition | None = None
+    clean: dict = {}
+    applied = False
     try:
         transition, clean = _prepare(action, actor=actor, note=note, data=data)
         files = attachments_check(attachments)
@@ -97,7 +99,7 @@ def _connection_lost(exc: DatabaseError) -> bool:
         return True
     if not isinstance(exc, OperationalError) or not hasattr(exc.__cause__, "sqlstate"):
         return False
-    sqlstate = exc.__cause__.sqlstate
+    sqlstate = getattr(exc.__cause__, "sqlstate", None)
     return sqlstate is None or sqlstate.startswith(("08", "57P"))
 
 
@@ -314,7 +316,7 @@ def _gifts_follow(main: Order, transition: Transition) -> None:
 
 
 def _event_data(clean: dict) -> dict:
-    data = {}
+    data: dict[str, object] = {}
     for name, value in clean.items():
         if isinstance(value, Warehouse):
             data["warehouse_id"] = value.pk
