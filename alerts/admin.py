@@ -5,20 +5,13 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from integrations.chat.base import ChatError, RobotConfig, chat_send
+from notifications.models import ChatDelivery, ChatRobot, Notification
 from orders.admin import ReadOnlyAdminMixin
 from orders.forms import WriteOnlySecretsForm
 from orders.states import STALE_WATCHED_STATES
 
 from .defaults import alert_kind_params_clean
-from .models import (
-    Alert,
-    AlertKindSettings,
-    ChatDelivery,
-    ChatRobot,
-    Notification,
-    ReactionRule,
-    StaleThreshold,
-)
+from .models import Alert, AlertKindSettings, ReactionRule, StaleThreshold
 
 
 class ChatRobotForm(WriteOnlySecretsForm):

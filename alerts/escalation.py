@@ -29,8 +29,9 @@ from django.utils import timezone, translation
 from django.utils.timesince import timesince
 
 from integrations.chat.base import ChatGiveUp, ChatRetryLater, RobotConfig, chat_send
+from notifications.models import ChatRobot
 
-from .models import Alert, AlertKindSettings, AlertStatus, ChatRobot
+from .models import Alert, AlertKindSettings, AlertStatus
 from .privacy import mask_personal_data
 
 logger = logging.getLogger(__name__)

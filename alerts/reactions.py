@@ -8,10 +8,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from integrations.chat.base import ChatGiveUp, ChatRetryLater, RobotConfig, chat_send
+from notifications.models import ChatDelivery, ChatRobot
 from orders.reactions import ReactionFailed, ReactionKind, ReactionRetryLater, reaction_kind_register
 from orders.services.outbox import outbox_child_create
 
-from .models import ChatDelivery, ChatRobot, ReactionRule
+from .models import ReactionRule
 from .services import chat_text, notification_text, notifications_create, rule_recipients
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
-from .models import Notification
+from notifications.models import Notification
 
 
 def _addressed_to(user) -> QuerySet[Notification]:

@@ -8,11 +8,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 
+from notifications.models import Notification
 from orders.permissions import role_of
 from orders.selectors import user_list_seeing_order
 from orders.services.dispatch import dispatch_promise_text_for_event
 
-from .models import Notification, ReactionRule
+from .models import ReactionRule
 from .privacy import mask_personal_data
 
 

@@ -7,7 +7,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from .models import Notification
+from notifications.models import Notification
+
 from .selectors import notification_inbox, notification_unread_count
 from .services import notification_open, notifications_mark_all_read
 

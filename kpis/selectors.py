@@ -92,7 +92,7 @@ def _percentile(sorted_values: list[float], fraction: float) -> float:
 
 
 def _acted_cross_role(*, since: datetime, until: datetime, shop_ids: list[int] | None):
-    from alerts.models import Notification
+    from notifications.models import Notification
 
     rows = Notification.objects.filter(event_at__gte=since, event_at__lt=until, acted_at__isnull=False)
     if shop_ids is not None:

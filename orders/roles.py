@@ -27,7 +27,7 @@ _RULES = [
     "alerts.change_reactionrule",
     "alerts.delete_reactionrule",
 ]
-_ROBOTS = ["alerts.view_chatrobot", "alerts.add_chatrobot", "alerts.change_chatrobot"]
+_ROBOTS = ["notifications.view_chatrobot", "notifications.add_chatrobot", "notifications.change_chatrobot"]
 
 # Carrier accounts and webhook secrets: operations and the tech lead keep them.
 _INTEGRATIONS = [
@@ -175,8 +175,8 @@ ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
         *_OUTBOX,
         *_RULES,
         *_ROBOTS,
-        "alerts.view_notification",
-        "alerts.view_chatdelivery",
+        "notifications.view_notification",
+        "notifications.view_chatdelivery",
         *_INTEGRATIONS,
         *_KPIS_SEE,
         *_KPI_THRESHOLDS,
@@ -197,7 +197,7 @@ ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
         *_INTEGRATIONS,
         *_BRANDS_SEE,
         "alerts.view_reactionrule",
-        "alerts.view_chatdelivery",
+        "notifications.view_chatdelivery",
         *_KPIS_SEE,
         *_OPS_RULES_SEE,
     ],

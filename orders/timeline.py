@@ -17,7 +17,7 @@ from itertools import pairwise
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from alerts.models import Notification
+from notifications.models import Notification
 
 from .models import Attachment, Order, OrderEvent, Shipment
 from .permissions import role_of, user_display_name
@@ -209,10 +209,10 @@ def order_timeline_entries(*, order: Order, shipments: list[Shipment] | None = N
 
 
 def order_notifications_for_timeline(*, order: Order, user) -> QuerySet[Notification] | None:
-    """The order's notifications a user may see: all of them with `alerts.view_notification`,
+    """The order's notifications a user may see: all of them with `notifications.view_notification`,
     else the ones addressed to the user. Oldest first."""
     notifications = Notification.objects.filter(order=order).select_related("recipient").order_by("created_at", "id")
-    if user.has_perm("alerts.view_notification"):
+    if user.has_perm("notifications.view_notification"):
         return notifications
     return notifications.filter(recipient=user)
 
@@ -227,7 +227,7 @@ def order_timeline_page_data(*, order: Order, user) -> OrderTimelinePage:
         entries=order_timeline_entries(order=order, shipments=shipments),
         shipments=shipments,
         current_shipment=shipments[-1] if shipments else None,
-        notifications=notifications if notifications or user.has_perm("alerts.view_notification") else None,
+        notifications=notifications if notifications or user.has_perm("notifications.view_notification") else None,
     )
 
 

@@ -553,8 +553,8 @@ def _rule_event(*, order: Order, rule: Rule, text: str, data: dict) -> OrderEven
 def _notify(action, *, rule: Rule, order: Order, data: dict) -> tuple[str, str]:
     from django.contrib.auth import get_user_model
 
-    from alerts.models import Notification
     from alerts.services import notification_text
+    from notifications.models import Notification
     from orders.permissions import role_of, user_display_name
 
     User = get_user_model()

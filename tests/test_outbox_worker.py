@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from alerts.models import Notification, ReactionRule
+from alerts.models import ReactionRule
 from finance.models import InvoiceRequest
+from notifications.models import Notification
 from orders.models import OrderEvent, OutboxMessage, OutboxStatus
 from orders.reactions import ReactionKind, ReactionRetryLater, no_params, reaction_kind, reaction_kind_register
 from orders.services.outbox import outbox_redispatch_due
@@ -138,7 +139,7 @@ def test_a_reaction_that_keeps_failing_ends_failed_with_an_alert(live_worker, ma
 
 
 def test_chat_robots_get_the_message_and_rate_limits_are_retried(live_worker, make_order, users):
-    from alerts.models import ChatDelivery, ChatRobot
+    from notifications.models import ChatDelivery, ChatRobot
     from tests.fakes.chat import FakeDingTalk, FakeWeCom
 
     with FakeWeCom(key="wk") as wecom, FakeDingTalk(token="dt", secret="SECdt") as dingtalk:

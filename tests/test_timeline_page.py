@@ -16,7 +16,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from alerts.models import Notification, ReactionRule
+from alerts.models import ReactionRule
+from notifications.models import Notification
 from orders.events import ATTACHMENTS_ADDED
 from orders.exceptions import ActionNotPermitted, AttachmentRejected, InvalidActionData, StaleOrderError
 from orders.models import Attachment, Order, OrderEvent, OutboxMessage
@@ -245,7 +246,7 @@ def test_notifications_are_shown_to_who_may_see_them(client, users, shipped):
     notification.read_at = timezone.now()
     notification.save()
 
-    client.force_login(users["ops1"])  # alerts.view_notification
+    client.force_login(users["ops1"])  # notifications.view_notification
     html = client.get(timeline_url(shipped)).content.decode()
     section = html.split('class="tl-section tl-notifications"', 1)[1].split("</section>", 1)[0]
     assert "李娜" in section and "Customer service" in section and notification.text in section

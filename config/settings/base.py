@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "orders.apps.OrdersConfig",
     "integrations.apps.IntegrationsConfig",
+    "notifications.apps.NotificationsConfig",
     "alerts.apps.AlertsConfig",
     "aftersales.apps.AftersalesConfig",
     "reconciliation.apps.ReconciliationConfig",

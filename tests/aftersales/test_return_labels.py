@@ -14,10 +14,10 @@ from django.utils import timezone
 from aftersales.models import LabelStatus, ReturnRequest
 from aftersales.services.return_labels import return_label_issue
 from aftersales.services.returns import return_request_create, return_review
-from alerts.models import Notification
 from integrations.carriers.base import Credentials, WaybillRequest
 from integrations.carriers.sf import SFExpress
 from integrations.models import CarrierAccount
+from notifications.models import Notification
 from orders.models import OrderEvent, OutboxMessage, OutboxStatus
 from orders.services.outbox import outbox_deliver
 from tests.fakes.sf import FakeSF

@@ -8,10 +8,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from alerts.models import ChatRobot, Notification
 from alerts.privacy import mask_personal_data
 from alerts.selectors import cross_role_latency
 from alerts.services import chat_text, notifications_stamp_acted
+from notifications.models import ChatRobot, Notification
 from orders.models import OutboxMessage
 from orders.services.outbox import outbox_deliver
 from orders.services.transition import order_transition
@@ -136,10 +136,10 @@ def test_robot_url_and_secret_are_write_only_in_the_admin(client, users):
         secret="SECsecret2",
     )
     client.force_login(users["ops1"])
-    url = reverse("admin:alerts_chatrobot_change", args=[robot.pk])
+    url = reverse("admin:notifications_chatrobot_change", args=[robot.pk])
     page = client.get(url).content.decode()
     assert "TOPSECRET1" not in page and "SECsecret2" not in page
-    listing = client.get(reverse("admin:alerts_chatrobot_changelist")).content.decode()
+    listing = client.get(reverse("admin:notifications_chatrobot_changelist")).content.decode()
     assert "TOPSECRET1" not in listing and "oapi.dingtalk.com" in listing
     # Saving with the secret fields empty keeps what is stored.
     client.post(url, {"name": "售后群(改)", "kind": "dingtalk", "webhook_url": "", "secret": "", "enabled": "on"})

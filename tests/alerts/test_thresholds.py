@@ -14,7 +14,8 @@ from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
-from alerts.models import AlertKind, AlertKindSettings, ChatRobot, PriorityThreshold, StaleThreshold
+from alerts.models import AlertKind, AlertKindSettings, PriorityThreshold, StaleThreshold
+from notifications.models import ChatRobot
 from orders.demo import demo_address
 from orders.models import Order, Warehouse
 from orders.services.intake import IntakeItem, order_intake, order_intake_batch_in_transaction

@@ -13,7 +13,8 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from alerts.alerting import alert_raise
-from alerts.models import AlertKind, Notification, ReactionRule
+from alerts.models import AlertKind, ReactionRule
+from notifications.models import Notification
 from orders.models import Attachment, Order, OutboxMessage
 from orders.selectors import board_change_token, shop_ids_visible_to
 from orders.services.attachments import order_attachment_add

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.urls import reverse
 
-from alerts.models import Notification
 from alerts.services import chat_text
+from notifications.models import Notification
 from orders.models import OutboxMessage, Warehouse
 from orders.services.outbox import outbox_deliver
 from orders.services.transition import order_transition

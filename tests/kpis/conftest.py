@@ -35,7 +35,7 @@ def make_run():
 @pytest.fixture
 def make_notification(users):
     """A notification about `event` to `recipient`, acted on `acted_after` seconds after the event."""
-    from alerts.models import Notification
+    from notifications.models import Notification
 
     def make(event, recipient, role, *, event_at, acted_after=None, delivered_after=1.0):
         return Notification.objects.create(

@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
-from alerts.models import Alert, Notification
+from alerts.models import Alert
+from notifications.models import Notification
 from orders.demo import demo_address
 from orders.models import Order, OrderEvent, OutboxMessage
 from orders.services.intake import IntakeItem, order_intake_batch_in_transaction

@@ -9,8 +9,8 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from alerts.models import ChatRobot
 from integrations.models import PaymentGatewayAccount, WebhookSource
+from notifications.models import ChatRobot
 from orders.forms import WriteOnlySecretsForm
 from tests.factories import CarrierAccountFactory, ShopFactory
 

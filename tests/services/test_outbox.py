@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from alerts.models import Notification, ReactionRule
+from alerts.models import ReactionRule
+from notifications.models import Notification
 from orders.models import OrderEvent, OutboxMessage, OutboxStatus
 from orders.reactions import ReactionKind, ReactionRetryLater, no_params, reaction_kind, reaction_kind_register
 from orders.services.outbox import outbox_deliver, outbox_redispatch_due
