@@ -1,11 +1,12 @@
+from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-from orders.plugins import HubAppConfig
 
-
-class FinanceConfig(HubAppConfig):
+class FinanceConfig(AppConfig):
     name = "finance"
     verbose_name = _("Finance")
 
-    event_types = "finance.events.EVENT_TYPES"
-    reaction_kinds = "finance.reactions.REACTION_KINDS"
+    def ready(self):
+        from .constants import finance_event_types_register
+
+        finance_event_types_register()

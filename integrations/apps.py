@@ -1,10 +1,7 @@
+from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-from orders.plugins import HubAppConfig
 
-
-class IntegrationsConfig(HubAppConfig):
+class IntegrationsConfig(AppConfig):
     name = "integrations"
     verbose_name = _("Integrations")
-
-    reaction_kinds = "integrations.reactions.REACTION_KINDS"

@@ -20,7 +20,7 @@ from django.utils.translation import ngettext, pgettext, pgettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
 from .admin_brands import BrandFilter
-from .exceptions import InvalidActionData, OrderError
+from .exceptions import OrderError
 from .models import CustomerServiceBoard, HubSettings, OperationsBoard, Order, WarehouseBoard
 from .permissions import user_display_name
 from .selectors import (
@@ -30,7 +30,6 @@ from .selectors import (
     order_filter_ops_kind,
     order_filter_owner,
     order_filter_stale,
-    order_is_visible_to,
     order_list_for_cs_board,
     order_list_for_ops_board,
     order_list_for_warehouse_board,
@@ -40,7 +39,7 @@ from .selectors import (
     warehouse_stage_counts,
 )
 from .services.hub_settings import hub_settings_save
-from .services.orders import order_update_details
+from .services.orders import order_owner_assign
 from .services.transition import order_transition
 from .states import (
     CS_BOARD_STATUSES,
@@ -327,15 +326,12 @@ class CustomerServiceBoardAdmin(BoardAdmin):
             self.message_user(request, _("Choose the owner first, then run the action."), messages.ERROR)
             return
 
-        def assign(order):
-            # An owner who could not see the order (another brand's) could not work it.
-            if not order_is_visible_to(order=order, user=owner):
-                raise InvalidActionData(
-                    _("%(name)s does not work this order's brand.") % {"name": user_display_name(owner)}
-                )
-            order_update_details(order_id=order.pk, actor=request.user, expected_version=None, cs_owner=owner)
-
-        self._each_order(request, queryset, _("Assigned to %(name)s") % {"name": user_display_name(owner)}, assign)
+        self._each_order(
+            request,
+            queryset,
+            _("Assigned to %(name)s") % {"name": user_display_name(owner)},
+            lambda order: order_owner_assign(order_id=order.pk, owner=owner, actor=request.user),
+        )
 
 
 def _ordering_without_repeats(ordering) -> tuple | None:

@@ -1,8 +1,7 @@
+from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-from .plugins import HubAppConfig
 
-
-class OrdersConfig(HubAppConfig):
+class OrdersConfig(AppConfig):
     name = "orders"
     verbose_name = _("Orders")

@@ -26,11 +26,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from .boards import BOARDS_BY_CODE
-from .exceptions import OrderError
+from .exceptions import OrderAlreadyOwned, OrderError
 from .filters import CustomerServiceBoardFilter, OperationsBoardFilter, WarehouseBoardFilter
 from .forms import BoardTransitionForm
 from .models import Order
-from .permissions import user_display_name
 from .selectors import (
     BoardClock,
     board_change_token,
@@ -43,7 +42,7 @@ from .selectors import (
     warehouse_board_rows,
     warehouse_stage_counts,
 )
-from .services.orders import order_update_details
+from .services.orders import order_take
 from .services.transition import order_transition
 from .states import TRANSITIONS_BY_ACTION, Carrier, State, Transition
 
@@ -299,19 +298,9 @@ def board_transition(request, number: str, action: str):
     data = form.cleaned_data
     try:
         if action == TAKE_OWNERSHIP:
-            # Taking is for unassigned orders; reassigning someone's order is the admin's
-            # "assign owner". A race between two takers ends in the version check.
-            owner = Order.objects.select_related("cs_owner").get(pk=order.pk).cs_owner
-            if owner is not None and owner != request.user:
-                messages.error(
-                    request,
-                    _("%(number)s already belongs to %(name)s.")
-                    % {"number": order.number, "name": user_display_name(owner)},
-                )
-                return HttpResponseRedirect(back)
-            order_update_details(
-                order_id=order.pk, actor=request.user, expected_version=data["expected_version"], cs_owner=request.user
-            )
+            # Taking is for unassigned orders (order_take); reassigning someone's order is the
+            # admin's "assign owner".
+            order_take(order_id=order.pk, actor=request.user, expected_version=data["expected_version"])
             messages.success(request, _("%(number)s is yours now.") % {"number": order.number})
         else:
             transition = TRANSITIONS_BY_ACTION.get(action)
@@ -327,6 +316,8 @@ def board_transition(request, number: str, action: str):
             if data.get("carrier"):
                 request.session["board_carrier"] = data["carrier"]
             messages.success(request, f"{order.number} · {event.timeline_text()}")
+    except OrderAlreadyOwned as exc:
+        messages.error(request, exc.message)  # it names the order
     except OrderError as exc:
         messages.error(request, f"{order.number}: {exc.message}")
     return HttpResponseRedirect(back)

@@ -49,8 +49,31 @@ class AttachmentRejected(InvalidActionData):
     pass
 
 
+class OwnerNotEligible(InvalidActionData):
+    """Only an active customer-service user (or an admin) can own an order."""
+
+    def __init__(self, *, name: str):
+        super().__init__(_("%(name)s is not an active customer-service user.") % {"name": name})
+
+
+class OwnerNotOfBrand(InvalidActionData):
+    """Customer service sees only its brands' orders: one who could not see the order cannot
+    own it."""
+
+    def __init__(self, *, name: str):
+        super().__init__(_("%(name)s does not work this order's brand.") % {"name": name})
+
+
 class ConflictError(OrderError):
     """Someone else changed the order first. Reload, look, and try again."""
+
+
+class OrderAlreadyOwned(ConflictError):
+    """Taking an order is for unassigned orders; giving someone's order to another is an
+    assignment."""
+
+    def __init__(self, *, number: str, owner_name: str):
+        super().__init__(_("%(number)s already belongs to %(name)s.") % {"number": number, "name": owner_name})
 
 
 class StaleOrderError(ConflictError):

@@ -1,8 +1,7 @@
+from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-from orders.plugins import HubAppConfig
 
-
-class ReconciliationConfig(HubAppConfig):
+class ReconciliationConfig(AppConfig):
     name = "reconciliation"
     verbose_name = _("Reconciliation")

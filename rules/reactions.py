@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy
 
-from orders.outbox.kinds import ReactionKind, no_params
+from orders.reactions import ReactionKind, no_params, reaction_kind_register
 
-from .events import RULES_RUN_REACTION
-from .services import rules_apply_for_event
+from .services import RULES_RUN_REACTION, rules_apply_for_event
 
 
 def rules_run(message) -> str:
@@ -15,5 +14,7 @@ def rules_run(message) -> str:
     return rules_apply_for_event(message.event)
 
 
-# Declared on RulesConfig (orders.plugins).
-REACTION_KINDS = [ReactionKind(RULES_RUN_REACTION, gettext_lazy("Run the operations rules"), rules_run, no_params)]
+def register() -> None:
+    reaction_kind_register(
+        ReactionKind(RULES_RUN_REACTION, gettext_lazy("Run the operations rules"), rules_run, no_params)
+    )

@@ -13,13 +13,20 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..events import ORDER_CREATED, ORDER_DETAILS_UPDATED, order_event_create
-from ..exceptions import ActionNotPermitted, InvalidActionData
+from ..exceptions import (
+    ActionNotPermitted,
+    InvalidActionData,
+    OrderAlreadyOwned,
+    OwnerNotEligible,
+    OwnerNotOfBrand,
+)
 from ..models import Order, OrderNumberSequence
-from ..outbox.services import outbox_enqueue_for_event
 from ..permissions import role_of, user_display_name
+from ..selectors import order_is_visible_to
 from ..states import Channel, Priority, Role
 from .locking import order_check_version, order_lock
 from .order_rows import order_save_locked
+from .outbox import outbox_enqueue_for_event
 from .shops import shop_for_order
 
 EDITABLE_DETAILS = ("cs_owner", "priority", "buyer_email", "buyer_phone")
@@ -182,25 +189,39 @@ def _role_label(user) -> str:
 
 def _check_cs_owner(user) -> None:
     if not user.is_active or role_of(user) not in (Role.CUSTOMER_SERVICE, Role.ADMIN):
-        raise InvalidActionData(
-            _("%(name)s is not an active customer-service user.") % {"name": user_display_name(user)}
-        )
+        raise OwnerNotEligible(name=user_display_name(user))
+
+
+def order_owner_check(*, order: Order, owner) -> None:
+    """Whether `owner` may own `order`, the one rule for every path that sets an owner (the
+    order page, the board's assign action and "take", operations rules): an active
+    customer-service user (or an admin) who works the order's brand, that is who may see the
+    order (customer service sees only its brands' orders). Raises OwnerNotEligible or
+    OwnerNotOfBrand."""
+    _check_cs_owner(owner)
+    if not order_is_visible_to(order=order, user=owner):
+        raise OwnerNotOfBrand(name=user_display_name(owner))
+
+
+def _check_may_edit_details(actor) -> None:
+    if actor is not None and not actor.has_perm("orders.change_order"):
+        raise ActionNotPermitted(role_label=_role_label(actor), action_label=_("Edit order details"))
 
 
 def order_update_details(*, order_id: int, actor, expected_version: int | None, **changes) -> Order:
     """Change owner, priority or buyer contact, with the same lock and version check as a
-    transition, and one timeline event listing old → new."""
+    transition, and one timeline event listing old → new. A new owner must pass
+    order_owner_check against the locked order."""
     unknown = set(changes) - set(EDITABLE_DETAILS)
     if unknown:
         raise InvalidActionData(
             _("These fields cannot be edited here: %(fields)s.") % {"fields": ", ".join(sorted(unknown))}
         )
-    if actor is not None and not actor.has_perm("orders.change_order"):
-        raise ActionNotPermitted(role_label=_role_label(actor), action_label=_("Edit order details"))
+    _check_may_edit_details(actor)
     if "buyer_email" in changes:
         changes["buyer_email"] = _clean_email(changes["buyer_email"])
-    if changes.get("cs_owner") is not None:
-        owner = changes["cs_owner"]
+    owner = changes.get("cs_owner")
+    if owner is not None:
         if not hasattr(owner, "pk"):
             owner = get_user_model().objects.filter(pk=owner).first()
             if owner is None:
@@ -213,7 +234,36 @@ def order_update_details(*, order_id: int, actor, expected_version: int | None, 
     with transaction.atomic(durable=True):
         order = order_lock(order_id)
         order_check_version(order, expected_version)
+        if owner is not None:
+            order_owner_check(order=order, owner=owner)
         _details_save_locked(order, changes, actor=actor)
+    return order
+
+
+def order_owner_assign(*, order_id: int, owner, actor, expected_version: int | None = None) -> Order:
+    """Give the order to `owner` (a user or a user id; None leaves it unassigned), whoever had
+    it: the order page and the board's assign action. The owner must pass order_owner_check
+    (an active customer-service user who works the order's brand); a refusal changes
+    nothing."""
+    return order_update_details(order_id=order_id, actor=actor, expected_version=expected_version, cs_owner=owner)
+
+
+def order_take(*, order_id: int, actor, expected_version: int | None = None) -> Order:
+    """`actor` takes an unassigned order from the board (taking one's own order again changes
+    nothing). Someone else's order is refused with OrderAlreadyOwned, which names its owner:
+    reassigning it is order_owner_assign's. A race between two takers ends here too, under the
+    row lock, before the version check."""
+    if actor is None:
+        raise TypeError("order_take needs a person: the system assigns with order_owner_assign")
+    _check_may_edit_details(actor)
+    _check_cs_owner(actor)
+    with transaction.atomic(durable=True):
+        order = order_lock(order_id)
+        if order.cs_owner_id is not None and order.cs_owner_id != actor.pk:
+            raise OrderAlreadyOwned(number=order.number, owner_name=user_display_name(order.cs_owner))
+        order_check_version(order, expected_version)
+        order_owner_check(order=order, owner=actor)
+        _details_save_locked(order, {"cs_owner": actor}, actor=actor)
     return order
 
 
@@ -269,7 +319,7 @@ def order_details_set_by_rule_in_transaction(*, order: Order, note: str, data: d
     if unknown:
         raise TypeError(f"a rule cannot set: {', '.join(sorted(unknown))}")
     if changes.get("cs_owner") is not None:
-        _check_cs_owner(changes["cs_owner"])
+        order_owner_check(order=order, owner=changes["cs_owner"])
     if "priority" in changes and int(changes["priority"]) not in Priority.values:
         raise InvalidActionData(_("Unknown priority."))
     return _details_save_locked(order, changes, actor=None, note=note, data=data)
