@@ -16,7 +16,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from orders.admin import local_time, order_action_elsewhere_register
+from orders.admin import local_time
 from orders.exceptions import OrderError
 from orders.models import Attachment, Order
 from orders.permissions import user_display_name
@@ -347,6 +347,5 @@ def _review_url(order) -> str | None:
     return reverse("admin:aftersales_returnrequest_review", args=[case_id]) if case_id else None
 
 
-order_action_elsewhere_register("request_return", _request_url)
-order_action_elsewhere_register("approve_return", _review_url)
-order_action_elsewhere_register("reject_return", _review_url)
+# Declared on AftersalesConfig (orders.plugins): the order page links here for these actions.
+ORDER_ACTIONS_ELSEWHERE = {"request_return": _request_url, "approve_return": _review_url, "reject_return": _review_url}

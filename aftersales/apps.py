@@ -1,16 +1,14 @@
-from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from orders.plugins import HubAppConfig
 
-class AftersalesConfig(AppConfig):
+
+class AftersalesConfig(HubAppConfig):
     name = "aftersales"
     verbose_name = _("After-sales")
 
-    def ready(self):
-        from .refund_events import refund_event_types_register
-
-        refund_event_types_register()
-
-        from .return_events import return_event_types_register
-
-        return_event_types_register()
+    event_types = "aftersales.events.EVENT_TYPES"
+    reaction_kinds = "aftersales.reactions.REACTION_KINDS"
+    # A return and its review have their own pages: the order page links there instead of
+    # offering the bare transition.
+    order_actions_elsewhere = "aftersales.admin_returns.ORDER_ACTIONS_ELSEWHERE"

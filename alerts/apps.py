@@ -1,23 +1,16 @@
-from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from orders.plugins import HubAppConfig
 
-class AlertsConfig(AppConfig):
+
+class AlertsConfig(HubAppConfig):
     name = "alerts"
     verbose_name = _("Alerts")
 
-    def ready(self):
-        from django.db.models.signals import post_migrate
-
-        from orders.services.outbox import outbox_outcome_listener_register
-
-        from .beat import sweep_schedules_install
-
-        # The sweeps' periodic tasks, created once, then operations' to edit (alerts/beat.py).
-        post_migrate.connect(sweep_schedules_install, sender=self, dispatch_uid="alerts_sweep_schedules")
-
-        from .outcomes import integration_outcome
-
-        # Integration failures open alerts and later successes clear them; the outbox only
-        # knows it has listeners.
-        outbox_outcome_listener_register(integration_outcome)
+    reaction_kinds = "alerts.reactions.REACTION_KINDS"
+    # The reaction rules operations edit: which reactions each event type asks for.
+    outbox_subscriptions = "alerts.subscriptions.reaction_rule_subscriptions"
+    # Integration failures open alerts and later successes clear them.
+    outcome_listeners = ("alerts.outcomes.integration_outcome",)
+    # The sweeps' periodic tasks, created once, then operations' to edit (alerts/beat.py).
+    post_migrate = ("alerts.beat.sweep_schedules_install",)

@@ -23,7 +23,7 @@ def event_type_choices():
 
 
 def reaction_kind_choices():
-    from orders.reactions import reaction_kind_choices as choices
+    from orders.outbox.kinds import reaction_kind_choices as choices
 
     return choices()
 
@@ -71,15 +71,15 @@ class ReactionRule(models.Model):
         return result
 
     def clean(self):
-        from orders.reactions import reaction_params_clean
+        from orders.outbox.kinds import reaction_params_clean
 
         self.params = reaction_params_clean(self.kind, self.params)
 
 
 def _rules_changed() -> None:
-    from orders.services.outbox import reaction_rules_cache_clear
+    from orders.outbox.services import outbox_subscriptions_cache_clear
 
-    reaction_rules_cache_clear()
+    outbox_subscriptions_cache_clear()
 
 
 class AlertKind(models.TextChoices):

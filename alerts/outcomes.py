@@ -19,7 +19,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from orders.models import OutboxStatus, Shipment
-from orders.reactions import reaction_kind
+from orders.outbox.kinds import reaction_kind
 
 from .alerting import alert_clear, alert_raise
 from .models import ACTIVE_ALERT_STATUSES, Alert, AlertKind

@@ -9,8 +9,8 @@ from django.utils.translation import gettext_lazy
 
 from integrations.chat.base import ChatGiveUp, ChatRetryLater, RobotConfig, chat_send
 from notifications.models import ChatDelivery, ChatRobot
-from orders.reactions import ReactionFailed, ReactionKind, ReactionRetryLater, reaction_kind_register
-from orders.services.outbox import outbox_child_create
+from orders.outbox.kinds import ReactionFailed, ReactionKind, ReactionRetryLater
+from orders.outbox.services import outbox_child_create
 
 from .models import ReactionRule
 from .services import chat_text, notification_text, notifications_create, rule_recipients
@@ -86,13 +86,9 @@ def send_email(message) -> str:
     return f"emailed user {user.pk}"
 
 
-def register() -> None:
-    reaction_kind_register(
-        ReactionKind("notify", gettext_lazy("Notify people and chat groups"), notify, _notify_params)
-    )
-    reaction_kind_register(
-        ReactionKind("chat_send", gettext_lazy("Send to a chat robot"), send_to_robot, lambda p: p, True, internal=True)
-    )
-    reaction_kind_register(
-        ReactionKind("email_send", gettext_lazy("Send an email"), send_email, lambda p: p, internal=True)
-    )
+# Declared on the AppConfig (orders.plugins).
+REACTION_KINDS = [
+    ReactionKind("notify", gettext_lazy("Notify people and chat groups"), notify, _notify_params),
+    ReactionKind("chat_send", gettext_lazy("Send to a chat robot"), send_to_robot, lambda p: p, True, internal=True),
+    ReactionKind("email_send", gettext_lazy("Send an email"), send_email, lambda p: p, internal=True),
+]

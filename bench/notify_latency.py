@@ -430,7 +430,7 @@ class Bench:
         from django.test.utils import CaptureQueriesContext
 
         from orders.models import OutboxMessage
-        from orders.services.outbox import outbox_deliver
+        from orders.outbox.services import outbox_deliver
         from orders.services.transition import order_transition
 
         message_ids = []

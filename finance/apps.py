@@ -1,12 +1,11 @@
-from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from orders.plugins import HubAppConfig
 
-class FinanceConfig(AppConfig):
+
+class FinanceConfig(HubAppConfig):
     name = "finance"
     verbose_name = _("Finance")
 
-    def ready(self):
-        from .constants import finance_event_types_register
-
-        finance_event_types_register()
+    event_types = "finance.events.EVENT_TYPES"
+    reaction_kinds = "finance.reactions.REACTION_KINDS"

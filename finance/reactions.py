@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy
 
-from orders.reactions import ReactionKind, no_params, reaction_kind_register
+from orders.outbox.kinds import ReactionKind, no_params
 
 
 def invoice_list_add(message) -> str:
@@ -23,15 +23,13 @@ def invoice_list_cancel(message) -> str:
     return invoice_cancel_for_refund(order_id=message.event.order_id)
 
 
-def register() -> None:
-    reaction_kind_register(
-        ReactionKind("invoice_list_add", gettext_lazy("Add to finance's to-invoice list"), invoice_list_add, no_params)
-    )
-    reaction_kind_register(
-        ReactionKind(
-            "invoice_list_cancel",
-            gettext_lazy("Take off finance's to-invoice list (refunded orders)"),
-            invoice_list_cancel,
-            no_params,
-        )
-    )
+# Declared on FinanceConfig (orders.plugins).
+REACTION_KINDS = [
+    ReactionKind("invoice_list_add", gettext_lazy("Add to finance's to-invoice list"), invoice_list_add, no_params),
+    ReactionKind(
+        "invoice_list_cancel",
+        gettext_lazy("Take off finance's to-invoice list (refunded orders)"),
+        invoice_list_cancel,
+        no_params,
+    ),
+]

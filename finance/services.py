@@ -24,20 +24,13 @@ from django.utils.translation import gettext as _
 from orders.events import order_event_create
 from orders.exceptions import ActionNotPermitted, InvalidActionData
 from orders.models import Order, OrderEvent
+from orders.outbox.services import outbox_enqueue_for_event
 from orders.permissions import role_of, user_display_name
 from orders.services.locking import order_lock
-from orders.services.outbox import outbox_enqueue_for_event
 from orders.states import Role, State
 
-from .constants import (
-    INVOICE_CANCELLED,
-    INVOICE_DETAILS_UPDATED,
-    INVOICE_ISSUED,
-    INVOICE_LISTED,
-    INVOICE_REQUESTED,
-    OPEN_STATUSES,
-    InvoiceStatus,
-)
+from .constants import OPEN_STATUSES, InvoiceStatus
+from .events import INVOICE_CANCELLED, INVOICE_DETAILS_UPDATED, INVOICE_ISSUED, INVOICE_LISTED, INVOICE_REQUESTED
 from .exceptions import InvoiceNotFound, InvoiceNumberInvalid, InvoiceNumberTaken, InvoiceRefused, StaleInvoiceError
 from .models import InvoiceRequest
 

@@ -1,7 +1,10 @@
-from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from orders.plugins import HubAppConfig
 
-class IntegrationsConfig(AppConfig):
+
+class IntegrationsConfig(HubAppConfig):
     name = "integrations"
     verbose_name = _("Integrations")
+
+    reaction_kinds = "integrations.reactions.REACTION_KINDS"

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from orders.models import Shipment
-from orders.reactions import ReactionFailed, ReactionKind, ReactionRetryLater, no_params, reaction_kind_register
+from orders.outbox.kinds import ReactionFailed, ReactionKind, ReactionRetryLater, no_params
 
 from .carriers.base import (
     Address,
@@ -99,18 +99,16 @@ def book_pickup(message) -> str:
     return _call(account, "book_pickup", waybill_request(order, f"{order.number}-P"))
 
 
-def register() -> None:
-    reaction_kind_register(
-        ReactionKind(
-            "carrier_book_pickup", gettext_lazy("Book the carrier pickup"), book_pickup, no_params, integration=True
-        )
-    )
-    reaction_kind_register(
-        ReactionKind(
-            "carrier_upload_waybill",
-            gettext_lazy("Upload the waybill to the carrier"),
-            upload_waybill,
-            no_params,
-            integration=True,
-        )
-    )
+# Declared on IntegrationsConfig (orders.plugins).
+REACTION_KINDS = [
+    ReactionKind(
+        "carrier_book_pickup", gettext_lazy("Book the carrier pickup"), book_pickup, no_params, integration=True
+    ),
+    ReactionKind(
+        "carrier_upload_waybill",
+        gettext_lazy("Upload the waybill to the carrier"),
+        upload_waybill,
+        no_params,
+        integration=True,
+    ),
+]

@@ -1,17 +1,12 @@
-from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from orders.plugins import HubAppConfig
 
-class KpisConfig(AppConfig):
+
+class KpisConfig(HubAppConfig):
     name = "kpis"
     verbose_name = _("Health KPIs")
 
-    def ready(self):
-        from django.db.models.signals import post_save
-
-        from orders.models import OrderEvent
-
-        from .interventions import intervention_tag_on_event
-
-        # Manual interventions are tagged when they happen, in the event's own transaction.
-        post_save.connect(intervention_tag_on_event, sender=OrderEvent, dispatch_uid="kpis_intervention_tag")
+    # Manual interventions are tagged when they happen, in the events' own transaction, for a
+    # single transition and a batch import alike.
+    event_listeners = ("kpis.interventions.interventions_tag",)

@@ -1,8 +1,8 @@
 """Manual interventions, tagged when they happen.
 
-Every correction made by hand leaves an `orders.OrderEvent`; a `post_save` receiver on new
-events (connected in KpisConfig.ready) classifies each one and, when it is an intervention,
-writes one `ManualIntervention` row in the same transaction as the event (so a rolled-back
+Every correction made by hand leaves an `orders.OrderEvent`; an event listener (declared on
+KpisConfig, orders.plugins) hears of every batch of new events, classifies each one and, for
+each intervention, writes one `ManualIntervention` row in the same transaction as the event (so a rolled-back
 correction is not counted, and one that committed always is). The rules, first match wins:
 
 1. **Reconciliation fix** — the event's data carries `"reconciliation_run"` and a non-empty
@@ -16,12 +16,15 @@ correction is not counted, and one that committed always is). The rules, first m
    superuser (actor role `admin`): someone stepping outside the roles to force a status.
 
 Everything else — the roles' own work, the system's moves, notes, intake — is not an
-intervention. Events written with `bulk_create` (batch intake only) skip the receiver; none of
-them is a correction.
+intervention. A batch import's events are heard too (none of them is a correction today, but
+a change to these rules can never miss that path).
 """
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
+
+from orders.permissions import role_of
 from orders.states import TRANSITIONS_BY_ACTION, Role
 
 from .models import InterventionKind, ManualIntervention
@@ -39,31 +42,32 @@ def intervention_kind_for_event(event) -> str | None:
     return None
 
 
-def intervention_tag_on_event(sender, instance, created, raw=False, **kwargs) -> None:
-    """post_save of OrderEvent: tag a new event that is a manual intervention."""
-    if not created or raw:
-        return
-    kind = intervention_kind_for_event(instance)
-    if kind is None:
-        return
-    actor_id, actor_role = instance.actor_id, instance.actor_role or ""
-    if kind == InterventionKind.RECONCILIATION_FIX and actor_id is None:
-        # The reconcile command moves orders as the system; the person is `applied_by`.
-        actor_id, actor_role = _person(instance.data["applied_by"])
-    ManualIntervention.objects.create(
-        kind=kind,
-        order_id=instance.order_id,
-        event=instance,
-        actor_id=actor_id,
-        actor_role=actor_role,
-        occurred_at=instance.occurred_at,
-    )
+def interventions_tag(events) -> None:
+    """Event listener (declared on KpisConfig): tag the new events that are manual
+    interventions, in their transaction, one event or a batch import alike."""
+    rows = []
+    for event in events:
+        kind = intervention_kind_for_event(event)
+        if kind is None:
+            continue
+        actor_id, actor_role = event.actor_id, event.actor_role or ""
+        if kind == InterventionKind.RECONCILIATION_FIX and actor_id is None:
+            # The reconcile command moves orders as the system; the person is `applied_by`.
+            actor_id, actor_role = _person(event.data["applied_by"])
+        rows.append(
+            ManualIntervention(
+                kind=kind,
+                order_id=event.order_id,
+                event=event,
+                actor_id=actor_id,
+                actor_role=actor_role,
+                occurred_at=event.occurred_at,
+            )
+        )
+    if rows:
+        ManualIntervention.objects.bulk_create(rows)
 
 
 def _person(username: str) -> tuple[int | None, str]:
-    from django.contrib.auth import get_user_model
-
-    from orders.permissions import role_of
-
     user = get_user_model().objects.filter(username=username).first()
     return (user.pk, role_of(user) or "") if user else (None, "")

@@ -18,11 +18,10 @@ from simple_history.admin import SimpleHistoryAdmin
 from .admin_brands import BrandFilter
 from .exceptions import OrderError
 from .forms import OrderDetailsForm, TransitionForm
-from .models import Attachment, Order, OrderEvent, OutboxMessage, OutboxStatus, Shipment
+from .models import Attachment, Order, OrderEvent, Shipment
 from .permissions import user_display_name
 from .selectors import order_list_for_admin, order_visibility_q
 from .services.orders import EDITABLE_DETAILS, order_update_details
-from .services.outbox import outbox_retry
 from .services.transition import order_transition
 from .states import TRANSITIONS_BY_ACTION, Role
 
@@ -370,63 +369,7 @@ class AttachmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return super().get_queryset(request).filter(order_visibility_q(request.user, prefix="event__order__"))
 
 
-@admin.register(OutboxMessage)
-class OutboxMessageAdmin(admin.ModelAdmin):
-    """What each event asked for and what became of it. Read-only, but failed messages can be
-    given a fresh set of attempts."""
-
-    list_display = (
-        "id",
-        "kind",
-        "status",
-        "attempts",
-        "order_number",
-        "event_action",
-        "created",
-        "next_attempt",
-        "error",
-    )
-    list_filter = ("status", "kind")
-    search_fields = ("=event__order__number", "=idempotency_key")
-    list_select_related = ("event__order",)
-    show_full_result_count = False
-    actions = ["retry"]
-    readonly_fields = [f.name for f in OutboxMessage._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description=_("Order"))
-    def order_number(self, message):
-        return message.event.order.number
-
-    @admin.display(description=_("Event"))
-    def event_action(self, message):
-        return message.event.verb
-
-    @admin.display(description=_("Created"), ordering="created_at")
-    def created(self, message):
-        return local_time(message.created_at)
-
-    @admin.display(description=_("Next attempt"), ordering="next_attempt_at")
-    def next_attempt(self, message):
-        return local_time(message.next_attempt_at) if message.status == OutboxStatus.PENDING else "—"
-
-    @admin.display(description=_("Last error"))
-    def error(self, message):
-        return (message.last_error or "")[:120]
-
-    @admin.action(description=_("Retry the selected failed messages"), permissions=["change"])
-    def retry(self, request, queryset):
-        count = 0
-        for message in queryset.filter(status=OutboxStatus.FAILED):
-            outbox_retry(message_id=message.pk, actor=request.user)
-            count += 1
-        self.message_user(request, _("%(count)d messages queued again.") % {"count": count})
-
-
-# The role boards (proxy models of Order), brands and shops, warehouses register themselves.
+# The role boards (proxy models of Order), brands and shops, warehouses and the outbox register
+# themselves.
 from . import admin_boards, admin_brands, admin_warehouses  # noqa: E402, F401
+from .outbox import admin as outbox_admin  # noqa: E402, F401

@@ -1,7 +1,8 @@
-from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from .plugins import HubAppConfig
 
-class OrdersConfig(AppConfig):
+
+class OrdersConfig(HubAppConfig):
     name = "orders"
     verbose_name = _("Orders")

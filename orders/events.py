@@ -1,13 +1,18 @@
 """Event types and the one factory that writes an order's timeline.
 
 An event is a fact in the past tense; it is written in the same transaction as the change it
-records, only through `order_event_create`.
+records, only through `order_event_build` (a batch import saves many at once) and
+`order_event_create` (one). Every saved batch goes to `order_events_recorded`, so the apps'
+event listeners hear of an import's events as of a single transition's.
 """
 
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from .models import OrderEvent
+from .outbox.listeners import events_tell
+from .permissions import role_of, user_display_name
 from .states import TRANSITIONS_BY_ACTION
 
 ORDER_CREATED = "created"
@@ -46,7 +51,8 @@ EVENT_TYPE_CHOICES = [
 
 def event_type_register(code: str, *, verb, label) -> None:
     """Another app's event type (after-sales, finance): its timeline verb and its name in the
-    rule editor. Call it from the app's AppConfig.ready(); registering twice is harmless."""
+    rule editor. Apps declare theirs on their AppConfig (`event_types`, orders.plugins), which
+    calls this; registering twice is harmless."""
     if code in TRANSITIONS_BY_ACTION:
         raise ValueError(f"{code!r} is a transition, not an event type")
     _OTHER_VERBS[code] = verb
@@ -60,23 +66,49 @@ def event_verb(action: str) -> str:
     return str(_OTHER_VERBS.get(action, action))
 
 
-def order_event_create(
-    *, order, action: str, from_state: str, actor, occurred_at, note: str = "", data: dict | None = None
+def order_event_build(
+    *,
+    order,
+    action: str,
+    from_state: str,
+    actor,
+    occurred_at,
+    note: str = "",
+    data: dict | None = None,
+    to_state: str | None = None,
+    version: int | None = None,
 ):
-    """Append one event to `order`'s timeline; the actor's name and role are kept as they are now."""
-    from .models import OrderEvent
-    from .permissions import role_of, user_display_name
-
-    return OrderEvent.objects.create(
+    """One timeline event, not yet saved: the actor's name and role are kept as they are now.
+    `to_state` and `version` default to the order's; a batch intake that writes an order's
+    steps at once names each step's."""
+    return OrderEvent(
         order=order,
         action=action,
         from_state=from_state,
-        to_state=order.state,
+        to_state=order.state if to_state is None else to_state,
         actor=actor,
         actor_name=user_display_name(actor),
         actor_role=role_of(actor),
         occurred_at=occurred_at,
-        order_version=order.version,
+        order_version=order.version if version is None else version,
         note=note,
         data=data or {},
     )
+
+
+def order_events_recorded(events) -> None:
+    """Saved events, in their transaction: the apps' event listeners hear of them (one event
+    or a whole import alike)."""
+    events_tell(events)
+
+
+def order_event_create(
+    *, order, action: str, from_state: str, actor, occurred_at, note: str = "", data: dict | None = None
+):
+    """Append one event to `order`'s timeline."""
+    event = order_event_build(
+        order=order, action=action, from_state=from_state, actor=actor, occurred_at=occurred_at, note=note, data=data
+    )
+    event.save(force_insert=True)
+    order_events_recorded([event])
+    return event

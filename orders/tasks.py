@@ -1,19 +1,10 @@
-"""Celery tasks: thin, id in, one service call. Retries live in the outbox rows, not here."""
+"""Celery tasks: thin, id in, one service call. The outbox's own live in orders/outbox/tasks.py
+(imported here, so the worker's autodiscovery finds them)."""
 
 from celery import shared_task
 
+from .outbox.tasks import outbox_process, outbox_redispatch  # noqa: F401
 from .services.archive import orders_archive_due
-from .services.outbox import outbox_deliver, outbox_redispatch_due
-
-
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def outbox_process(message_id: int) -> str | None:
-    return outbox_deliver(message_id)
-
-
-@shared_task(ignore_result=True)
-def outbox_redispatch() -> int:
-    return outbox_redispatch_due()
 
 
 @shared_task(ignore_result=True)

@@ -1,7 +1,8 @@
-from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from orders.plugins import HubAppConfig
 
-class ReconciliationConfig(AppConfig):
+
+class ReconciliationConfig(HubAppConfig):
     name = "reconciliation"
     verbose_name = _("Reconciliation")

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from .events import RULES_RUN_REACTION
+
 HIGH_VALUE_NAME = "高价值订单 / High value"
 REPEAT_RETURN_NAME = "回头客退货 / Repeat customer's return"
 SLA_NAME = "仓库承诺时效 / SLA per warehouse"
-RULES_RUN_REACTION = "rules_run"
 
 
 def _high_value_thresholds(priority_threshold_model) -> dict[str, Decimal]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy
 
-from orders.reactions import ReactionKind, no_params, reaction_kind_register
+from orders.outbox.kinds import ReactionKind, no_params
 
-from .services import RULES_RUN_REACTION, rules_apply_for_event
+from .events import RULES_RUN_REACTION
+from .services import rules_apply_for_event
 
 
 def rules_run(message) -> str:
@@ -14,7 +15,5 @@ def rules_run(message) -> str:
     return rules_apply_for_event(message.event)
 
 
-def register() -> None:
-    reaction_kind_register(
-        ReactionKind(RULES_RUN_REACTION, gettext_lazy("Run the operations rules"), rules_run, no_params)
-    )
+# Declared on RulesConfig (orders.plugins).
+REACTION_KINDS = [ReactionKind(RULES_RUN_REACTION, gettext_lazy("Run the operations rules"), rules_run, no_params)]

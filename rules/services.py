@@ -35,13 +35,10 @@ from orders.models import Order, OrderEvent, OutboxMessage
 from orders.selectors import buyer_delivered_orders_counts as delivered_orders_counts
 from orders.states import TRANSITIONS_BY_ACTION, Priority, State
 
+from .events import RULE_APPLIED, RULES_RUN_REACTION
 from .models import TRIGGER_ORDER_CREATED, ActionKind, FiringOutcome, Rule, RuleFiring
 
 RULES_TIME_ZONE = ZoneInfo("Asia/Shanghai")
-# The event a rule writes when its action changes no field or state (a notification, an alert).
-RULE_APPLIED = "rule_applied"
-# The outbox reaction that runs the rules of an event after its commit.
-RULES_RUN_REACTION = "rules_run"
 
 # Actions applied at intake before the order row is written; the others follow the commit.
 _INTAKE_IMMEDIATE = frozenset({ActionKind.SET_PRIORITY})
@@ -345,7 +342,7 @@ def rules_intake_record(plans: list[IntakePlan], events: list[OrderEvent], *, in
     RuleFiring per matched rule, and one outbox message per order whose rules left actions
     for after the commit. `insert(model, rows)`: how the batch path writes many rows (COPY on
     PostgreSQL); bulk_create otherwise."""
-    from orders.services.outbox import outbox_dispatch_on_commit
+    from orders.outbox.services import outbox_dispatch_on_commit
 
     firings, messages = [], []
     for plan, event in zip(plans, events, strict=True):
@@ -535,7 +532,7 @@ def _rule_event(*, order: Order, rule: Rule, text: str, data: dict) -> OrderEven
     """The timeline line of an action that changes neither state nor fields: like a note, it
     leaves the order's version as it is."""
     from orders.events import order_event_create
-    from orders.services.outbox import outbox_enqueue_for_event
+    from orders.outbox.services import outbox_enqueue_for_event
 
     event = order_event_create(
         order=order,

@@ -162,7 +162,7 @@ def test_warehouse_changelist_pages_read_stage_by_stage_in_working_order(login, 
 
 def test_finance_changelist_lists_the_to_invoice_rows_without_gifts(changelist, make_order):
     from orders.models import OutboxMessage
-    from orders.services.outbox import outbox_deliver
+    from orders.outbox.services import outbox_deliver
 
     second = make_order("packed", channel="amazon")
     first = make_order("packed")

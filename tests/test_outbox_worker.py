@@ -9,8 +9,8 @@ from alerts.models import ReactionRule
 from finance.models import InvoiceRequest
 from notifications.models import Notification
 from orders.models import OrderEvent, OutboxMessage, OutboxStatus
-from orders.reactions import ReactionKind, ReactionRetryLater, no_params, reaction_kind, reaction_kind_register
-from orders.services.outbox import outbox_redispatch_due
+from orders.outbox.kinds import ReactionKind, ReactionRetryLater, no_params, reaction_kind, reaction_kind_register
+from orders.outbox.services import outbox_redispatch_due
 from orders.services.transition import order_transition
 from tests.conftest import wait_for
 
@@ -79,7 +79,7 @@ def test_packed_order_triggers_all_three_reactions(live_worker, make_order, user
 
 
 def test_the_same_row_dispatched_twice_has_one_effect(live_worker, make_order, users, counting_kinds):
-    from orders.services.outbox import outbox_dispatch
+    from orders.outbox.services import outbox_dispatch
 
     ReactionRule.objects.create(name="count", event_type="approve", kind="test_counted")
     first, sentinel = make_order("paid"), make_order("paid")

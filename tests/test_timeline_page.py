@@ -21,9 +21,9 @@ from notifications.models import Notification
 from orders.events import ATTACHMENTS_ADDED
 from orders.exceptions import ActionNotPermitted, AttachmentRejected, InvalidActionData, StaleOrderError
 from orders.models import Attachment, Order, OrderEvent, OutboxMessage
+from orders.outbox.services import outbox_deliver
 from orders.services.attachments import order_attachment_add
 from orders.services.orders import order_update_details
-from orders.services.outbox import outbox_deliver
 from orders.services.transition import order_transition
 from orders.states import Priority
 

@@ -38,15 +38,15 @@ from integrations.payments.base import PaymentGiveUp, PaymentRetryLater, RefundO
 from orders.events import order_event_create
 from orders.exceptions import ActionNotPermitted, ConflictError, InvalidActionData
 from orders.models import Order, OrderEvent
+from orders.outbox.kinds import ReactionFailed, ReactionRetryLater
+from orders.outbox.services import outbox_enqueue_for_event, outbox_enqueue_kind
 from orders.permissions import role_of, user_display_name
-from orders.reactions import ReactionFailed, ReactionRetryLater
 from orders.services.locking import order_lock
-from orders.services.outbox import outbox_enqueue_for_event, outbox_enqueue_kind
 from orders.services.transition import order_transition_in_transaction
 from orders.states import STATE_MAP, PaymentStatus, Role, State
 
+from ..events import REFUND_FAILED, REFUND_PAID, REFUND_REQUESTED
 from ..models import DuplicateRefundAttempt, Refund, RefundStatus, ReturnRequest, ReturnStatus
-from ..refund_events import REFUND_FAILED, REFUND_PAID, REFUND_REQUESTED
 
 REFUND_PAY = "refund_pay"
 LIVE_STATUSES = (RefundStatus.PENDING, RefundStatus.PAID)

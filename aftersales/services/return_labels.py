@@ -22,7 +22,6 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from integrations.carriers.base import (
     Address,
@@ -36,13 +35,12 @@ from integrations.carriers.base import (
 from integrations.models import CarrierAccount
 from orders.events import order_event_create
 from orders.models import Order
-from orders.reactions import ReactionFailed, ReactionKind, ReactionRetryLater, reaction_kind_register
-from orders.services.outbox import outbox_enqueue_for_event
+from orders.outbox.kinds import ReactionFailed, ReactionRetryLater
+from orders.outbox.services import outbox_enqueue_for_event
 from orders.states import Carrier
 
+from ..events import RETURN_LABEL_ISSUED
 from ..models import LabelStatus, ReturnRequest, ReturnStatus
-from ..return_events import RETURN_LABEL_ISSUED
-from .returns import RETURN_LABEL_REACTION
 
 _DESCRIPTION_MAX = 60
 
@@ -178,17 +176,3 @@ def return_label_failed(message, error: str) -> None:
     ReturnRequest.objects.filter(pk=(message.params or {}).get("return_id")).exclude(
         label_status=LabelStatus.ISSUED
     ).update(label_status=LabelStatus.FAILED, label_error=error[:2000], updated_at=timezone.now())
-
-
-def return_label_reaction_register() -> None:
-    reaction_kind_register(
-        ReactionKind(
-            RETURN_LABEL_REACTION,
-            gettext_lazy("Issue the return label through the carrier"),
-            return_label_issue,
-            lambda params: params,
-            integration=True,
-            internal=True,
-            on_failure=return_label_failed,
-        )
-    )

@@ -30,10 +30,10 @@ from django.utils.translation import gettext as _
 
 from orders.exceptions import ActionNotPermitted, ConflictError, InvalidActionData, OrderError
 from orders.models import Order
+from orders.outbox.services import outbox_enqueue_kind
 from orders.permissions import actor_may_take, role_of, user_display_name
 from orders.selectors import buyer_delivered_orders_counts
 from orders.services.locking import order_lock
-from orders.services.outbox import outbox_enqueue_kind
 from orders.services.transition import order_transition_in_transaction
 from orders.states import TRANSITIONS_BY_ACTION, Role, State
 

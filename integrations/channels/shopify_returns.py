@@ -42,7 +42,7 @@ from django.utils import timezone
 from orders.events import order_event_create
 from orders.exceptions import OrderError
 from orders.models import Order, OrderEvent
-from orders.services.outbox import outbox_enqueue_for_event
+from orders.outbox.services import outbox_enqueue_for_event
 from orders.states import Channel
 
 from ..models import InboundDelivery
@@ -215,7 +215,7 @@ def shopify_return_delivery(request, *, body: bytes, topic: str, shop=None) -> J
 def _refuse(delivery_id: str, topic: str, parsed: ShopifyReturn, order: Order | None, reason: str) -> JsonResponse:
     """Record the refused delivery (and the buyer's request on the order's timeline, once per
     Shopify return); answer 200 so Shopify does not retry a final decision."""
-    from aftersales.return_events import RETURN_REQUEST_REFUSED
+    from aftersales.events import RETURN_REQUEST_REFUSED
 
     logger.info("shopify: %s return %s refused: %s", topic, parsed.return_id, reason)
     try:

@@ -18,10 +18,10 @@ from django.utils.translation import gettext as _
 from ..events import ATTACHMENTS_ADDED, order_event_create
 from ..exceptions import ActionNotPermitted, AttachmentRejected, InvalidActionData
 from ..models import Attachment, OrderEvent
+from ..outbox.services import outbox_enqueue_for_event
 from ..permissions import role_of
 from ..states import Role
 from .locking import order_lock
-from .outbox import outbox_enqueue_for_event
 
 MAX_ATTACHMENTS_PER_ACTION = 10
 

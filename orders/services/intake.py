@@ -37,17 +37,17 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..events import ORDER_CREATED
+from ..events import ORDER_CREATED, order_event_build, order_events_recorded
 from ..exceptions import IllegalTransition, InvalidActionData, OrderError
-from ..models import Order, OrderEvent, OrderNumberSequence, OutboxMessage
-from ..states import TRANSITIONS_BY_ACTION, Channel, Role, State
+from ..models import Order, OrderEvent, OrderNumberSequence
+from ..outbox.services import outbox_enqueue_for_events
+from ..states import TRANSITIONS_BY_ACTION, Channel, State
 from .orders import (
     SHIPPING_FIELDS,
     _clean_amount,
     _clean_email,
     order_create_in_transaction,
 )
-from .outbox import outbox_dispatch_on_commit, reaction_rules_for
 from .shops import shop_for_order
 from .transition import order_transition_in_transaction
 
@@ -447,15 +447,16 @@ def _orders_create_bulk(channel: str, shop, new: list[tuple[int, str, IntakeItem
                 **{**row, "state": State.SUBMITTED, "version": 1},
             )
         )
-        created = _event(
-            order,
-            ORDER_CREATED,
-            "",
-            State.SUBMITTED,
-            1,
-            now,
-            rule_plan.note_with(item.source_note.strip()),
-            {"channel": channel, "external_id": order.external_id},
+        created = order_event_build(
+            order=order,
+            action=ORDER_CREATED,
+            from_state="",
+            to_state=State.SUBMITTED,
+            version=1,
+            actor=None,
+            occurred_at=now,
+            note=rule_plan.note_with(item.source_note.strip()),
+            data={"channel": channel, "external_id": order.external_id},
         )
         events.append(created)
         created_events.append(created)
@@ -468,56 +469,28 @@ def _orders_create_bulk(channel: str, shop, new: list[tuple[int, str, IntakeItem
                     **{**row, "state": to_state, "version": version},
                 )
             )
-            events.append(_event(order, action, from_state, to_state, version, now, note, {}))
+            events.append(
+                order_event_build(
+                    order=order,
+                    action=action,
+                    from_state=from_state,
+                    to_state=to_state,
+                    version=version,
+                    actor=None,
+                    occurred_at=now,
+                    note=note,
+                )
+            )
         order.sync_derived_fields()
     _rows_insert(HistoricalOrder, history)
     _rows_insert(OrderEvent, events)
-    _outbox_enqueue_bulk(events)
+    order_events_recorded(events)
+    outbox_enqueue_for_events(events)
     rules_intake_record(rule_plans, created_events, insert=_rows_insert)
     return [
         IntakeResult(order=order, outcome=CREATED, actions=tuple(step[0] for step in steps))
         for order, (_item, steps) in zip(orders, plans, strict=True)
     ]
-
-
-def _event(order, action, from_state, to_state, version, at, note, data) -> OrderEvent:
-    # What orders.events.order_event_create writes for the system (actor None).
-    return OrderEvent(
-        order=order,
-        action=action,
-        from_state=from_state,
-        to_state=to_state,
-        actor=None,
-        actor_name="",
-        actor_role=Role.SYSTEM,
-        occurred_at=at,
-        order_version=version,
-        note=note,
-        data=data,
-    )
-
-
-def _outbox_enqueue_bulk(events: list[OrderEvent]) -> None:
-    """outbox_enqueue_for_event for many events: one row per enabled rule, dispatched on commit."""
-    messages = []
-    rules_by_action = {}
-    for event in events:
-        if event.action not in rules_by_action:
-            rules_by_action[event.action] = reaction_rules_for(event.action)
-        messages.extend(
-            OutboxMessage(
-                event=event,
-                rule_id=rule_id,
-                kind=kind,
-                params=params,
-                idempotency_key=f"event:{event.pk}:rule:{rule_id}",
-                next_attempt_at=event.occurred_at,
-            )
-            for rule_id, kind, params in rules_by_action[event.action]
-        )
-    if messages:
-        OutboxMessage.objects.bulk_create(messages, batch_size=2000)
-        outbox_dispatch_on_commit([m.pk for m in messages])
 
 
 def _rows_insert(model, objs: list) -> None:

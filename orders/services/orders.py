@@ -21,12 +21,12 @@ from ..exceptions import (
     OwnerNotOfBrand,
 )
 from ..models import Order, OrderNumberSequence
+from ..outbox.services import outbox_enqueue_for_event
 from ..permissions import role_of, user_display_name
 from ..selectors import order_is_visible_to
 from ..states import Channel, Priority, Role
 from .locking import order_check_version, order_lock
 from .order_rows import order_save_locked
-from .outbox import outbox_enqueue_for_event
 from .shops import shop_for_order
 
 EDITABLE_DETAILS = ("cs_owner", "priority", "buyer_email", "buyer_phone")

@@ -27,13 +27,13 @@ from ..exceptions import (
     UnknownAction,
 )
 from ..models import Attachment, Order, Shipment, Warehouse
+from ..outbox.services import outbox_enqueue_for_event
 from ..permissions import actor_may_take, role_of
 from ..states import TRANSITIONS_BY_ACTION, Carrier, Role, State, Transition
 from .attachments import CheckedAttachment, attachments_check
 from .gifts import FOLLOWED_ACTIONS, gift_follow_note, gift_moves, gift_not_followed_note
 from .locking import order_check_version, order_lock
 from .order_rows import order_save_locked
-from .outbox import outbox_enqueue_for_event
 
 TRACKING_NUMBER_RE = re.compile(r"^[A-Za-z0-9-]{6,40}$")
 

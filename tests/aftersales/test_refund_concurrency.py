@@ -17,7 +17,7 @@ from django.db import connection
 from aftersales.models import DuplicateRefundAttempt, Refund, RefundStatus, ReturnRequest
 from aftersales.services.refunds import AlreadyRefunded, refund_request
 from orders.models import Order, OrderEvent, OutboxMessage, OutboxStatus
-from orders.services.outbox import outbox_deliver
+from orders.outbox.services import outbox_deliver
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

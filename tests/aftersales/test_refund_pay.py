@@ -17,7 +17,7 @@ from aftersales.services import refunds as refunds_module
 from aftersales.services.refunds import refund_pay, refund_request
 from integrations.models import PaymentGatewayAccount
 from orders.models import Order, OrderEvent, OutboxMessage, OutboxStatus
-from orders.services.outbox import outbox_deliver, outbox_retry
+from orders.outbox.services import outbox_deliver, outbox_retry
 from tests.fakes.alipay import rsa_key_pair
 
 pytestmark = pytest.mark.django_db

@@ -19,7 +19,7 @@ from integrations.carriers.sf import SFExpress
 from integrations.models import CarrierAccount
 from notifications.models import Notification
 from orders.models import OrderEvent, OutboxMessage, OutboxStatus
-from orders.services.outbox import outbox_deliver
+from orders.outbox.services import outbox_deliver
 from tests.fakes.sf import FakeSF
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from aftersales.services.refunds import AlreadyRefunded, refund_request
 from alerts.models import Alert, AlertKind
 from integrations.models import CarrierAccount
 from orders.models import OutboxMessage, OutboxStatus
-from orders.services.outbox import outbox_deliver, outbox_retry
+from orders.outbox.services import outbox_deliver, outbox_retry
 from orders.services.transition import order_transition
 from tests.fakes.cainiao import FakeCainiao
 
@@ -69,10 +69,10 @@ def test_a_success_of_another_reaction_does_not_resolve_it(make_order, users):
 
 
 def test_non_integration_failures_open_no_alert(make_order, users):
-    from orders.reactions import _KINDS, ReactionKind, reaction_kind, reaction_kind_register
+    from orders.outbox.kinds import _KINDS, ReactionKind, reaction_kind, reaction_kind_register
 
     def boom(message):
-        from orders.reactions import ReactionFailed
+        from orders.outbox.kinds import ReactionFailed
 
         raise ReactionFailed("nope")
 

@@ -13,7 +13,7 @@ from alerts.selectors import cross_role_latency
 from alerts.services import chat_text, notifications_stamp_acted
 from notifications.models import ChatRobot, Notification
 from orders.models import OutboxMessage
-from orders.services.outbox import outbox_deliver
+from orders.outbox.services import outbox_deliver
 from orders.services.transition import order_transition
 
 

@@ -16,9 +16,9 @@ from alerts.alerting import alert_raise
 from alerts.models import AlertKind, ReactionRule
 from notifications.models import Notification
 from orders.models import Attachment, Order, OutboxMessage
+from orders.outbox.services import outbox_deliver
 from orders.selectors import board_change_token, shop_ids_visible_to
 from orders.services.attachments import order_attachment_add
-from orders.services.outbox import outbox_deliver
 from orders.services.transition import order_transition
 from orders.states import Role
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from orders.models import OutboxMessage
-from orders.services.outbox import outbox_deliver
+from orders.outbox.services import outbox_deliver
 from orders.services.transition import order_transition
 
 from .conftest import DESKTOP, PHONE, log_in, screenshot

@@ -20,7 +20,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from orders.models import Order, OrderEvent, OutboxMessage, Shipment
-from orders.services.outbox import outbox_deliver
+from orders.outbox.services import outbox_deliver
 from orders.services.transition import order_transition
 
 from .conftest import DESKTOP, PHONE, SCREENSHOTS, screenshot

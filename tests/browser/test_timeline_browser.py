@@ -9,8 +9,8 @@ from playwright.sync_api import expect
 
 from orders.demo import DEFAULT_PASSWORD
 from orders.models import OrderEvent, OutboxMessage
+from orders.outbox.services import outbox_deliver
 from orders.services.orders import order_update_details
-from orders.services.outbox import outbox_deliver
 from orders.services.transition import order_transition
 from orders.states import Priority
 from tests.test_timeline_page import png_bytes

@@ -12,7 +12,7 @@ from django.urls import reverse
 from alerts.services import chat_text
 from notifications.models import Notification
 from orders.models import OutboxMessage, Warehouse
-from orders.services.outbox import outbox_deliver
+from orders.outbox.services import outbox_deliver
 from orders.services.transition import order_transition
 
 from .conftest import clock

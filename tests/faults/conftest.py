@@ -325,7 +325,7 @@ def wait_until_finished(
     from django.db.models import QuerySet
 
     from orders.models import OutboxMessage, OutboxStatus
-    from orders.services.outbox import outbox_redispatch_due
+    from orders.outbox.services import outbox_redispatch_due
 
     if not isinstance(rows, QuerySet):
         rows = OutboxMessage.objects.filter(pk__in=list(rows))

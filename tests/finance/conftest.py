@@ -11,7 +11,7 @@ def listed(make_order):
     """listed(amount="88.00", ...) -> the InvoiceRequest of a new packed order."""
     from finance.models import InvoiceRequest
     from orders.models import OutboxMessage
-    from orders.services.outbox import outbox_deliver
+    from orders.outbox.services import outbox_deliver
 
     def make(state="packed", **fields):
         order = make_order(state, **fields)

@@ -11,8 +11,8 @@ from alerts.models import ReactionRule
 from finance.models import InvoiceRequest
 from orders.events import EVENT_TYPE_CHOICES
 from orders.models import OrderEvent, OutboxMessage, OutboxStatus
-from orders.reactions import reaction_kind, reaction_kind_choices
-from orders.services.outbox import outbox_deliver
+from orders.outbox.kinds import reaction_kind, reaction_kind_choices
+from orders.outbox.services import outbox_deliver
 from orders.services.transition import order_transition
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from django.utils import timezone
 from integrations.models import CarrierAccount, TrackingRecord
 from integrations.tracking import tracking_sync
 from orders.models import Order, OrderEvent, OutboxMessage, OutboxStatus, Shipment
-from orders.services.outbox import outbox_deliver
+from orders.outbox.services import outbox_deliver
 from orders.services.transition import order_transition
 from tests.fakes.cainiao import FakeCainiao
 

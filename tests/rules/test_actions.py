@@ -13,13 +13,14 @@ from alerts.models import Alert
 from notifications.models import Notification
 from orders.demo import demo_address
 from orders.models import Order, OrderEvent, OutboxMessage
+from orders.outbox.services import outbox_deliver
 from orders.services.intake import IntakeItem, order_intake_batch_in_transaction
 from orders.services.orders import order_create
-from orders.services.outbox import outbox_deliver
 from orders.states import Priority
 from rules.defaults import HIGH_VALUE_NAME
+from rules.events import RULE_APPLIED, RULES_RUN_REACTION
 from rules.models import Rule, RuleFiring
-from rules.services import RULE_APPLIED, RULES_RUN_REACTION, rules_reaction_sync
+from rules.services import rules_reaction_sync
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ from django.urls import reverse
 
 from alerts.models import ReactionRule
 from rules.defaults import HIGH_VALUE_NAME, REPEAT_RETURN_NAME, SLA_NAME
+from rules.events import RULES_RUN_REACTION
 from rules.models import Rule, RuleFiring
-from rules.services import RULES_RUN_REACTION
 from tests.rules.forms import rule_post_data
 
 pytestmark = pytest.mark.django_db

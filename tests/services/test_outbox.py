@@ -11,8 +11,8 @@ from django.utils import timezone
 from alerts.models import ReactionRule
 from notifications.models import Notification
 from orders.models import OrderEvent, OutboxMessage, OutboxStatus
-from orders.reactions import ReactionKind, ReactionRetryLater, no_params, reaction_kind, reaction_kind_register
-from orders.services.outbox import outbox_deliver, outbox_redispatch_due
+from orders.outbox.kinds import ReactionKind, ReactionRetryLater, no_params, reaction_kind, reaction_kind_register
+from orders.outbox.services import outbox_deliver, outbox_redispatch_due
 from orders.services.transition import order_transition
 
 CALLS: list[int] = []

@@ -1,8 +1,10 @@
-"""The transactional outbox: reactions are rows written with their event, delivered by Celery
-at least once, and take effect exactly once.
+"""The outbox's services: reactions are rows written with their event, delivered by Celery at
+least once, and take effect exactly once.
 
-- `outbox_enqueue_for_event(event)`: inside the event's transaction, one row per enabled rule;
-  dispatch is scheduled for after the commit. `outbox_enqueue_kind(event, kind=…)`: the same
+- `outbox_enqueue_for_events(events)` / `outbox_enqueue_for_event(event)`: inside the events'
+  transaction, one row per subscription (an enabled rule's reaction) of each event's type,
+  built by `outbox_messages_build` for one event and a batch import alike; dispatch is
+  scheduled for after the commit. `outbox_enqueue_kind(event, kind=…)`: the same
   for a reaction no rule asks for, because the writer of the event always needs it.
 - `outbox_deliver(message_id)`: the worker's side. Locks the row (SKIP LOCKED, so two workers
   never run one row), runs the reaction only while the row is pending and due, and records the
@@ -26,56 +28,73 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..events import REACTION_FAILED, order_event_create
-from ..models import OrderEvent, OutboxMessage, OutboxStatus
-from ..reactions import ReactionFailed, ReactionRetryLater, reaction_kind
+from ..models import OrderEvent
+from .kinds import ReactionFailed, ReactionRetryLater, reaction_kind
+from .listeners import outcome_tell, subscriptions_for
+from .models import OutboxMessage, OutboxStatus
 
 logger = logging.getLogger(__name__)
 
 
-_rules_cache: dict[str, tuple[float, list[tuple]]] = {}
+_subscriptions_cache: dict[str, tuple[float, list[tuple]]] = {}
 
 
-def reaction_rules_for(event_type: str) -> list[tuple]:
-    """(id, kind, params) of the enabled rules for an event type. Cached per process for
-    ORDERHUB_RULES_CACHE_SECONDS: every transition asks, rules change a few times a week. A
-    rule saved in this process clears the cache at once; other processes see it within the TTL."""
-    from alerts.models import ReactionRule
-
+def outbox_subscriptions_for(event_type: str) -> list[tuple]:
+    """(subscription id, kind, params) of the reactions an event type asks for. Cached per
+    process for ORDERHUB_RULES_CACHE_SECONDS: every transition asks, rules change a few times a
+    week. A rule saved in this process clears the cache at once (outbox_subscriptions_cache_clear);
+    other processes see it within the TTL."""
     ttl = settings.ORDERHUB_RULES_CACHE_SECONDS
     now = time.monotonic()
-    cached = _rules_cache.get(event_type)
+    cached = _subscriptions_cache.get(event_type)
     if cached is not None and now - cached[0] < ttl:
         return cached[1]
-    rules = list(ReactionRule.objects.filter(event_type=event_type, enabled=True).values_list("id", "kind", "params"))
+    subscriptions = subscriptions_for(event_type)
     if ttl > 0:
-        _rules_cache[event_type] = (now, rules)
-    return rules
+        _subscriptions_cache[event_type] = (now, subscriptions)
+    return subscriptions
 
 
-def reaction_rules_cache_clear() -> None:
-    _rules_cache.clear()
+def outbox_subscriptions_cache_clear(*args, **kwargs) -> None:
+    """Also a signal receiver: the rules' post_save/post_delete clear it."""
+    _subscriptions_cache.clear()
+
+
+def outbox_messages_build(events) -> list[OutboxMessage]:
+    """The outbox rows a batch of saved events asks for: one per subscription of each event's
+    type. The one builder for a single transition and for a batch import alike."""
+    messages: list[OutboxMessage] = []
+    by_type: dict[str, list[tuple]] = {}
+    for event in events:
+        if event.action not in by_type:
+            by_type[event.action] = outbox_subscriptions_for(event.action)
+        messages.extend(
+            OutboxMessage(
+                event=event,
+                rule_id=subscription_id,
+                kind=kind,
+                params=params,
+                idempotency_key=f"event:{event.pk}:rule:{subscription_id}",
+                next_attempt_at=event.occurred_at,
+            )
+            for subscription_id, kind, params in by_type[event.action]
+        )
+    return messages
+
+
+def outbox_enqueue_for_events(events) -> list[OutboxMessage]:
+    """Inside the events' transaction: their outbox rows, dispatched after the commit."""
+    messages = outbox_messages_build(events)
+    if not messages:
+        return []
+    OutboxMessage.objects.bulk_create(messages, batch_size=2000)
+    outbox_dispatch_on_commit([m.pk for m in messages])
+    return messages
 
 
 def outbox_enqueue_for_event(event: OrderEvent) -> list[OutboxMessage]:
-    """One outbox row per enabled rule listening to this event type."""
-    rules = reaction_rules_for(event.action)
-    if not rules:
-        return []
-    messages = OutboxMessage.objects.bulk_create(
-        [
-            OutboxMessage(
-                event=event,
-                rule_id=rule_id,
-                kind=kind,
-                params=params,
-                idempotency_key=f"event:{event.pk}:rule:{rule_id}",
-                next_attempt_at=event.occurred_at,
-            )
-            for rule_id, kind, params in rules
-        ]
-    )
-    outbox_dispatch_on_commit([m.pk for m in messages])
-    return messages
+    """One outbox row per subscription of this event's type."""
+    return outbox_enqueue_for_events([event])
 
 
 def outbox_enqueue_kind(event: OrderEvent, *, kind: str, params: dict | None = None) -> OutboxMessage:
@@ -116,7 +135,7 @@ def outbox_dispatch_on_commit(message_ids: list[int], *, countdown: float | None
 def outbox_dispatch(message_ids, *, countdown: float | None = None) -> int:
     """Send one task per message. A broker that cannot be reached is not an error here: the
     rows are committed and the re-dispatch sweep will send them. Returns how many were sent."""
-    from ..tasks import outbox_process
+    from .tasks import outbox_process
 
     sent = 0
     for message_id in message_ids:
@@ -129,27 +148,6 @@ def outbox_dispatch(message_ids, *, countdown: float | None = None) -> int:
             break
         sent += 1
     return sent
-
-
-# Called when a message ends for good, done or failed, in the transaction that records it (its
-# own savepoint; an error is logged, never lost with the outcome): (message, status, error).
-# Other apps register here at start (alerts: integration failures open and clear alerts), so
-# the outbox knows nothing about them.
-_outcome_listeners: list = []
-
-
-def outbox_outcome_listener_register(listener) -> None:
-    if listener not in _outcome_listeners:
-        _outcome_listeners.append(listener)
-
-
-def _outcome_tell(message: OutboxMessage, error: str = "") -> None:
-    for listener in _outcome_listeners:
-        try:
-            with transaction.atomic():
-                listener(message, message.status, error)
-        except Exception:
-            logger.exception("outbox: an outcome listener raised for message %s", message.pk)
 
 
 def _backoff_seconds(attempts: int) -> float:
@@ -196,7 +194,7 @@ def outbox_deliver(message_id: int) -> str | None:
             message.last_error = ""
         message.save(update_fields=["status", "attempts", "next_attempt_at", "last_error", "result", "done_at"])
         if message.status == OutboxStatus.DONE:
-            _outcome_tell(message)
+            outcome_tell(message)
         return message.status
 
 
@@ -222,7 +220,7 @@ def _fail(message: OutboxMessage, error: str, *, now) -> None:
                 kind.on_failure(message, error)
         except Exception:  # the failure itself must still be recorded and alerted
             logger.exception("outbox: the failure hook of %s raised for message %s", message.kind, message.pk)
-    _outcome_tell(message, error)
+    outcome_tell(message, error)
     if message.event.action == REACTION_FAILED:
         # A reaction to a failure failed too: recorded on the row and in the log, but no new
         # failure event, or one broken robot would alert about itself forever.

@@ -1,11 +1,12 @@
-"""Reaction kinds: what an outbox message can ask for. Rules (alerts.ReactionRule) pick a kind
-and give it parameters; the outbox worker runs it.
+"""Reaction kinds: what an outbox message can ask for. The operations rules pick a kind and give
+it parameters; the outbox worker runs it.
 
 A reaction's `run(message)` must be idempotent: it may run again after a crash between its
 effect and the commit. It raises ReactionRetryLater for a passing trouble (rate limit, timeout,
-server error) and ReactionFailed when retrying cannot help. Each app registers its own kinds
-(`register()` in `<app>/reactions.py`); a rule naming a kind no installed app provides fails
-clearly as "unknown reaction kind", never as a silent no-op.
+server error) and ReactionFailed when retrying cannot help. Each app declares its own kinds on
+its AppConfig (`reaction_kinds = "<app>.reactions.REACTION_KINDS"`, orders.plugins); a rule
+naming a kind no installed app provides fails clearly as "unknown reaction kind", never as a
+silent no-op.
 """
 
 from __future__ import annotations
@@ -49,12 +50,10 @@ def reaction_kind_register(kind: ReactionKind) -> None:
 
 
 def reaction_kind(code: str) -> ReactionKind | None:
-    _load_builtin_kinds()
     return _KINDS.get(code)
 
 
 def reaction_kind_choices() -> list[tuple[str, str]]:
-    _load_builtin_kinds()
     return [(k.code, k.label) for k in _KINDS.values() if not k.internal]
 
 
@@ -73,29 +72,3 @@ def no_params(params: dict) -> dict:
     if params:
         raise ValidationError(_("This reaction takes no parameters (got: %(keys)s).") % {"keys": ", ".join(params)})
     return {}
-
-
-_loaded = False
-
-
-def _load_builtin_kinds() -> None:
-    """Register the kinds shipped with the hub (imported lazily: they use models)."""
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    from importlib import import_module
-    from importlib.util import find_spec
-
-    from django.apps import apps
-
-    # Every installed app of ours with a `reactions` module registers its kinds (alerts,
-    # integrations, after-sales, finance …).
-    for config in apps.get_app_configs():
-        if config.name == "orders" or not config.name.isidentifier():
-            continue
-        module_name = f"{config.name}.reactions"
-        if find_spec(config.name) is not None and find_spec(module_name) is not None:
-            module = import_module(module_name)
-            if hasattr(module, "register"):
-                module.register()
