@@ -14,8 +14,10 @@ system. Deliveries that arrive out of order or twice therefore converge. `return
 opens a return (see `shopify_returns.py`). Other topics answer 200 {"ignored": topic}.
 
 `X-Shopify-Webhook-Id` is the same on every retry of one delivery: a delivery is applied once
-and recorded (InboundDelivery, source "shopify") in the same transaction as the order change;
-a replay answers 200 {"duplicate": true} and changes nothing.
+and recorded (InboundDelivery, source "shopify") in the same transaction as the order change,
+by shopify_order_receive (integrations/services/shopify.py); this view only checks the
+signature and the headers and translates. A replay answers 200 {"duplicate": true} and changes
+nothing.
 
 Answers: 200 {"order", "outcome": created|updated|unchanged, "actions"}; 400 {"error", "field"}
 for a body that is not JSON or an order field that is missing or invalid (nothing written);
@@ -28,23 +30,18 @@ from __future__ import annotations
 
 import logging
 
-from django.db import IntegrityError, transaction
 from django.http import JsonResponse
 
 from orders.exceptions import OrderError
 from orders.models import Shop
-from orders.services.intake import order_intake_in_transaction
 from orders.states import Channel
 
-from ..models import InboundDelivery
+from ..services.shopify import DELIVERY_ID_MAX, SOURCE, shopify_order_receive
 from ..signing import signature_matches_base64, signed_webhook, webhook_secrets
-from .shopify import SHOPIFY_ORDER_TOPICS, ShopifyPayloadError, shopify_order_parse
+from .shopify import SHOPIFY_ORDER_TOPICS, ShopifyPayloadError
 from .shopify_returns import SHOPIFY_RETURN_TOPICS, shopify_return_delivery
 
 logger = logging.getLogger(__name__)
-
-SOURCE = "shopify"
-_DELIVERY_ID_MAX = InboundDelivery._meta.get_field("delivery_id").max_length
 
 
 def _error(message: str, status: int, field: str = "") -> JsonResponse:
@@ -78,10 +75,6 @@ def _shop_and_secrets(domain: str) -> tuple[Shop | None, list[str]]:
     return shop, webhook_secrets(SOURCE)
 
 
-def _seen(delivery_id: str) -> bool:
-    return InboundDelivery.objects.filter(source=SOURCE, delivery_id=delivery_id).exists()
-
-
 @signed_webhook
 def shopify_orders_webhook(request, **kwargs):
     body = request.body
@@ -100,48 +93,17 @@ def shopify_orders_webhook(request, **kwargs):
     if topic not in SHOPIFY_ORDER_TOPICS:
         return JsonResponse({"ignored": topic})
     delivery_id = request.headers.get("X-Shopify-Webhook-Id", "").strip()
-    if not delivery_id or len(delivery_id) > _DELIVERY_ID_MAX:
+    if not delivery_id or len(delivery_id) > DELIVERY_ID_MAX:
         return _error("missing or malformed X-Shopify-Webhook-Id", 400, "X-Shopify-Webhook-Id")
-    if _seen(delivery_id):
-        return JsonResponse({"duplicate": True})
     try:
-        parsed = shopify_order_parse(body)
+        receipt = shopify_order_receive(body=body, topic=topic, delivery_id=delivery_id, shop=shop)
     except ShopifyPayloadError as exc:
         return _error(exc.message, 400, exc.field)
-
-    note = f"Shopify {topic} · {parsed.name or parsed.external_id} · webhook {delivery_id}"
-    for attempt in (1, 2):
-        try:
-            with transaction.atomic(durable=True):
-                result = order_intake_in_transaction(
-                    channel=Channel.SHOPIFY,
-                    external_id=parsed.external_id,
-                    fields=parsed.fields,
-                    paid=parsed.paid,
-                    cancelled=parsed.cancelled,
-                    source_note=note,
-                    cancel_reason=parsed.cancel_reason,
-                    shop=shop,
-                )
-                InboundDelivery.objects.create(
-                    source=SOURCE,
-                    delivery_id=delivery_id,
-                    topic=topic,
-                    order=result.order,
-                    outcome=f"{result.outcome}: {', '.join(result.actions) or '-'}"[:200],
-                )
-            break
-        except OrderError as exc:
-            logger.info("shopify: %s for order %s refused: %s", topic, parsed.external_id, exc.message)
-            return _error(exc.message, 409)
-        except IntegrityError:
-            # Two deliveries at once: the same delivery (its id is taken), or two topics that
-            # both created the same new order. Once more sees what the other one committed.
-            if _seen(delivery_id):
-                return JsonResponse({"duplicate": True})
-            if attempt == 2:
-                raise
-    logger.info("shopify: %s %s -> %s %s", topic, parsed.external_id, result.order.number, result.outcome)
+    except OrderError as exc:
+        return _error(exc.message, 409)
+    if receipt.result is None:
+        return JsonResponse({"duplicate": True})
+    result = receipt.result
     return JsonResponse(
         {"order": result.order.number, "outcome": result.outcome, "actions": list(result.actions)},
         json_dumps_params={"ensure_ascii": False},
