@@ -27,7 +27,6 @@ Variants:
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -49,6 +48,7 @@ from .orders import (
     order_create_in_transaction,
 )
 from .shops import shop_for_order
+from .sql import rows_insert
 from .transition import order_transition_in_transaction
 
 CREATED = "created"
@@ -434,7 +434,7 @@ def _orders_create_bulk(channel: str, shop, new: list[tuple[int, str, IntakeItem
     # is set on the rows before the INSERT, the rest follows the commit in the outbox), as
     # order_create_in_transaction does for one order.
     rule_plans = rules_intake_plan(orders)
-    _rows_insert(Order, orders)
+    rows_insert(Order, orders)
 
     history, events, created_events = [], [], []
     for order, (item, steps), rule_plan in zip(orders, plans, rule_plans, strict=True):
@@ -482,51 +482,12 @@ def _orders_create_bulk(channel: str, shop, new: list[tuple[int, str, IntakeItem
                 )
             )
         order.sync_derived_fields()
-    _rows_insert(HistoricalOrder, history)
-    _rows_insert(OrderEvent, events)
+    rows_insert(HistoricalOrder, history)
+    rows_insert(OrderEvent, events)
     order_events_recorded(events)
     outbox_enqueue_for_events(events)
-    rules_intake_record(rule_plans, created_events, insert=_rows_insert)
+    rules_intake_record(rule_plans, created_events, insert=rows_insert)
     return [
         IntakeResult(order=order, outcome=CREATED, actions=tuple(step[0] for step in steps))
         for order, (_item, steps) in zip(orders, plans, strict=True)
     ]
-
-
-def _rows_insert(model, objs: list) -> None:
-    """INSERT new rows of `model`, setting their primary keys. On PostgreSQL: the keys are
-    taken from the table's sequence in one query, then the rows go in with COPY (the same
-    values bulk_create would send, without its per-value ORM overhead: a third of the import's
-    time). Elsewhere (SQLite, the embedded mode): bulk_create."""
-    if not objs:
-        return
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create(objs, batch_size=1000)
-        return
-    meta = model._meta
-    table = meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [table, meta.pk.column, len(objs)],
-        )
-        keys = [key for (key,) in cursor.fetchall()]
-    for obj, key in zip(objs, keys, strict=True):
-        setattr(obj, meta.pk.attname, key)
-    fields = [f for f in meta.concrete_fields if not f.generated]
-    getters = []
-    for f in fields:
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-            getters.append(lambda obj, f=f: f.pre_save(obj, True))
-        elif f.get_internal_type() == "JSONField":
-            getters.append(lambda obj, f=f: f.get_db_prep_save(getattr(obj, f.attname), connection))
-        else:
-            getters.append(operator.attrgetter(f.attname))
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    statement = f"COPY {connection.ops.quote_name(table)} ({columns}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
-        for obj in objs:
-            copy.write_row([get(obj) for get in getters])
-    for obj in objs:
-        obj._state.adding = False
-        obj._state.db = connection.alias
