@@ -60,6 +60,25 @@ def tracking_apply(*, shipment: Shipment, events: list[TrackingEvent], via: str)
     return done
 
 
+def tracking_push_apply(*, carrier: str, events: list[TrackingEvent]) -> dict[str, list[str]]:
+    """Apply the events a carrier pushed: matched to that carrier's shipments by tracking
+    number, then applied like polled ones (tracking_apply, via "push"). A tracking number the
+    hub does not know is logged and ignored. Returns {tracking number: the order's actions}
+    for the numbers it knew."""
+    by_number: dict[str, list[TrackingEvent]] = {}
+    for event in events:
+        by_number.setdefault(event.tracking_number, []).append(event)
+    shipments = Shipment.objects.filter(carrier=carrier, tracking_number__in=list(by_number)).select_related("order")
+    known = {s.tracking_number: s for s in shipments}
+    applied = {}
+    for number, mine in by_number.items():
+        if number in known:
+            applied[number] = tracking_apply(shipment=known[number], events=mine, via="push")
+        else:
+            logger.info("carrier push (%s): unknown tracking number, ignored", carrier)
+    return applied
+
+
 def shipments_in_flight(carrier: str):
     """Current shipments (the newest per order) of orders the carrier still has."""
     newest = Shipment.objects.filter(order_id=OuterRef("order_id")).order_by("-sequence").values("sequence")[:1]

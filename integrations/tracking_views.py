@@ -1,6 +1,7 @@
 """Route pushes from carriers: `POST /webhooks/carriers/<carrier>/push`. The signature is
-checked with each enabled account's secret for that carrier; events are matched to shipments
-by tracking number and applied like polled ones."""
+checked with each enabled account's secret for that carrier; the events are handed to
+tracking_push_apply (integrations/tracking.py), which matches them to shipments by tracking
+number and applies them like polled ones. This view only verifies and answers."""
 
 from __future__ import annotations
 
@@ -8,13 +9,12 @@ import logging
 
 from django.http import HttpResponse, JsonResponse
 
-from orders.models import Shipment
 from orders.states import Carrier
 
 from .carriers.base import CarrierError, CarrierSignatureError, carrier_class
 from .models import CarrierAccount
 from .signing import signed_webhook
-from .tracking import tracking_apply
+from .tracking import tracking_push_apply
 
 logger = logging.getLogger(__name__)
 
@@ -52,14 +52,5 @@ def carrier_push_webhook(request, carrier: str):
             return JsonResponse({"error": "no enabled account for this carrier"}, status=401)
         reply = adapter.push_reply(ok=False, message="signature")
         return HttpResponse(reply.body, status=401, content_type=reply.content_type)
-    by_number: dict[str, list] = {}
-    for event in events:
-        by_number.setdefault(event.tracking_number, []).append(event)
-    shipments = Shipment.objects.filter(carrier=carrier, tracking_number__in=list(by_number)).select_related("order")
-    known = {s.tracking_number: s for s in shipments}
-    for number, mine in by_number.items():
-        if number in known:
-            tracking_apply(shipment=known[number], events=mine, via="push")
-        else:
-            logger.info("carrier push (%s): unknown tracking number, ignored", carrier)
+    tracking_push_apply(carrier=carrier, events=events)
     return _reply(adapter.push_reply(ok=True))
