@@ -12,9 +12,8 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from integrations.channels.csv_import import import_column_names, import_mapping_clean
-
 from .forms import WriteOnlySecretsForm
+from .import_columns import import_column_names, import_mapping_clean
 from .models import Brand, Shop
 from .selectors import brand_list_for_user, order_filter_brand
 from .states import Role

@@ -105,6 +105,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
+from orders.import_columns import IMPORT_COLUMNS_GENERIC, import_column_names
 from orders.services.intake import intake_fields_clean
 from orders.states import Channel
 
@@ -299,6 +300,12 @@ CHANNEL_COLUMNS: dict[str, ChannelColumns] = {
     Channel.MANUAL: ChannelColumns(columns={}, required=("external_id", "amount")),
 }
 assert set(CHANNEL_COLUMNS) == set(Channel.values), "every channel needs its columns"
+# The logical columns are the hub's (orders/import_columns.py, which a shop's import mapping is
+# checked against): this reader knows the headers of exactly those.
+assert set(GENERIC) == set(IMPORT_COLUMNS_GENERIC), "the generic columns are the hub's"
+assert all(
+    {*GENERIC, *spec.columns} == set(import_column_names(channel)) for channel, spec in CHANNEL_COLUMNS.items()
+), "each channel's columns are the hub's (orders.import_columns)"
 
 _LABELS = {"external_id": "order id", "amount": "amount", "ordered_at": "order time"}
 
@@ -306,38 +313,6 @@ _LABELS = {"external_id": "order id", "amount": "amount", "ordered_at": "order t
 def _header_key(text) -> str:
     text = str(text or "").replace("\ufeff", "").strip().lower()
     return re.sub(r"[\s_\-]+", " ", text).strip()
-
-
-def import_column_names(channel: str) -> list[str]:
-    """The logical columns a file of this channel may have: what a shop's import mapping may
-    rename (its keys)."""
-    return sorted({*GENERIC, *CHANNEL_COLUMNS[channel].columns})
-
-
-def import_mapping_clean(channel: str, mapping) -> dict[str, str]:
-    """A shop's import mapping checked: a JSON object {the hub's column: this shop's header},
-    keys among import_column_names(channel), values non-empty text. Raises ValueError with a
-    message for people (translated)."""
-    from django.utils.translation import gettext as _
-
-    if mapping in (None, ""):
-        return {}
-    if not isinstance(mapping, dict):
-        raise ValueError(_('The import mapping must be a JSON object: {"hub column": "the shop\'s header"}.'))
-    known = import_column_names(channel)
-    clean = {}
-    for key, value in mapping.items():
-        if key not in known:
-            raise ValueError(
-                _("“%(column)s” is not an import column of this channel; the columns are: %(known)s.")
-                % {"column": key, "known": ", ".join(known)}
-            )
-        if not isinstance(value, str) or not value.strip():
-            raise ValueError(
-                _("The header for “%(column)s” must be the column's name in the shop's file.") % {"column": key}
-            )
-        clean[key] = value.strip()
-    return clean
 
 
 def import_columns(channel: str, header: list, *, mapping: dict[str, str] | None = None) -> dict[str, tuple[int, str]]:

@@ -31,14 +31,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError, transaction
 
-from integrations.channels.csv_import import (
-    ImportFileError,
-    ImportRow,
-    RowError,
-    import_file_read,
-    import_mapping_clean,
-)
+from integrations.channels.csv_import import ImportFileError, ImportRow, RowError, import_file_read
 from orders.exceptions import OrderError
+from orders.import_columns import import_mapping_clean
 from orders.models import Order, Shop
 from orders.services.intake import (
     CREATED,
