@@ -412,10 +412,10 @@ def test_the_bulk_path_leaves_what_the_service_leaves(django_capture_on_commit_c
 def test_a_refusal_during_the_import_rolls_everything_back(tmp_path, make_order, monkeypatch):
     """The check against the hub passed, then someone shipped an order before the import got to
     it: the import's transaction refuses it and nothing of the file is kept."""
-    from orders.management.commands.import_orders import Command
+    from integrations.services import imports
 
     make_order("shipped", channel="manual", external_id="M-3")
-    monkeypatch.setattr(Command, "_check_against_hub", lambda self, channel, rows, parsed: ({}, []))
+    monkeypatch.setattr(imports, "_check_against_hub", lambda channel, rows, parsed, shop: ({}, []))
     before = database_state()
     message, _ = run_failing(write(tmp_path / "orders.csv", MANUAL_CSV), "manual", "--batch-size", "2")
     assert message.startswith("orders.csv: row 4: Order ") and "“Cancel order” is not possible" in message
