@@ -30,9 +30,9 @@ from django.utils.timesince import timesince
 
 from integrations.chat.base import ChatGiveUp, ChatRetryLater, RobotConfig, chat_send
 from notifications.models import ChatRobot
+from notifications.privacy import mask_personal_data
 
 from .models import Alert, AlertKindSettings, AlertStatus
-from .privacy import mask_personal_data
 
 logger = logging.getLogger(__name__)
 

@@ -1,12 +1,5 @@
 from celery import shared_task
 
-from .services import notifications_stamp_acted as stamp_acted
-
-
-@shared_task(ignore_result=True)
-def notifications_stamp_acted() -> int:
-    return stamp_acted()
-
 
 @shared_task(ignore_result=True, soft_time_limit=50, time_limit=60)
 def alerts_escalate_due() -> int:

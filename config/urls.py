@@ -13,7 +13,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("healthz", healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("notifications/", include("alerts.urls")),
+    path("notifications/", include("notifications.urls")),
     path("finance/", include("finance.urls")),
     path("webhooks/", include("integrations.urls")),
     # Before orders' boards/<board>/rows/ so that boards/alerts/rows/ is the alert board's.

@@ -6,7 +6,7 @@
   runs. The latest run is what the hub looks like now against the physical truth; older runs in
   the window were superseded (their differences have since been looked at or fixed). No such
   run: no figure (neither pass nor fail).
-- **Cross-role latency**: from `alerts.selectors.cross_role_latency` (notification timestamps,
+- **Cross-role latency**: from `cross_role_latency` below (notification timestamps,
   event committed → the notified person acted on the order), per (acting role → notified role)
   pair; the KPI is the p95 over every acted notification whose recipient's role differs from the
   actor's (nearest rank, as the per-pair figures).
@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -26,7 +27,7 @@ from django.db.models import Count, F
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from alerts.selectors import cross_role_latency
+from notifications.models import Notification
 from reconciliation.models import PHYSICAL_SOURCES, ReconciliationRun
 
 from .models import KpiDaily, KpiThresholds, ManualIntervention
@@ -91,9 +92,41 @@ def _percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[rank - 1]
 
 
-def _acted_cross_role(*, since: datetime, until: datetime, shop_ids: list[int] | None):
-    from notifications.models import Notification
+def cross_role_latency(*, since: datetime, until: datetime, shop_ids: list[int] | None = None) -> list[dict]:
+    """Per (acting role → notified role): how long from the event to the recipient acting on
+    the order, and from the event to the notification being delivered, p50 and p95 seconds.
+    `shop_ids`: only the orders of these shops (a brand's), None for all."""
+    notifications = Notification.objects.filter(event_at__gte=since, event_at__lt=until)
+    if shop_ids is not None:
+        notifications = notifications.filter(order__shop_id__in=shop_ids)
+    rows = notifications.values_list("event__actor_role", "recipient_role", "event_at", "created_at", "acted_at")
+    delivered = defaultdict(list)
+    acted = defaultdict(list)
+    for from_role, to_role, event_at, created_at, acted_at in rows.iterator(chunk_size=2000):
+        key = (from_role, to_role)
+        delivered[key].append((created_at - event_at).total_seconds())
+        if acted_at is not None:
+            acted[key].append((acted_at - event_at).total_seconds())
+    report = []
+    for key in sorted(delivered):
+        d = sorted(delivered[key])
+        a = sorted(acted.get(key, []))
+        report.append(
+            {
+                "from_role": key[0],
+                "to_role": key[1],
+                "notifications": len(d),
+                "delivered_p50_s": _percentile(d, 0.5),
+                "delivered_p95_s": _percentile(d, 0.95),
+                "acted": len(a),
+                "acted_p50_s": _percentile(a, 0.5) if a else None,
+                "acted_p95_s": _percentile(a, 0.95) if a else None,
+            }
+        )
+    return report
 
+
+def _acted_cross_role(*, since: datetime, until: datetime, shop_ids: list[int] | None):
     rows = Notification.objects.filter(event_at__gte=since, event_at__lt=until, acted_at__isnull=False)
     if shop_ids is not None:
         rows = rows.filter(order__shop_id__in=shop_ids)

@@ -198,7 +198,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "outbox-redispatch": {"task": "orders.tasks.outbox_redispatch", "schedule": 10.0},
-    "notifications-stamp-acted": {"task": "alerts.tasks.notifications_stamp_acted", "schedule": 60.0},
+    "notifications-stamp-acted": {"task": "notifications.tasks.notifications_stamp_acted", "schedule": 60.0},
     # Open alerts nobody acknowledged in time go to the operations lead's chat robots.
     "alerts-escalate-due": {"task": "alerts.tasks.alerts_escalate_due", "schedule": 60.0},
     "tracking-sync": {"task": "integrations.tasks.tracking_sync", "schedule": 600.0},

@@ -15,7 +15,7 @@ def display_name(user) -> str:
 
 @register.filter
 def unread_notifications(user) -> int:
-    from alerts.selectors import notification_unread_count
+    from notifications.selectors import notification_unread_count
 
     return notification_unread_count(user=user) if user.is_authenticated else 0
 

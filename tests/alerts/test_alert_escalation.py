@@ -10,8 +10,8 @@ from django.utils import timezone
 from alerts.alerting import alert_acknowledge, alert_raise
 from alerts.escalation import alert_escalation_text, alerts_escalate_due
 from alerts.models import Alert, AlertKind, AlertKindSettings
-from alerts.privacy import mask_personal_data
 from notifications.models import ChatRobot
+from notifications.privacy import mask_personal_data
 from tests.fakes.chat import fake_dingtalk, fake_wecom  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db

@@ -223,7 +223,7 @@ def test_the_inbox_link_of_a_visible_order_opens_it(client, users, world):
         outbox_deliver(message.pk)
     login(client, users, "cs1")
     for notification in Notification.objects.filter(recipient=users["cs1"], order=order):
-        response = client.post(reverse("alerts:open", args=[notification.pk]))
+        response = client.post(reverse("notifications:open", args=[notification.pk]))
         assert client.get(response.url).status_code == 200
 
 
@@ -247,7 +247,7 @@ def test_orders_keep_their_shop(world):
 
 
 def test_moved_to_another_brand_the_old_brands_notifications_leave_the_bell(client, users, world):
-    from alerts.selectors import notification_inbox, notification_unread_count
+    from notifications.selectors import notification_inbox, notification_unread_count
 
     order = world.orders[("alpha", "cs")]
     event = order_transition(order.pk, "approve", actor=users["ops1"])
@@ -260,7 +260,7 @@ def test_moved_to_another_brand_the_old_brands_notifications_leave_the_bell(clie
     cs1 = get_user_model().objects.get(username="cs1")
     assert notification_unread_count(user=cs1) == 0 and len(notification_inbox(user=cs1)) == 0
     login(client, users, "cs1")
-    assert order.number not in client.get(reverse("alerts:inbox")).content.decode()
+    assert order.number not in client.get(reverse("notifications:inbox")).content.decode()
 
 
 def card_brand(html: str, number: str) -> str:

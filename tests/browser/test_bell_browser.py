@@ -31,7 +31,7 @@ def test_bell_counts_live_and_opens_the_timeline(live_server, open_page, make_or
     expect(bell.locator("[data-unread]")).to_have_attribute("data-unread", "1", timeout=6_000)
     screenshot(page, f"bell-unread-{name}")
     bell.click()
-    page.wait_for_url(f"{live_server.url}{reverse('alerts:inbox')}")
+    page.wait_for_url(f"{live_server.url}{reverse('notifications:inbox')}")
     expect(page.locator(".orderhub-notifications li.unread")).to_contain_text(order.number)
     screenshot(page, f"inbox-{name}")
     page.locator(".orderhub-notification-open").first.click()

@@ -8,10 +8,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from alerts.privacy import mask_personal_data
-from alerts.selectors import cross_role_latency
-from alerts.services import chat_text, notifications_stamp_acted
+from alerts.services import chat_text
+from kpis.selectors import cross_role_latency
 from notifications.models import ChatRobot, Notification
+from notifications.privacy import mask_personal_data
+from notifications.services import notifications_stamp_acted
 from orders.models import OutboxMessage
 from orders.outbox.services import outbox_deliver
 from orders.services.transition import order_transition
@@ -29,25 +30,25 @@ def notified(make_order, users):
 @pytest.mark.django_db
 def test_bell_shows_the_unread_count_and_polls(client, users, notified):
     client.force_login(users["cs2"])
-    assert 'data-unread="1"' in client.get(reverse("alerts:bell")).content.decode()
+    assert 'data-unread="1"' in client.get(reverse("notifications:bell")).content.decode()
     page = client.get(reverse("admin:index")).content.decode()
     assert 'hx-get="/notifications/bell/"' in page and 'hx-trigger="every 3s"' in page
     assert "htmx" in page  # the script is served from our own static files
     client.force_login(users["cs1"])
-    assert 'data-unread="0"' in client.get(reverse("alerts:bell")).content.decode()
+    assert 'data-unread="0"' in client.get(reverse("notifications:bell")).content.decode()
 
 
 @pytest.mark.django_db
 def test_bell_needs_a_login(client):
-    assert client.get(reverse("alerts:bell")).status_code == 302
+    assert client.get(reverse("notifications:bell")).status_code == 302
 
 
 @pytest.mark.django_db
 def test_opening_a_notification_marks_it_read_and_shows_the_timeline(client, users, notified):
     client.force_login(users["cs2"])
-    inbox = client.get(reverse("alerts:inbox")).content.decode()
+    inbox = client.get(reverse("notifications:inbox")).content.decode()
     assert notified.order.number in inbox
-    response = client.post(reverse("alerts:open", args=[notified.pk]))
+    response = client.post(reverse("notifications:open", args=[notified.pk]))
     assert response.status_code == 302
     timeline = reverse("orders:timeline", args=[notified.order.number])
     assert response["Location"] == f"{timeline}#event-{notified.event_id}"
@@ -56,16 +57,16 @@ def test_opening_a_notification_marks_it_read_and_shows_the_timeline(client, use
     notified.refresh_from_db()
     first_read = notified.read_at
     assert first_read is not None
-    client.post(reverse("alerts:open", args=[notified.pk]))
+    client.post(reverse("notifications:open", args=[notified.pk]))
     notified.refresh_from_db()
     assert notified.read_at == first_read
-    assert 'data-unread="0"' in client.get(reverse("alerts:bell")).content.decode()
+    assert 'data-unread="0"' in client.get(reverse("notifications:bell")).content.decode()
 
 
 @pytest.mark.django_db
 def test_nobody_opens_someone_elses_notification(client, users, notified):
     client.force_login(users["cs1"])
-    assert client.post(reverse("alerts:open", args=[notified.pk])).status_code == 404
+    assert client.post(reverse("notifications:open", args=[notified.pk])).status_code == 404
     notified.refresh_from_db()
     assert notified.read_at is None
 

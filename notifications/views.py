@@ -7,8 +7,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from notifications.models import Notification
-
+from .models import Notification
 from .selectors import notification_inbox, notification_unread_count
 from .services import notification_open, notifications_mark_all_read
 
@@ -18,7 +17,7 @@ from .services import notification_open, notifications_mark_all_read
 @login_required
 def bell(request):
     """The bell's count: polled by htmx every few seconds, one indexed COUNT."""
-    return render(request, "alerts/bell.html", {"unread": notification_unread_count(user=request.user)})
+    return render(request, "notifications/bell.html", {"unread": notification_unread_count(user=request.user)})
 
 
 @never_cache
@@ -27,7 +26,7 @@ def bell(request):
 def inbox(request):
     return render(
         request,
-        "alerts/inbox.html",
+        "notifications/inbox.html",
         {
             # The admin's own context: header, user links, the bell, the language switch.
             **admin.site.each_context(request),
@@ -53,4 +52,4 @@ def open_notification(request, pk: int):
 @login_required
 def mark_all_read(request):
     notifications_mark_all_read(user=request.user)
-    return redirect("alerts:inbox")
+    return redirect("notifications:inbox")

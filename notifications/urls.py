@@ -2,7 +2,7 @@ from django.urls import path
 
 from . import views
 
-app_name = "alerts"
+app_name = "notifications"
 urlpatterns = [
     path("", views.inbox, name="inbox"),
     path("bell/", views.bell, name="bell"),

@@ -1,0 +1,23 @@
+"""Reads of the notifications app: the bell and the inbox."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from .models import Notification
+
+
+def _addressed_to(user) -> QuerySet[Notification]:
+    """The user's notifications about orders they still see: one told about a brand's order
+    before being moved to another brand no longer finds it in the bell or the inbox."""
+    from orders.selectors import order_visibility_q
+
+    return Notification.objects.filter(recipient=user).filter(order_visibility_q(user, prefix="order__"))
+
+
+def notification_unread_count(*, user) -> int:
+    return _addressed_to(user).filter(read_at__isnull=True).count()
+
+
+def notification_inbox(*, user, limit: int = 50) -> QuerySet[Notification]:
+    return _addressed_to(user).select_related("order", "event").order_by("-created_at", "-id")[:limit]
