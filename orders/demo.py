@@ -1,16 +1,17 @@
-"""Demo data, also used by the tests: users for every role, warehouses, and how to bring a new
-order to any state through the real transition service (so its timeline is real)."""
+"""Demo data of the order app, also used by the tests and benchmarks: users for every role,
+brands, warehouses, and how to bring a new order to any state through the real transition
+service (so its timeline is real). The whole demo hub, after-sales included, is seeded by the
+`demo` app (demo/seed.py), which may import every app; this one imports none."""
 
 from __future__ import annotations
 
 import random
-from decimal import Decimal
+from collections.abc import Callable, Mapping
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from .models import Brand, Order, Shop, Warehouse
-from .services.orders import order_create
 from .services.transition import order_transition
 from .states import Carrier, Channel, Role, State
 
@@ -179,15 +180,22 @@ def tracking_number_for(carrier: str, order: Order, rng: random.Random) -> str:
 
 
 def order_move_to(
-    order: Order, target: str, *, users: dict, warehouses: list, rng: random.Random, after_sales: bool = False
+    order: Order,
+    target: str,
+    *,
+    users: dict,
+    warehouses: list,
+    rng: random.Random,
+    steps: Mapping[str, Callable[..., None]] | None = None,
 ) -> Order:
     """Take a new (submitted) order along PATHS[target], each step by its role's demo user.
-    With `after_sales`, returns and refunds go through the after-sales services as people would
-    do them (a return record, its review, a refund), the demo playing the payment gateway."""
+    `steps`: actions taken some other way than a bare transition, `steps[action](order, actor=,
+    users=)`; the demo seed (demo/seed.py) passes the after-sales ones, which this app may not
+    name (returns and refunds through the after-sales services, as people would do them)."""
     for action, who in PATHS[target]:
         actor = order.cs_owner if who == "cs" else users[who] if who else None
-        if after_sales and action in _AFTER_SALES_STEPS:
-            _AFTER_SALES_STEPS[action](order, actor=actor, users=users)
+        if steps and action in steps:
+            steps[action](order, actor=actor, users=users)
             continue
         data = {}
         if action == "allocate":
@@ -197,80 +205,3 @@ def order_move_to(
             data = {"carrier": carrier, "tracking_number": tracking_number_for(carrier, order, rng)}
         order_transition(order.pk, action, actor=actor, note=NOTES.get(action, ""), **data)
     return Order.objects.get(pk=order.pk)
-
-
-def _demo_request_return(order: Order, *, actor, users: dict) -> None:
-    from aftersales.services.returns import return_request_create
-
-    return_request_create(
-        order_id=order.pk,
-        actor=actor,
-        reason=NOTES["request_return"],
-        items=[{"sku": "CUP-01", "name": "保温杯", "quantity": 1}],
-    )
-
-
-def _demo_approve_return(order: Order, *, actor, users: dict) -> None:
-    from aftersales.models import ReturnRequest
-    from aftersales.services.returns import return_review
-
-    case = ReturnRequest.objects.filter(order=order).latest("id")
-    if case.status == "requested":  # a repeat customer's return is approved by the rule already
-        return_review(return_id=case.pk, actor=actor, approve=True)
-
-
-def _demo_refund(order: Order, *, actor, users: dict) -> None:
-    from aftersales.models import ReturnRequest
-    from aftersales.services.refunds import refund_mark_paid, refund_request
-    from integrations.payments.base import RefundResult
-
-    case = ReturnRequest.objects.filter(order=order).latest("id")
-    refund = refund_request(
-        order_id=order.pk, actor=users["fin1"], amount=order.amount, reason=NOTES["request_return"], return_id=case.pk
-    )
-    # The demo has no payment gateway: it answers as one would.
-    result = RefundResult(gateway_reference=f"DEMO{refund.pk:08d}", money_moved=True)
-    refund_mark_paid(refund_id=refund.pk, result=result, gateway="demo")
-
-
-_AFTER_SALES_STEPS = {
-    "request_return": _demo_request_return,
-    "approve_return": _demo_approve_return,
-    "refund": _demo_refund,
-}
-
-
-def demo_order_create(
-    target: str, *, users: dict, warehouses: list, rng: random.Random, shops: list[Shop] | None = None
-) -> Order:
-    """A demo order brought to `target`; with `shops`, of one of them (its channel), owned by
-    someone who works its brand."""
-    shop = rng.choice(shops) if shops else None
-    if shop is not None:
-        cs = users[rng.choice(DEMO_BRAND_STAFF.get(shop.brand.code) or ["cs1", "cs2"])]
-        channel = shop.channel
-    else:
-        cs = users[rng.choice(["cs1", "cs2"])]
-        channel = rng.choice(Channel.values)
-    amount = Decimal(rng.choice([39, 59, 88, 129, 199, 268, 399, 520, 688, 899, 1299])) + Decimal("0.90")
-    external_id = "" if channel == Channel.MANUAL else f"{channel.upper()}-{rng.randrange(10**9, 10**10)}"
-    main = None
-    if rng.random() < 0.08:
-        # A gift follows a main order of the same shop (so the same brand's people see both).
-        candidates = Order.objects.filter(main_order__isnull=True, channel=channel)
-        if shop is not None:
-            candidates = candidates.filter(shop=shop)
-        main = candidates.order_by("?").first()
-    order = order_create(
-        actor=None,
-        channel=channel,
-        amount=Decimal("0.00") if main else amount,
-        external_id=external_id,
-        buyer_email=f"buyer{rng.randrange(1000, 9999)}@example.com",
-        buyer_phone=f"138{rng.randrange(10**7, 10**8)}",
-        cs_owner=cs,
-        main_order=main,
-        shop=shop,
-        **demo_address(rng),
-    )
-    return order_move_to(order, target, users=users, warehouses=warehouses, rng=rng, after_sales=True)

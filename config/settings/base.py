@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "kpis.apps.KpisConfig",
     "dispatch.apps.DispatchConfig",
     "rules.apps.RulesConfig",
+    # Last: the demo data of `make run` (seed_demo) builds on every app above.
+    "demo.apps.DemoConfig",
 ]
 
 MIDDLEWARE = [

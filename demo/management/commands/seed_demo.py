@@ -8,12 +8,12 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from demo.seed import demo_order_create
 from orders.demo import (
     DEFAULT_PASSWORD,
     DEMO_USERS,
     demo_brand_names,
     demo_brands_ensure,
-    demo_order_create,
     demo_users_ensure,
     demo_warehouses_ensure,
 )

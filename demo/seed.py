@@ -1,0 +1,89 @@
+"""The demo hub of `seed_demo`: orders of the demo brands' shops in every state, each taken
+there as people would take it. The order's own moves are the transition service's (the paths
+and demo users in orders/demo.py, which the tests share); returns and refunds go through the
+after-sales services, with the demo answering as the payment gateway, which is why this lives
+above every app instead of in orders."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+
+from aftersales.models import ReturnRequest
+from aftersales.services.refunds import refund_mark_paid, refund_request
+from aftersales.services.returns import return_request_create, return_review
+from integrations.payments.base import RefundResult
+from orders.demo import DEMO_BRAND_STAFF, NOTES, demo_address, order_move_to
+from orders.models import Order, Shop
+from orders.services.orders import order_create
+from orders.states import Channel
+
+
+def _demo_request_return(order: Order, *, actor, users: dict) -> None:
+    return_request_create(
+        order_id=order.pk,
+        actor=actor,
+        reason=NOTES["request_return"],
+        items=[{"sku": "CUP-01", "name": "保温杯", "quantity": 1}],
+    )
+
+
+def _demo_approve_return(order: Order, *, actor, users: dict) -> None:
+    case = ReturnRequest.objects.filter(order=order).latest("id")
+    if case.status == "requested":  # a repeat customer's return is approved by the rule already
+        return_review(return_id=case.pk, actor=actor, approve=True)
+
+
+def _demo_refund(order: Order, *, actor, users: dict) -> None:
+    case = ReturnRequest.objects.filter(order=order).latest("id")
+    refund = refund_request(
+        order_id=order.pk, actor=users["fin1"], amount=order.amount, reason=NOTES["request_return"], return_id=case.pk
+    )
+    # The demo has no payment gateway: it answers as one would.
+    result = RefundResult(gateway_reference=f"DEMO{refund.pk:08d}", money_moved=True)
+    refund_mark_paid(refund_id=refund.pk, result=result, gateway="demo")
+
+
+# The moves of orders.demo.PATHS that people make through after-sales (a return record, its
+# review, a refund) rather than as a bare transition.
+AFTER_SALES_STEPS = {
+    "request_return": _demo_request_return,
+    "approve_return": _demo_approve_return,
+    "refund": _demo_refund,
+}
+
+
+def demo_order_create(
+    target: str, *, users: dict, warehouses: list, rng: random.Random, shops: list[Shop] | None = None
+) -> Order:
+    """A demo order brought to `target`; with `shops`, of one of them (its channel), owned by
+    someone who works its brand."""
+    shop = rng.choice(shops) if shops else None
+    if shop is not None:
+        cs = users[rng.choice(DEMO_BRAND_STAFF.get(shop.brand.code) or ["cs1", "cs2"])]
+        channel = shop.channel
+    else:
+        cs = users[rng.choice(["cs1", "cs2"])]
+        channel = rng.choice(Channel.values)
+    amount = Decimal(rng.choice([39, 59, 88, 129, 199, 268, 399, 520, 688, 899, 1299])) + Decimal("0.90")
+    external_id = "" if channel == Channel.MANUAL else f"{channel.upper()}-{rng.randrange(10**9, 10**10)}"
+    main = None
+    if rng.random() < 0.08:
+        # A gift follows a main order of the same shop (so the same brand's people see both).
+        candidates = Order.objects.filter(main_order__isnull=True, channel=channel)
+        if shop is not None:
+            candidates = candidates.filter(shop=shop)
+        main = candidates.order_by("?").first()
+    order = order_create(
+        actor=None,
+        channel=channel,
+        amount=Decimal("0.00") if main else amount,
+        external_id=external_id,
+        buyer_email=f"buyer{rng.randrange(1000, 9999)}@example.com",
+        buyer_phone=f"138{rng.randrange(10**7, 10**8)}",
+        cs_owner=cs,
+        main_order=main,
+        shop=shop,
+        **demo_address(rng),
+    )
+    return order_move_to(order, target, users=users, warehouses=warehouses, rng=rng, steps=AFTER_SALES_STEPS)
