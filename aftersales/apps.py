@@ -12,3 +12,5 @@ class AftersalesConfig(HubAppConfig):
     # A return and its review have their own pages: the order page links there instead of
     # offering the bare transition.
     order_actions_elsewhere = "aftersales.admin_returns.ORDER_ACTIONS_ELSEWHERE"
+    # The rules' "approve the return" action changes after-sales' records: after-sales applies it.
+    extensions = {"rules.action_handlers": "aftersales.services.returns.RULE_ACTION_HANDLERS"}

@@ -15,7 +15,6 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
 from orders.models import Order, OrderEvent
 from orders.states import Carrier
@@ -182,29 +181,3 @@ class DuplicateRefundAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order.number} · {self.attempted_at:%Y-%m-%d %H:%M}"
-
-
-class AfterSalesRules(models.Model):
-    """The after-sales rules operations own, one row, edited in the admin, audited."""
-
-    repeat_customer_enabled = models.BooleanField(
-        _("repeat customers skip review"),
-        default=True,
-        help_text=_("Returns from repeat customers are approved with a prepaid return label, without manual review."),
-    )
-    repeat_customer_min_delivered = models.PositiveSmallIntegerField(
-        _("repeat customer: delivered orders"),
-        default=3,
-        validators=[MinValueValidator(1)],
-        help_text=_("A buyer with at least this many delivered orders (same email or phone) is a repeat customer."),
-    )
-    updated_at = models.DateTimeField(_("last updated at"), auto_now=True)
-
-    history = HistoricalRecords()
-
-    class Meta:
-        verbose_name = _("after-sales rules")
-        verbose_name_plural = _("after-sales rules")
-
-    def __str__(self) -> str:
-        return str(_("After-sales rules"))

@@ -6,52 +6,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from orders.states import STALE_WATCHED_STATES
 
 from .defaults import alert_kind_params_clean
-from .models import Alert, AlertKindSettings, ReactionRule, StaleThreshold
-
-
-class ReactionRuleForm(forms.ModelForm):
-    class Meta:
-        model = ReactionRule
-        fields = [
-            "name",
-            "event_type",
-            "kind",
-            "params",
-            "enabled",
-            "recipient_cs_owner",
-            "recipient_role",
-            "recipient_users",
-            "recipient_robots",
-        ]
-        widgets = {"recipient_users": forms.CheckboxSelectMultiple, "recipient_robots": forms.CheckboxSelectMultiple}
-
-
-@admin.register(ReactionRule)
-class ReactionRuleAdmin(admin.ModelAdmin):
-    form = ReactionRuleForm
-    list_display = ("name", "event_type", "kind", "recipients", "enabled", "updated_at")
-    list_filter = ("event_type", "kind", "enabled")
-    list_editable = ("enabled",)
-    search_fields = ("name",)
-    fieldsets = (
-        (None, {"fields": ("name", "event_type", "kind", "params", "enabled")}),
-        (_("Who is told"), {"fields": ("recipient_cs_owner", "recipient_role", "recipient_users", "recipient_robots")}),
-    )
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("recipient_users", "recipient_robots")
-
-    @admin.display(description=_("Recipients"))
-    def recipients(self, rule):
-        parts = []
-        if rule.recipient_cs_owner:
-            parts.append(str(_("CS owner")))
-        if rule.recipient_role:
-            parts.append(rule.get_recipient_role_display())
-        parts += [u.get_username() for u in rule.recipient_users.all()]
-        parts += [r.name for r in rule.recipient_robots.all()]
-        return ", ".join(parts) or "—"
-
+from .models import Alert, AlertKindSettings, StaleThreshold
 
 # Rules operations own: per-kind alert settings and the thresholds behind them. Data, edited
 # here without a deploy, read at each use (no restart), every change in the history (who, when,

@@ -8,9 +8,9 @@ class AlertsConfig(HubAppConfig):
     verbose_name = _("Alerts")
 
     reaction_kinds = "alerts.reactions.REACTION_KINDS"
-    # The reaction rules operations edit: which reactions each event type asks for.
-    outbox_subscriptions = "alerts.subscriptions.reaction_rule_subscriptions"
     # Integration failures open alerts and later successes clear them.
     outcome_listeners = ("alerts.outcomes.integration_outcome",)
     # The sweeps' periodic tasks, created once, then operations' to edit (alerts/beat.py).
     post_migrate = ("alerts.beat.sweep_schedules_install",)
+    # The open alerts' counts at the top of the operations board.
+    extensions = {"orders.board_panels": "alerts.panels.BOARD_PANELS"}

@@ -1,43 +1,8 @@
-"""The seed's reaction rules: installed by a data migration, and again by the tests after a
-database flush. Operations change them in the admin afterwards."""
+"""The alert kinds' default settings: installed by a data migration, and again by the tests
+after a database flush. Operations change them in the admin afterwards."""
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-
-DEFAULT_RULES = [
-    # name, event type, reaction, tell the CS owner, tell a role
-    ("审核通过：通知客服负责人 / Approved: tell the CS owner", "approve", "notify", True, ""),
-    ("打包完成：通知客服负责人 / Packed: tell the CS owner", "pack", "notify", True, ""),
-    ("打包完成：预约快递上门取件 / Packed: book the carrier pickup", "pack", "carrier_book_pickup", False, ""),
-    ("打包完成：加入财务待开票清单 / Packed: add to the to-invoice list", "pack", "invoice_list_add", False, ""),
-    ("已发货：上传运单 / Shipped: upload the waybill", "ship", "carrier_upload_waybill", False, ""),
-    ("退款被拒：通知财务 / A refund was refused: tell finance", "refund_failed", "notify", False, "finance"),
-    (
-        "退款已打款：移出待开票清单 / Refund paid: off the to-invoice list",
-        "refund",
-        "invoice_list_cancel",
-        False,
-        "",
-    ),
-    (
-        "反应最终失败：通知技术负责人 / A reaction failed: tell the tech lead",
-        "reaction_failed",
-        "notify",
-        False,
-        "tech_lead",
-    ),
-]
-
-
-def default_rules_install(rule_model) -> None:
-    """Create the rules that are missing (by event type and reaction); never touch edited ones."""
-    for name, event_type, kind, cs_owner, role in DEFAULT_RULES:
-        rule_model.objects.get_or_create(
-            event_type=event_type,
-            kind=kind,
-            defaults={"name": name, "recipient_cs_owner": cs_owner, "recipient_role": role, "params": {}},
-        )
-
 
 # Per alert kind: severity, whose it is, escalate after (minutes), thresholds. Operations
 # change them in the admin afterwards.
@@ -54,13 +19,14 @@ ALERT_KIND_DEFAULTS = {
 # numbers. A key left out means the default above.
 ALERT_KIND_PARAMS = {kind: dict.fromkeys(params, 1) for kind, (_s, _r, _m, params) in ALERT_KIND_DEFAULTS.items()}
 
-# High value above this amount, per currency.
+# High value above this amount, per currency: the thresholds migration 0005 installed, which
+# rules 0002 turned into the "High value" rules (the thresholds' model is gone since 0007).
 DEFAULT_PRIORITY_THRESHOLDS = {"CNY": "500"}
 
 
-def alert_defaults_install(settings_model, priority_model) -> None:
-    """Create the per-kind settings and high-value thresholds that are missing; never touch
-    edited ones."""
+def alert_defaults_install(settings_model, priority_model=None) -> None:
+    """Create the per-kind settings that are missing; never touch edited ones. (Migration 0005
+    also passes the old high-value thresholds' model.)"""
     for kind, (severity, role, minutes, params) in ALERT_KIND_DEFAULTS.items():
         settings_model.objects.get_or_create(
             kind=kind,
@@ -72,7 +38,7 @@ def alert_defaults_install(settings_model, priority_model) -> None:
                 "params": dict(params),
             },
         )
-    for currency, amount in DEFAULT_PRIORITY_THRESHOLDS.items():
+    for currency, amount in DEFAULT_PRIORITY_THRESHOLDS.items() if priority_model is not None else ():
         priority_model.objects.get_or_create(currency=currency, defaults={"amount": amount})
 
 

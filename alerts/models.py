@@ -3,8 +3,6 @@ thresholds. Notifications and chat robots are the notifications app's."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -14,72 +12,6 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from orders.states import HUMAN_ROLES, Role, State
-
-
-def event_type_choices():
-    from orders.events import EVENT_TYPE_CHOICES
-
-    return EVENT_TYPE_CHOICES
-
-
-def reaction_kind_choices():
-    from orders.outbox.kinds import reaction_kind_choices as choices
-
-    return choices()
-
-
-class ReactionRule(models.Model):
-    """When an event of `event_type` happens, run reaction `kind` for these recipients.
-    Operations edit these in the admin; no deploy needed."""
-
-    name = models.CharField(_("name"), max_length=120)
-    event_type = models.CharField(_("when"), max_length=32, choices=event_type_choices)
-    kind = models.CharField(_("do"), max_length=48, choices=reaction_kind_choices)
-    params = models.JSONField(_("parameters"), default=dict, blank=True)
-    recipient_cs_owner = models.BooleanField(_("the order's customer-service owner"), default=False)
-    recipient_role = models.CharField(
-        _("everyone in role"),
-        max_length=32,
-        blank=True,
-        choices=[(r.value, r.label) for r in HUMAN_ROLES],
-    )
-    recipient_users = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, verbose_name=_("named users"), blank=True, related_name="+"
-    )
-    recipient_robots = models.ManyToManyField(
-        "notifications.ChatRobot", verbose_name=_("chat robots"), blank=True, related_name="+"
-    )
-    enabled = models.BooleanField(_("enabled"), default=True)
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
-
-    class Meta:
-        verbose_name = _("reaction rule")
-        verbose_name_plural = _("reaction rules")
-        ordering = ["event_type", "id"]
-        indexes = [models.Index(fields=["event_type", "enabled"], name="rule_event_enabled_idx")]
-
-    def __str__(self) -> str:
-        return self.name
-
-    def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        _rules_changed()
-
-    def delete(self, *args, **kwargs):
-        result = super().delete(*args, **kwargs)
-        _rules_changed()
-        return result
-
-    def clean(self):
-        from orders.outbox.kinds import reaction_params_clean
-
-        self.params = reaction_params_clean(self.kind, self.params)
-
-
-def _rules_changed() -> None:
-    from orders.outbox.services import outbox_subscriptions_cache_clear
-
-    outbox_subscriptions_cache_clear()
 
 
 class AlertKind(models.TextChoices):
@@ -232,24 +164,3 @@ class StaleThreshold(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_state_display()}: {self.minutes}"
-
-
-class PriorityThreshold(models.Model):
-    """Orders above this amount in this currency are high value: priority, and the warehouse's
-    priority packing lane at intake."""
-
-    currency = models.CharField(_("currency"), max_length=3, unique=True)
-    amount = models.DecimalField(
-        _("high value above"), max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
-    )
-    updated_at = models.DateTimeField(_("last updated at"), auto_now=True)
-
-    history = HistoricalRecords()
-
-    class Meta:
-        verbose_name = _("high-value threshold")
-        verbose_name_plural = _("high-value thresholds")
-        ordering = ["currency"]
-
-    def __str__(self) -> str:
-        return f"{self.amount} {self.currency}"

@@ -12,29 +12,43 @@ from notifications.models import ChatDelivery, ChatRobot
 from orders.outbox.kinds import ReactionFailed, ReactionKind, ReactionRetryLater
 from orders.outbox.services import outbox_child_create
 
-from .models import ReactionRule
-from .services import chat_text, notification_text, notifications_create, rule_recipients
+from .services import chat_text, notification_recipients, notification_text, notifications_create
+
+_NOTIFY_KEYS = {"cs_owner", "role", "users", "robots", "email", "message"}
 
 
 def _notify_params(params: dict) -> dict:
-    unknown = set(params) - {"email"}
+    """{"cs_owner": bool, "role": str, "users": [ids], "robots": [ids], "email": bool,
+    "message": str}: whom to tell, as a rule's notify action names them."""
+    unknown = set(params) - _NOTIFY_KEYS
     if unknown:
         raise ValidationError(_("Unknown parameters: %(keys)s.") % {"keys": ", ".join(sorted(unknown))})
-    if "email" in params and not isinstance(params["email"], bool):
-        raise ValidationError(_("“email” must be true or false."))
+    for key in ("cs_owner", "email"):
+        if key in params and not isinstance(params[key], bool):
+            raise ValidationError(_("“%(key)s” must be true or false.") % {"key": key})
+    for key in ("users", "robots"):
+        if key in params and not (
+            isinstance(params[key], list) and all(isinstance(i, int) and not isinstance(i, bool) for i in params[key])
+        ):
+            raise ValidationError(_("“%(key)s” must be a list of ids.") % {"key": key})
     return params
 
 
 def notify(message) -> str:
     """In-app notifications now; one follow-up message per chat robot and per email, so a
-    robot that is down delays only itself and nobody is told twice."""
-    rule = ReactionRule.objects.filter(pk=message.rule_id).prefetch_related("recipient_robots").first()
-    if rule is None:
-        return "rule removed before delivery: nobody notified"
+    robot that is down delays only itself and nobody is told twice. Whom to tell is in the
+    message's parameters, written from the rule's notify action with the event."""
+    params = message.params or {}
     event = message.event
-    users = rule_recipients(rule, event)
-    notified = notifications_create(message=message, users=users)
-    robots = [robot for robot in rule.recipient_robots.all() if robot.enabled]
+    users = notification_recipients(
+        order=event.order,
+        actor_id=event.actor_id,
+        cs_owner=bool(params.get("cs_owner")),
+        role=params.get("role") or "",
+        user_ids=params.get("users") or (),
+    )
+    notified = notifications_create(message=message, users=users, extra=params.get("message") or "")
+    robots = list(ChatRobot.objects.filter(pk__in=params.get("robots") or (), enabled=True).order_by("pk"))
     if robots:
         title, text = chat_text(event)
         for robot in robots:
@@ -45,7 +59,7 @@ def notify(message) -> str:
                 key=f"robot:{robot.pk}",
             )
     emails = 0
-    if message.params.get("email"):
+    if params.get("email"):
         for user in users:
             if user.email:
                 outbox_child_create(message, kind="email_send", params={"user_id": user.pk}, key=f"email:{user.pk}")

@@ -13,8 +13,6 @@ from orders.permissions import role_of
 from orders.selectors import user_list_seeing_order
 from orders.services.dispatch import dispatch_promise_text_for_event
 
-from .models import ReactionRule
-
 
 def notification_text(event) -> str:
     """`OH20260128-00001 [2026-01-28 14:05] 王强 (仓储组) 打包完成`, in the hub's language; a packed
@@ -42,28 +40,31 @@ def chat_text(event) -> tuple[str, str]:
     return mask_personal_data(title, also=(order.buyer_email, order.buyer_phone)), masked
 
 
-def rule_recipients(rule: ReactionRule, event) -> list:
-    """Active people the rule names for this event's order; the actor is not told of their
-    own action."""
+def notification_recipients(*, order, actor_id=None, cs_owner: bool = False, role: str = "", user_ids=()) -> list:
+    """Active people a notify action names for this order: its CS owner, everyone in a role,
+    named users. The actor is not told of their own action."""
     User = get_user_model()
-    who = Q(pk__in=rule.recipient_users.values("pk"))
-    if rule.recipient_cs_owner and event.order.cs_owner_id:
-        who |= Q(pk=event.order.cs_owner_id)
-    if rule.recipient_role:
-        who |= Q(groups__name=rule.recipient_role)
+    who = Q(pk__in=list(user_ids))
+    if cs_owner and order.cs_owner_id:
+        who |= Q(pk=order.cs_owner_id)
+    if role:
+        who |= Q(groups__name=role)
     users = User.objects.filter(who, is_active=True).distinct().order_by("pk").prefetch_related("groups")
-    if event.actor_id:
-        users = users.exclude(pk=event.actor_id)
+    if actor_id:
+        users = users.exclude(pk=actor_id)
     # Nobody is told about an order they may not see (customer service of another brand),
     # whatever the rule names: not in-app, not by email.
-    return user_list_seeing_order(users=users, order=event.order)
+    return user_list_seeing_order(users=users, order=order)
 
 
-def notifications_create(*, message, users) -> int:
+def notifications_create(*, message, users, extra: str = "") -> int:
     """One in-app notification per person for this outbox message (at most one, whatever
-    happens: the unique constraint stands behind ignore_conflicts)."""
+    happens: the unique constraint stands behind ignore_conflicts). `extra`: the rule's own
+    words, after the event's line."""
     event = message.event
     text = notification_text(event)
+    if extra:
+        text = f"{text} · {extra}"
     now = timezone.now()
     rows = [
         Notification(

@@ -381,13 +381,10 @@ def verify(rows: int, counts: dict) -> list[str]:
         found = OrderEvent.objects.filter(action=action).count()
         if found != count:
             problems.append(f"expected {count} {action} events, found {found}")
-    from alerts.models import ReactionRule
     from orders.models import OutboxMessage
+    from orders.outbox.listeners import subscriptions_for
 
-    outbox = sum(
-        count * ReactionRule.objects.filter(event_type=action, enabled=True).count()
-        for action, count in expected.items()
-    )
+    outbox = sum(count * len(subscriptions_for(action)) for action, count in expected.items())
     if OutboxMessage.objects.count() != outbox:
         problems.append(f"expected {outbox} outbox rows, found {OutboxMessage.objects.count()}")
     history = Order.history.count()

@@ -394,11 +394,11 @@ class Bench:
     def setup(self) -> None:
         from django.db import connection
 
-        from alerts.defaults import default_rules_install
-        from alerts.models import ReactionRule
         from orders.demo import demo_users_ensure
         from orders.permissions import actor_may_take
         from orders.states import TRANSITIONS_BY_ACTION
+        from rules.defaults import rules_defaults_install
+        from rules.models import Rule, RuleAction
 
         with connection.cursor() as cursor:
             cursor.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
@@ -406,14 +406,14 @@ class Bench:
         self.actor, self.owner = users[ACTOR], users[OWNER]
         if not actor_may_take(self.actor, TRANSITIONS_BY_ACTION[ACTION]):
             raise BenchError(f"{ACTOR} may not {ACTION}: run `manage.py setup_roles` first")
-        default_rules_install(ReactionRule)
-        rules = list(ReactionRule.objects.filter(event_type=ACTION, enabled=True))
-        if len(rules) != 1 or rules[0].kind != "notify" or not rules[0].recipient_cs_owner:
+        rules_defaults_install(Rule, RuleAction)
+        actions = list(RuleAction.objects.filter(rule__trigger=ACTION, rule__enabled=True).select_related("rule"))
+        if len(actions) != 1 or actions[0].kind != "notify" or not actions[0].notify_cs_owner:
             raise BenchError(
                 f"expected the one default rule for {ACTION!r} (notify the CS owner), found "
-                + (", ".join(f"{r.name} ({r.kind})" for r in rules) or "none")
+                + (", ".join(f"{a.rule.name} ({a.kind})" for a in actions) or "none")
             )
-        self.rule = rules[0]
+        self.rule = actions[0].rule
 
     def orders_create(self, count: int) -> list[int]:
         return paid_orders_create(count, cs_owner=self.owner, number_prefix="NOTIFY")

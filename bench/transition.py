@@ -119,11 +119,11 @@ class Bench:
             cursor.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
         users = demo_users_ensure()
         self.actor = users["cs1"]
-        from alerts.defaults import default_rules_install
-        from alerts.models import ReactionRule
+        from rules.defaults import rules_defaults_install
+        from rules.models import Rule, RuleAction
 
-        default_rules_install(ReactionRule)
-        rules = list(ReactionRule.objects.filter(event_type=ACTION, enabled=True).values_list("pk", flat=True))
+        rules_defaults_install(Rule, RuleAction)
+        rules = list(Rule.objects.filter(trigger=ACTION, enabled=True).values_list("pk", flat=True))
         if len(rules) != 1:
             print(f"ERROR: expected the one default rule for {ACTION!r}, found {len(rules)}", file=sys.stderr)
             return 2

@@ -10,3 +10,5 @@ class DispatchConfig(HubAppConfig):
     # The daily proposal task, created once after migrate, then operations' to edit or pause in
     # the admin (Periodic tasks), as the alert sweeps' are (alerts/beat.py).
     post_migrate = ("dispatch.beat.proposal_schedule_install",)
+    # The warehouse list shows each warehouse's open promise proposal (orders names no app).
+    extensions = {"orders.warehouse_columns": "dispatch.admin_warehouses.WAREHOUSE_COLUMNS"}

@@ -1,20 +1,41 @@
 """Warehouses in the admin: who they are, where parcels are sent from, and their dispatch
-promise (time zone, working days, cut-off, carrier pickup, promised ship time), with the open
-proposal for the promise beside it."""
+promise (time zone, working days, cut-off, carrier pickup, promised ship time). Other apps add
+columns to the list through WAREHOUSE_COLUMNS (dispatch: the open proposal for the promise)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
 from django.contrib import admin
-from django.db.models import OuterRef, Subquery
-from django.urls import reverse
+from django.db.models import QuerySet
 from django.utils.dates import WEEKDAYS, WEEKDAYS_ABBR
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from .models import Warehouse
+from .plugins import hub_extensions
+
+# The extension point for the warehouse list's columns: an app declares
+# `extensions = {WAREHOUSE_COLUMNS: "<dotted path of a list of WarehouseColumn>"}` on its
+# HubAppConfig, so the warehouse shows what that app knows of it without orders naming the app.
+WAREHOUSE_COLUMNS = "orders.warehouse_columns"
+
+
+@dataclass(frozen=True)
+class WarehouseColumn:
+    """`display(warehouse)` is the cell (an @admin.display function: its description heads the
+    column); `annotate(queryset)` adds what it reads to the list's one query, so the column costs
+    no query per row."""
+
+    display: Callable[[Warehouse], object]
+    annotate: Callable[[QuerySet], QuerySet] = lambda queryset: queryset
+
+
+def _columns() -> list[WarehouseColumn]:
+    return [column for declared in hub_extensions(WAREHOUSE_COLUMNS) for column in declared]
+
 
 # ISO digits, 1 = Monday … 7 = Sunday (Django's WEEKDAYS counts from 0, already translated).
 WEEKDAY_CHOICES = [(str(number + 1), WEEKDAYS[number]) for number in range(7)]
@@ -110,7 +131,6 @@ class WarehouseAdmin(admin.ModelAdmin):
         "pickup",
         "working_days_display",
         "promised_ship_hours",
-        "open_proposal",
     )
     list_editable = ("promised_ship_hours",)
     list_filter = ("kind", "region", "is_active")
@@ -134,18 +154,14 @@ class WarehouseAdmin(admin.ModelAdmin):
         ),
     )
 
-    def get_queryset(self, request):
-        from dispatch.models import OPEN_STATUSES, PromiseProposal
+    def get_list_display(self, request):
+        return (*super().get_list_display(request), *(column.display for column in _columns()))
 
-        open_proposal = PromiseProposal.objects.filter(warehouse=OuterRef("pk"), status__in=OPEN_STATUSES)
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                open_proposal_id=Subquery(open_proposal.values("pk")[:1]),
-                open_proposal_hours=Subquery(open_proposal.values("proposed_hours")[:1]),
-            )
-        )
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        for column in _columns():
+            queryset = column.annotate(queryset)
+        return queryset
 
     @admin.display(description=_("Cut-off"), ordering="cutoff_time")
     def cutoff(self, warehouse):
@@ -158,14 +174,3 @@ class WarehouseAdmin(admin.ModelAdmin):
     @admin.display(description=_("Working days"))
     def working_days_display(self, warehouse):
         return " ".join(str(WEEKDAYS_ABBR[int(d) - 1]) for d in warehouse.working_days if d in "1234567")
-
-    @admin.display(description=_("Proposed promise"))
-    def open_proposal(self, warehouse):
-        proposal_id = getattr(warehouse, "open_proposal_id", None)
-        if proposal_id is None:
-            return "—"
-        url = reverse("admin:dispatch_promiseproposal_change", args=[proposal_id])
-        hours = warehouse.open_proposal_hours
-        if hours is None:
-            return format_html('<a href="{}">{}</a>', url, _("too few orders"))
-        return format_html('<a href="{}">{}</a>', url, _("%(hours)s h — review") % {"hours": hours})

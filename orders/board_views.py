@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from .boards import BOARDS_BY_CODE
+from .boards import BOARDS_BY_CODE, board_panels_render
 from .exceptions import OrderAlreadyOwned, OrderError
 from .filters import CustomerServiceBoardFilter, OperationsBoardFilter, WarehouseBoardFilter
 from .forms import BoardTransitionForm
@@ -237,10 +237,8 @@ def _board_page(request, code: str):
     page = _page_or_403(request, code)
     context = _rows_context(request, page)
     context["title"] = page.title
-    if code == "ops" and request.user.has_perm("alerts.view_alert"):
-        from alerts.selectors import alert_open_counts  # the alerts app builds on orders, not back
-
-        context["alert_counts"] = alert_open_counts()
+    # What other apps show on this board (the alerts app: the open alerts on the operations board).
+    context["panels"] = board_panels_render(board=code, user=request.user)
     return render(request, "boards/board.html", context)
 
 

@@ -9,6 +9,11 @@
         event_listeners = ("kpis.interventions.interventions_tag",)    # (events), in their transaction
         order_actions_elsewhere = "aftersales.admin_returns.ORDER_ACTIONS_ELSEWHERE"  # {action: url_for}
         post_migrate = ("alerts.beat.sweep_schedules_install",)        # installers after `migrate`
+        extensions = {"rules.action_handlers": "aftersales.services.returns.RULE_ACTION_HANDLERS"}
+
+`extensions` feeds another app's extension point without either importing the other: the
+point's owner reads `hub_extensions(point)` (the rules engine takes the actions whose records
+live in after-sales this way, since after-sales itself asks the rules engine about returns).
 
 Every value is a dotted path (import_string), read once in `ready()` by `hub_app_load`, so the
 order app never names another app, and another app never calls a register function from an
@@ -46,9 +51,18 @@ class HubAppConfig(AppConfig):
     event_listeners: tuple[str, ...] = ()
     order_actions_elsewhere: str = ""
     post_migrate: tuple[str, ...] = ()
+    extensions: dict[str, str] = {}
 
     def ready(self) -> None:
         hub_app_load(self)
+
+
+_extensions: dict[str, list] = {}
+
+
+def hub_extensions(point: str) -> list:
+    """What the installed apps declared for `point`, in INSTALLED_APPS order."""
+    return list(_extensions.get(point, ()))
 
 
 def _each(value: Any) -> Iterable:
@@ -80,6 +94,10 @@ def hub_app_load(config: HubAppConfig) -> None:
 
         for action, url_for in import_string(config.order_actions_elsewhere).items():
             order_action_elsewhere_register(action, url_for)
+    for point, path in config.extensions.items():
+        value = import_string(path)
+        if value not in _extensions.setdefault(point, []):
+            _extensions[point].append(value)
     for path in config.post_migrate:
         installer: Callable = import_string(path)
         post_migrate.connect(installer, sender=config, dispatch_uid=f"{config.label}:{path}")

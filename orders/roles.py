@@ -21,12 +21,6 @@ _SEE_ORDERS = [
 
 # The outbox: see what reactions did, give failed ones another go.
 _OUTBOX = ["orders.view_outboxmessage", "orders.change_outboxmessage"]
-_RULES = [
-    "alerts.view_reactionrule",
-    "alerts.add_reactionrule",
-    "alerts.change_reactionrule",
-    "alerts.delete_reactionrule",
-]
 _ROBOTS = ["notifications.view_chatrobot", "notifications.add_chatrobot", "notifications.change_chatrobot"]
 
 # Carrier accounts and webhook secrets: operations and the tech lead keep them.
@@ -68,17 +62,12 @@ _INVOICES_SEE = ["finance.view_invoicerequest"]
 _INVOICES_WORK = ["finance.change_invoicerequest"]
 _HUB_SETTINGS = ["orders.view_hubsettings", "orders.change_hubsettings", "orders.view_historicalhubsettings"]
 
-# After-sales: customer service opens returns, finance pays refunds, operations own the rules
-# and see duplicate refund attempts; the warehouse sees what is coming back.
+# After-sales: customer service opens returns, finance pays refunds, operations see duplicate
+# refund attempts (the repeat-customer rule is an operations rule); the warehouse sees what is coming back.
 _RETURNS_SEE = ["aftersales.view_returnrequest"]
 _RETURNS_OPEN = ["aftersales.add_returnrequest"]
 _REFUNDS_SEE = ["aftersales.view_refund", "aftersales.view_duplicaterefundattempt"]
 _REFUNDS_PAY = ["aftersales.add_refund"]
-_AFTERSALES_RULES = [
-    "aftersales.view_aftersalesrules",
-    "aftersales.change_aftersalesrules",
-    "aftersales.view_historicalaftersalesrules",
-]
 
 # Alerts: every role sees the alerts (its own on its boards); operations acknowledge and
 # resolve them and own the thresholds behind them.
@@ -93,11 +82,6 @@ _ALERT_RULES = [
     "alerts.change_stalethreshold",
     "alerts.delete_stalethreshold",
     "alerts.view_historicalstalethreshold",
-    "alerts.view_prioritythreshold",
-    "alerts.add_prioritythreshold",
-    "alerts.change_prioritythreshold",
-    "alerts.delete_prioritythreshold",
-    "alerts.view_historicalprioritythreshold",
 ]
 
 # Operations rules (the rules app): operations define them; the tech lead reads them.
@@ -165,7 +149,6 @@ ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
         *_RETURNS_SEE,
         *_RETURNS_OPEN,
         *_REFUNDS_SEE,
-        *_AFTERSALES_RULES,
         "orders.add_order",
         "orders.change_order",
         "orders.add_warehouse",
@@ -173,7 +156,6 @@ ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
         *_PROMISE_PROPOSALS,
         *_BRANDS_MANAGE,
         *_OUTBOX,
-        *_RULES,
         *_ROBOTS,
         "notifications.view_notification",
         "notifications.view_chatdelivery",
@@ -196,7 +178,6 @@ ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
         *_ROBOTS,
         *_INTEGRATIONS,
         *_BRANDS_SEE,
-        "alerts.view_reactionrule",
         "notifications.view_chatdelivery",
         *_KPIS_SEE,
         *_OPS_RULES_SEE,

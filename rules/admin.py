@@ -22,7 +22,7 @@ from orders.states import Channel
 
 from .models import Rule, RuleAction, RuleFiring
 from .preview import PREVIEW_DAYS, rule_preview
-from .services import rules_reaction_sync
+from .services import rules_cache_clear
 from .validation import action_check
 
 _ACTION_FIELDS = (
@@ -35,6 +35,11 @@ _ACTION_FIELDS = (
     "alert_kind",
     "alert_severity",
     "message",
+    "users",
+    "robots",
+    "email",
+    "reaction",
+    "params",
 )
 
 
@@ -90,6 +95,7 @@ class RuleActionForm(forms.ModelForm):
         from orders.models import Warehouse
 
         self.fields["user"].queryset = get_user_model().objects.filter(is_active=True).order_by("username")
+        self.fields["users"].queryset = get_user_model().objects.filter(is_active=True).order_by("username")
         self.fields["warehouse"].queryset = Warehouse.objects.filter(is_active=True)
 
 
@@ -122,10 +128,13 @@ class RuleActionInline(admin.StackedInline):
         "kind",
         "priority",
         ("user", "role", "notify_cs_owner"),
+        ("users", "robots", "email"),
         "warehouse",
         ("alert_kind", "alert_severity"),
+        ("reaction", "params"),
         "message",
     )
+    filter_horizontal = ("users", "robots")
 
 
 @admin.register(Rule)
@@ -174,6 +183,12 @@ class RuleAdmin(SimpleHistoryAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("actions", "shops", "brands", "warehouses")
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # The actions' people and robots are saved after the actions: the outbox's
+        # subscriptions are read again with them.
+        rules_cache_clear()
+
     @admin.display(description=_("conditions"))
     def conditions_display(self, rule):
         parts = []
@@ -220,14 +235,6 @@ class RuleAdmin(SimpleHistoryAdmin):
         return format_html(
             '<a href="{}">{}</a>', reverse("admin:rules_rule_preview", args=[rule.pk]), _("Preview (30 days)")
         )
-
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        rules_reaction_sync()
-
-    def delete_model(self, request, obj):
-        super().delete_model(request, obj)
-        rules_reaction_sync()
 
     def get_urls(self):
         urls = super().get_urls()

@@ -11,6 +11,10 @@ class RulesConfig(HubAppConfig):
     reaction_kinds = "rules.reactions.REACTION_KINDS"
     # A flushed database (transactional tests) has lost what the data migration installed.
     post_migrate = ("rules.defaults.rules_defaults_install_if_empty",)
+    # The rules are the outbox's subscriptions: which reactions each event type asks for.
+    outbox_subscriptions = "rules.services.rules_subscriptions"
+    # Intake asks the "order created" rules about each new order (orders.services.intake_plans).
+    extensions = {"orders.intake_planners": "rules.intake.INTAKE_PLANNER"}
 
     def ready(self):
         super().ready()
@@ -23,5 +27,12 @@ class RulesConfig(HubAppConfig):
         for model in (Rule, RuleAction):
             post_save.connect(rules_cache_clear, sender=model, dispatch_uid=f"rules_cache_{model.__name__}_save")
             post_delete.connect(rules_cache_clear, sender=model, dispatch_uid=f"rules_cache_{model.__name__}_delete")
-        for through in (Rule.shops.through, Rule.brands.through, Rule.warehouses.through):
+        throughs = (
+            Rule.shops.through,
+            Rule.brands.through,
+            Rule.warehouses.through,
+            RuleAction.users.through,
+            RuleAction.robots.through,
+        )
+        for through in throughs:
             m2m_changed.connect(rules_cache_clear, sender=through, dispatch_uid=f"rules_cache_{through.__name__}")

@@ -1,49 +1,74 @@
-"""The seed's rules, shipped as ordinary rules operations edit (a data migration installs them).
+"""The rules the hub ships, as ordinary rules operations edit (installed by data migrations, and
+again by `rules_defaults_install_if_empty` after a flush).
 
-- 高价值订单 / High value: order created, amount above the high-value threshold → the
-  priority packing lane. One rule per currency that had a threshold (alerts.PriorityThreshold,
-  which this replaces); "above 500" is "at least 500.01" since amounts have two decimals.
-- 回头客退货 / Repeat customer's return: return requested, the buyer has N delivered orders →
-  approved with a prepaid return label (replaces aftersales.AfterSalesRules, N and on/off
-  carried over).
+Operations rules of the seed:
+- 高价值订单 / High value: order created, amount above 500 CNY → the priority packing lane
+  ("above 500" is "at least 500.01" since amounts have two decimals).
+- 回头客退货 / Repeat customer's return: return requested, the buyer has 3 delivered orders →
+  approved with a prepaid return label.
 - 仓库承诺时效 / SLA per warehouse: allocated to a warehouse → tell the warehouse team the
   promise applies. Off by default: the promise itself is each warehouse's promised ship time,
   which the SLA sweep checks every minute (a rule acts on events; a missed promise is the
   absence of one).
+
+The built-in reactions (approved → tell the CS owner, packed → book the pickup …) are rules of
+the same kind, with no condition and one action each: the outbox subscribes them to their
+trigger directly. Rules 0004 carried a database's reaction rules over into these.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from .events import RULES_RUN_REACTION
-
 HIGH_VALUE_NAME = "高价值订单 / High value"
 REPEAT_RETURN_NAME = "回头客退货 / Repeat customer's return"
 SLA_NAME = "仓库承诺时效 / SLA per warehouse"
 
+# name, trigger, action: ("notify", {"notify_cs_owner": …, "role": …}) or ("reaction", code)
+BUILTIN_REACTIONS = [
+    ("审核通过：通知客服负责人 / Approved: tell the CS owner", "approve", "notify", {"notify_cs_owner": True}),
+    ("打包完成：通知客服负责人 / Packed: tell the CS owner", "pack", "notify", {"notify_cs_owner": True}),
+    (
+        "打包完成：预约快递上门取件 / Packed: book the carrier pickup",
+        "pack",
+        "reaction",
+        {"reaction": "carrier_book_pickup"},
+    ),
+    (
+        "打包完成：加入财务待开票清单 / Packed: add to the to-invoice list",
+        "pack",
+        "reaction",
+        {"reaction": "invoice_list_add"},
+    ),
+    ("已发货：上传运单 / Shipped: upload the waybill", "ship", "reaction", {"reaction": "carrier_upload_waybill"}),
+    ("退款被拒：通知财务 / A refund was refused: tell finance", "refund_failed", "notify", {"role": "finance"}),
+    (
+        "退款已打款：移出待开票清单 / Refund paid: off the to-invoice list",
+        "refund",
+        "reaction",
+        {"reaction": "invoice_list_cancel"},
+    ),
+    (
+        "反应最终失败：通知技术负责人 / A reaction failed: tell the tech lead",
+        "reaction_failed",
+        "notify",
+        {"role": "tech_lead"},
+    ),
+]
+# Built-in reactions are evaluated before the operations' own rules of the same trigger.
+BUILTIN_POSITION = 5
 
-def _high_value_thresholds(priority_threshold_model) -> dict[str, Decimal]:
+
+def rules_defaults_install(rule_model, action_model) -> None:
+    """Create the shipped rules that are missing (by name); never touch edited ones."""
     from django.conf import settings
 
-    thresholds = {}
-    if priority_threshold_model is not None:
-        thresholds = dict(priority_threshold_model.objects.values_list("currency", "amount"))
-    thresholds.setdefault(settings.ORDERHUB_CURRENCY, Decimal(str(settings.ORDERHUB_PRIORITY_AMOUNT)))
-    return thresholds
-
-
-def rules_defaults_install(
-    rule_model, action_model, reaction_rule_model, *, priority_threshold_model=None, aftersales_rules_model=None
-) -> None:
-    """Create the default rules that are missing (by name); never touch edited ones."""
     existing = set(rule_model.objects.values_list("name", flat=True))
-    for currency, above in sorted(_high_value_thresholds(priority_threshold_model).items()):
-        name = HIGH_VALUE_NAME if currency == "CNY" else f"{HIGH_VALUE_NAME} ({currency})"
-        if name in existing:
-            continue
+    above = Decimal(str(settings.ORDERHUB_PRIORITY_AMOUNT))
+    if HIGH_VALUE_NAME not in existing:
+        currency = settings.ORDERHUB_CURRENCY
         rule = rule_model.objects.create(
-            name=name,
+            name=HIGH_VALUE_NAME,
             description=(
                 f"高于 {above} {currency} 的订单进入优先打包通道 / Orders above {above} {currency} go to the "
                 "priority packing lane."
@@ -51,28 +76,23 @@ def rules_defaults_install(
             enabled=True,
             trigger="created",
             position=10,
-            amount_min=Decimal(above) + Decimal("0.01"),
+            amount_min=above + Decimal("0.01"),
             amount_currency=currency,
         )
         action_model.objects.create(rule=rule, kind="set_priority", priority=1)
-
     if REPEAT_RETURN_NAME not in existing:
-        row = aftersales_rules_model.objects.filter(pk=1).first() if aftersales_rules_model is not None else None
-        enabled = row.repeat_customer_enabled if row is not None else True
-        minimum = row.repeat_customer_min_delivered if row is not None else 3
         rule = rule_model.objects.create(
             name=REPEAT_RETURN_NAME,
             description=(
                 "回头客（已签收订单达到门槛）的退货免人工审核，自动批准并预付退货运单 / Returns from repeat customers "
                 "skip manual review: approved with a prepaid return label."
             ),
-            enabled=enabled,
+            enabled=True,
             trigger="request_return",
             position=10,
-            previous_delivered_min=minimum,
+            previous_delivered_min=3,
         )
         action_model.objects.create(rule=rule, kind="approve_return")
-
     if SLA_NAME not in existing:
         rule = rule_model.objects.create(
             name=SLA_NAME,
@@ -92,18 +112,17 @@ def rules_defaults_install(
             role="warehouse",
             message="按本仓承诺时效发货 / ship within this warehouse's promised time",
         )
-
-    # The outbox runs the rules of an event through one reaction rule per event type.
-    triggers = set(rule_model.objects.filter(enabled=True).exclude(trigger="created").values_list("trigger", flat=True))
-    for trigger in triggers:
-        if not reaction_rule_model.objects.filter(event_type=trigger, kind=RULES_RUN_REACTION).exists():
-            reaction_rule_model.objects.create(
-                name=f"运营规则 / Operations rules: {trigger}",
-                event_type=trigger,
-                kind=RULES_RUN_REACTION,
-                params={},
-                enabled=True,
-            )
+    for name, trigger, kind, fields in BUILTIN_REACTIONS:
+        if name in existing:
+            continue
+        rule = rule_model.objects.create(
+            name=name,
+            description="内置反应 / A built-in reaction.",
+            enabled=True,
+            trigger=trigger,
+            position=BUILTIN_POSITION,
+        )
+        action_model.objects.create(rule=rule, kind=kind, **fields)
 
 
 def rules_defaults_install_if_empty(*, apps=None, **kwargs) -> None:
@@ -117,10 +136,4 @@ def rules_defaults_install_if_empty(*, apps=None, **kwargs) -> None:
         return
     if rule_model.objects.exists():
         return
-    rules_defaults_install(
-        rule_model,
-        registry.get_model("rules", "RuleAction"),
-        registry.get_model("alerts", "ReactionRule"),
-        priority_threshold_model=registry.get_model("alerts", "PriorityThreshold"),
-        aftersales_rules_model=registry.get_model("aftersales", "AfterSalesRules"),
-    )
+    rules_defaults_install(rule_model, registry.get_model("rules", "RuleAction"))

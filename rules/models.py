@@ -141,6 +141,21 @@ class ActionKind(models.TextChoices):
     NOTIFY = "notify", _("Notify someone")
     OPEN_ALERT = "open_alert", _("Open an alert")
     HOLD_FOR_RISK = "hold_for_risk", _("Hold for risk review")
+    REACTION = "reaction", _("Run a built-in reaction")
+
+
+# Actions the outbox delivers as messages of their own (a notice, a carrier call): a rule made
+# only of these, with no condition, is subscribed to its trigger directly (one outbox row per
+# action, written with the event) instead of being evaluated after the commit.
+OUTBOX_ACTIONS = frozenset({ActionKind.NOTIFY, ActionKind.REACTION})
+
+
+def reaction_choices():
+    """The reactions a rule may run: every kind the installed apps declare, but the internal
+    ones (created by other reactions or services) and the rules' own runner."""
+    from orders.outbox.kinds import reaction_kind_choices
+
+    return [(code, label) for code, label in reaction_kind_choices() if code not in {"notify", "rules_run"}]
 
 
 class RuleAction(models.Model):
@@ -162,6 +177,15 @@ class RuleAction(models.Model):
         _("everyone in role"), max_length=32, blank=True, choices=[(r.value, r.label) for r in HUMAN_ROLES]
     )
     notify_cs_owner = models.BooleanField(_("the order's customer-service owner"), default=False)
+    users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name=_("named users"), blank=True, related_name="+"
+    )
+    robots = models.ManyToManyField(
+        "notifications.ChatRobot", verbose_name=_("chat robots"), blank=True, related_name="+"
+    )
+    email = models.BooleanField(_("also by email"), default=False)
+    reaction = models.CharField(_("reaction"), max_length=48, blank=True, choices=reaction_choices)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
     warehouse = models.ForeignKey(
         "orders.Warehouse",
         verbose_name=_("warehouse"),
@@ -180,7 +204,7 @@ class RuleAction(models.Model):
     )
 
     # Part of the rule: its changes are audited with it.
-    history = HistoricalRecords()
+    history = HistoricalRecords(m2m_fields=[users, robots])
 
     class Meta:
         verbose_name = _("action")

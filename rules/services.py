@@ -27,16 +27,30 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
+from alerts.alerting import alert_raise
+from alerts.models import Alert, AlertKind
+from orders.events import order_event_create
 from orders.exceptions import OrderError
 from orders.models import Order, OrderEvent, OutboxMessage
+from orders.outbox.services import (
+    outbox_enqueue_for_event,
+    outbox_enqueue_once,
+    outbox_subscriptions_cache_clear,
+)
+from orders.permissions import user_display_name
+from orders.plugins import hub_extensions
 from orders.selectors import buyer_delivered_orders_counts as delivered_orders_counts
-from orders.states import TRANSITIONS_BY_ACTION, Priority, State
+from orders.selectors import order_is_visible_to
+from orders.services.locking import order_lock
+from orders.services.orders import order_details_set_by_rule_in_transaction
+from orders.services.transition import order_transition_in_transaction
+from orders.states import TRANSITIONS_BY_ACTION, Priority, Role, State
 
 from .events import RULE_APPLIED, RULES_RUN_REACTION
-from .models import TRIGGER_ORDER_CREATED, ActionKind, FiringOutcome, Rule, RuleFiring
+from .models import OUTBOX_ACTIONS, TRIGGER_ORDER_CREATED, ActionKind, FiringOutcome, Rule, RuleAction, RuleFiring
 
 RULES_TIME_ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -59,6 +73,11 @@ class CompiledAction:
     alert_kind: str = ""
     alert_severity: str = ""
     message: str = ""
+    user_ids: tuple[int, ...] = ()
+    robot_ids: tuple[int, ...] = ()
+    email: bool = False
+    reaction: str = ""
+    params: dict = field(default_factory=dict, hash=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -80,6 +99,26 @@ class CompiledRule:
     time_from: dtime | None = None
     time_to: dtime | None = None
     actions: tuple[CompiledAction, ...] = ()
+
+    @property
+    def has_conditions(self) -> bool:
+        return bool(
+            self.channels
+            or self.shop_ids
+            or self.brand_ids
+            or self.warehouse_ids
+            or self.amount_currency
+            or self.previous_delivered_min is not None
+            or self.is_gift
+            or self.priority
+            or (self.time_from is not None and self.time_to is not None)
+        )
+
+    @property
+    def direct(self) -> bool:
+        """No condition and only actions the outbox delivers (notify, a built-in reaction): the
+        outbox subscribes it to its trigger, one row per action written with the event."""
+        return not self.has_conditions and bool(self.actions) and all(a.kind in OUTBOX_ACTIONS for a in self.actions)
 
 
 def rule_compile(rule: Rule) -> CompiledRule:
@@ -113,6 +152,11 @@ def rule_compile(rule: Rule) -> CompiledRule:
                 alert_kind=a.alert_kind,
                 alert_severity=a.alert_severity,
                 message=a.message,
+                user_ids=tuple(sorted(u.pk for u in a.users.all())),
+                robot_ids=tuple(sorted(r.pk for r in a.robots.all())),
+                email=a.email,
+                reaction=a.reaction,
+                params=dict(a.params or {}),
             )
             for a in rule.actions.all()
         ),
@@ -123,7 +167,9 @@ _cache: dict[str, tuple[float, list[CompiledRule]]] = {}
 
 
 def rules_cache_clear(**_kwargs) -> None:
+    """A rule changed: the compiled rules and the outbox's subscriptions are read again."""
     _cache.clear()
+    outbox_subscriptions_cache_clear()
 
 
 def rules_enabled_for(trigger: str) -> list[CompiledRule]:
@@ -137,13 +183,79 @@ def rules_enabled_for(trigger: str) -> list[CompiledRule]:
         return cached[1]
     rows = list(Rule.objects.filter(trigger=trigger, enabled=True).order_by("position", "id"))
     if rows:
-        from django.db.models import prefetch_related_objects
-
-        prefetch_related_objects(rows, "shops", "brands", "warehouses", "actions")
+        prefetch_related_objects(rows, "shops", "brands", "warehouses", "actions__users", "actions__robots")
     rules = [rule_compile(rule) for rule in rows]
     if ttl > 0:
         _cache[trigger] = (now, rules)
     return rules
+
+
+def action_outbox_request(action) -> tuple[str, dict]:
+    """(reaction kind, params) of an action the outbox delivers: a notify action's people as the
+    notify reaction reads them, or a built-in reaction with its parameters. `action` is a
+    compiled action or a RuleAction row (its users and robots prefetched)."""
+    if action.kind == ActionKind.NOTIFY:
+        if isinstance(action, CompiledAction):
+            user_ids, robot_ids = list(action.user_ids), list(action.robot_ids)
+        else:
+            user_ids = sorted(u.pk for u in action.users.all())
+            robot_ids = sorted(r.pk for r in action.robots.all())
+        if action.user_id and action.user_id not in user_ids:
+            user_ids = sorted([*user_ids, action.user_id])
+        return "notify", {
+            "cs_owner": bool(action.notify_cs_owner),
+            "role": action.role or "",
+            "users": user_ids,
+            "robots": robot_ids,
+            "email": bool(action.email),
+            "message": action.message or "",
+        }
+    return action.reaction, dict(action.params or {})
+
+
+def action_outbox_key(rule_id: int, action_id: int) -> str:
+    return f"rule:{rule_id}:action:{action_id}"
+
+
+def rules_subscribed_directly(rules: list[CompiledRule]) -> tuple[list[CompiledRule], bool]:
+    """Of a trigger's enabled rules in order: the direct ones the outbox subscribes (those
+    surely applying: no earlier rule that may stop processing), and whether any rule is left
+    to evaluate after the commit."""
+    direct: list[CompiledRule] = []
+    evaluate = blocked = False
+    for rule in rules:
+        if rule.direct and not blocked:
+            direct.append(rule)
+            if rule.stop_processing:
+                break
+            continue
+        evaluate = True
+        if rule.stop_processing:
+            # Whether it matches decides whether the later rules run: they are evaluated too.
+            blocked = True
+    return direct, evaluate
+
+
+def rules_subscriptions(event_type: str) -> list[tuple]:
+    """The outbox's subscription source (declared on RulesConfig): for an event type, one
+    (rule id, key, kind, params) per action of each direct rule (no condition, only notify and
+    built-in reactions: written with the event, as fast as a plain subscription), and one
+    "run the rules" message when any other rule listens (evaluated after the commit).
+    The other "order created" rules are evaluated at intake (rules_intake_plan), which asks for
+    their message itself."""
+    if event_type == RULE_APPLIED:
+        return []
+    direct, evaluate = rules_subscribed_directly(rules_enabled_for(event_type))
+    if event_type == TRIGGER_ORDER_CREATED:
+        evaluate = False
+    subscriptions: list[tuple] = []
+    for rule in direct:
+        for action in rule.actions:
+            kind, params = action_outbox_request(action)
+            subscriptions.append((rule.id, action_outbox_key(rule.id, action.id), kind, params))
+    if evaluate:
+        subscriptions.append((None, f"kind:{RULES_RUN_REACTION}", RULES_RUN_REACTION, {}))
+    return subscriptions
 
 
 # ---------------------------------------------------------------------------------------------
@@ -307,6 +419,13 @@ def rules_intake_plan(orders: list[Order]) -> list[IntakePlan]:
     lane" is applied on the row here; the other actions are left pending for the outbox."""
     plans = [IntakePlan(order=order) for order in orders]
     rules = rules_enabled_for(TRIGGER_ORDER_CREATED)
+    # The direct rules (no condition, only outbox actions) are the outbox's subscriptions of
+    # the `created` event, as for any other trigger: written with the event, not planned here.
+    direct = rules_subscribed_directly(rules)[0]
+    if direct and direct[-1].stop_processing:
+        rules = rules[: rules.index(direct[-1])]  # nothing after a direct rule that stops runs
+    direct_ids = {rule.id for rule in direct}
+    rules = [rule for rule in rules if rule.id not in direct_ids]
     if not rules or not orders:
         return plans
     counts = None
@@ -337,13 +456,11 @@ def _status(action: CompiledAction, status: str, detail: str = "") -> dict:
     return {"action": action.id, "kind": action.kind, "status": status, "detail": detail}
 
 
-def rules_intake_record(plans: list[IntakePlan], events: list[OrderEvent], *, insert=None) -> None:
+def rules_intake_record(plans: list[IntakePlan], events: list[OrderEvent], *, insert=None) -> list[OutboxMessage]:
     """After the orders and their `created` events are written (same transaction): one
-    RuleFiring per matched rule, and one outbox message per order whose rules left actions
-    for after the commit. `insert(model, rows)`: how the batch path writes many rows (COPY on
-    PostgreSQL); bulk_create otherwise."""
-    from orders.outbox.services import outbox_dispatch_on_commit
-
+    RuleFiring per matched rule; returns one outbox message (unsaved: the intake writes it with
+    the events' own) per order whose rules left actions for after the commit. `insert(model,
+    rows)`: how the batch path writes many rows (COPY on PostgreSQL); bulk_create otherwise."""
     firings, messages = [], []
     for plan, event in zip(plans, events, strict=True):
         for rule, statuses in plan.fired:
@@ -373,9 +490,7 @@ def rules_intake_record(plans: list[IntakePlan], events: list[OrderEvent], *, in
             insert(RuleFiring, firings)
         else:
             RuleFiring.objects.bulk_create(firings, batch_size=2000)
-    if messages:
-        OutboxMessage.objects.bulk_create(messages, batch_size=2000)
-        outbox_dispatch_on_commit([m.pk for m in messages])
+    return messages
 
 
 def _outcome(statuses: list[dict]) -> str:
@@ -398,8 +513,6 @@ def rules_apply_for_event(event: OrderEvent) -> str:
     outbox worker's). For "order created", the firings intake recorded; for any other trigger,
     the enabled rules that match now. Every pending action is applied once: a second delivery
     finds the firings done. Returns a short summary for the outbox record."""
-    from orders.services.locking import order_lock
-
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("rules_apply_for_event needs an open transaction")
     order = order_lock(event.order_id)
@@ -408,9 +521,13 @@ def rules_apply_for_event(event: OrderEvent) -> str:
     by_rule = "rule" in (event.data or {})
     if event.action != TRIGGER_ORDER_CREATED and not by_rule:
         rules = rules_enabled_for(event.action)
-        if rules:
+        # The rules the outbox subscribed directly have their own messages already.
+        subscribed = {rule.id for rule in rules_subscribed_directly(rules)[0]}
+        if len(subscribed) < len(rules):
             facts = order_facts(Order.objects.select_related("shop").get(pk=order.pk))
             for rule in rules_matching(facts=facts, trigger=event.action, rules=rules):
+                if rule.id in subscribed:
+                    continue
                 RuleFiring.objects.get_or_create(
                     rule_id=rule.id,
                     order=order,
@@ -434,9 +551,12 @@ def rules_apply_for_event(event: OrderEvent) -> str:
 
 
 def _firing_apply(firing: RuleFiring, *, order: Order, event: OrderEvent) -> int:
-    from .models import RuleAction
-
-    actions = {a.pk: a for a in RuleAction.objects.filter(rule_id=firing.rule_id).select_related("user", "warehouse")}
+    actions = {
+        a.pk: a
+        for a in RuleAction.objects.filter(rule_id=firing.rule_id)
+        .select_related("user", "warehouse")
+        .prefetch_related("users", "robots")
+    }
     applied = 0
     statuses = []
     for status in firing.actions:
@@ -463,9 +583,6 @@ def _firing_apply(firing: RuleFiring, *, order: Order, event: OrderEvent) -> int
 
 def _action_apply(action, *, rule: Rule, order: Order, event: OrderEvent) -> tuple[str, str]:
     """Apply one action to the locked order as the system. Returns (status, detail)."""
-    from orders.services.orders import order_details_set_by_rule_in_transaction
-    from orders.services.transition import order_transition_in_transaction
-
     data = _rule_data(rule.pk, rule.name, action.kind)
     kind = action.kind
     if kind == ActionKind.SET_PRIORITY:
@@ -475,8 +592,6 @@ def _action_apply(action, *, rule: Rule, order: Order, event: OrderEvent) -> tup
         )
         return ("done", text) if changed else ("skipped", "already so")
     if kind == ActionKind.ASSIGN_CS_OWNER:
-        from orders.selectors import order_is_visible_to
-
         if not order_is_visible_to(order=order, user=action.user):
             # Customer service sees only its brands' orders: an owner who could not see it is no owner.
             return "failed", f"{action.user.get_username()} does not work this order's brand"
@@ -513,27 +628,34 @@ def _action_apply(action, *, rule: Rule, order: Order, event: OrderEvent) -> tup
         order.refresh_from_db()
         return "done", _ACTION_TEXT[kind]
     if kind == ActionKind.APPROVE_RETURN:
-        from aftersales.services.returns import return_approve_by_rule_in_transaction
-
-        approved = return_approve_by_rule_in_transaction(
-            order=order, rule_name=rule.name, note=rule_note(rule.name, _ACTION_TEXT[kind]), data=data
-        )
+        handler = _action_handler(kind)
+        if handler is None:
+            return "failed", "no installed app approves returns"
+        approved = handler(order=order, rule_name=rule.name, note=rule_note(rule.name, _ACTION_TEXT[kind]), data=data)
         if approved:
             order.refresh_from_db()
         return ("done", _ACTION_TEXT[kind]) if approved else ("skipped", "no return waiting for review")
     if kind == ActionKind.NOTIFY:
-        return _notify(action, rule=rule, order=order, data=data)
+        return _notify(action, rule=rule, order=order, event=event, data=data)
+    if kind == ActionKind.REACTION:
+        return _reaction_run(action, rule=rule, event=event)
     if kind == ActionKind.OPEN_ALERT:
         return _alert_open(action, rule=rule, order=order, data=data)
     return "failed", f"unknown action {kind}"
 
 
+def _action_handler(kind: str):
+    """The handler an installed app declared for an action whose records it keeps
+    (orders.plugins, extension point "rules.action_handlers")."""
+    for handlers in hub_extensions("rules.action_handlers"):
+        if kind in handlers:
+            return handlers[kind]
+    return None
+
+
 def _rule_event(*, order: Order, rule: Rule, text: str, data: dict) -> OrderEvent:
     """The timeline line of an action that changes neither state nor fields: like a note, it
     leaves the order's version as it is."""
-    from orders.events import order_event_create
-    from orders.outbox.services import outbox_enqueue_for_event
-
     event = order_event_create(
         order=order,
         action=RULE_APPLIED,
@@ -547,59 +669,36 @@ def _rule_event(*, order: Order, rule: Rule, text: str, data: dict) -> OrderEven
     return event
 
 
-def _notify(action, *, rule: Rule, order: Order, data: dict) -> tuple[str, str]:
-    from django.contrib.auth import get_user_model
-
-    from alerts.services import notification_text
-    from notifications.models import Notification
-    from orders.permissions import role_of, user_display_name
-
-    User = get_user_model()
-    who = Q(pk__in=[])
-    if action.user_id:
-        who |= Q(pk=action.user_id)
-    if action.notify_cs_owner and order.cs_owner_id:
-        who |= Q(pk=order.cs_owner_id)
+def _notify(action, *, rule: Rule, order: Order, event: OrderEvent, data: dict) -> tuple[str, str]:
+    """A notify action: the notify reaction of the outbox tells the people (in-app, chat,
+    email), once per trigger event; the timeline says whom the rule named."""
+    kind, params = action_outbox_request(action)
+    outbox_enqueue_once(event, key=action_outbox_key(rule.pk, action.pk), kind=kind, params=params, rule_id=rule.pk)
+    whom = []
+    if action.notify_cs_owner:
+        whom.append("客服负责人 / CS owner")
     if action.role:
-        who |= Q(groups__name=action.role)
-    users = list(User.objects.filter(who, is_active=True).distinct().order_by("pk").prefetch_related("groups"))
-    # Nobody hears of an order they may not see (customer service sees only its brands' orders).
-    from orders.selectors import user_list_seeing_order
-
-    users = user_list_seeing_order(users=users, order=order)
-    if not users:
-        return "skipped", "nobody active to notify"
-    names = ", ".join(user_display_name(u) for u in users[:5]) + (" …" if len(users) > 5 else "")
+        whom.append(str(Role(action.role).label))
+    named = [action.user, *action.users.all()] if action.user_id else list(action.users.all())
+    whom += [user_display_name(u) for u in named]
+    whom += [r.name for r in action.robots.all()]
     message = action.message or rule.name
-    event = _rule_event(
-        order=order,
-        rule=rule,
-        text=f"{_ACTION_TEXT[ActionKind.NOTIFY]}: {names} — {message}",
-        data={**data, "notified": [u.pk for u in users]},
-    )
-    event.order = order
-    text = f"{notification_text(event)} · {message}"
-    Notification.objects.bulk_create(
-        [
-            Notification(
-                recipient=user,
-                recipient_role=role_of(user) or "",
-                order_id=order.pk,
-                event=event,
-                text=text,
-                event_at=event.occurred_at,
-                created_at=event.occurred_at,
-            )
-            for user in users
-        ]
-    )
-    return "done", f"{len(users)} notified"
+    text = f"{_ACTION_TEXT[ActionKind.NOTIFY]}: {', '.join(whom)} — {message}"
+    _rule_event(order=order, rule=rule, text=text, data=data)
+    return "done", "queued"
+
+
+def _reaction_run(action, *, rule: Rule, event: OrderEvent) -> tuple[str, str]:
+    """A built-in reaction (a carrier call, the to-invoice list …): queued once per trigger
+    event, under the same key a direct subscription of the rule would have used."""
+    kind, params = action_outbox_request(action)
+    if not kind:
+        return "failed", "the action names no reaction"
+    outbox_enqueue_once(event, key=action_outbox_key(rule.pk, action.pk), kind=kind, params=params, rule_id=rule.pk)
+    return "done", f"{kind} queued"
 
 
 def _alert_open(action, *, rule: Rule, order: Order, data: dict) -> tuple[str, str]:
-    from alerts.alerting import alert_raise
-    from alerts.models import Alert, AlertKind
-
     title = f"{order.number} · {action.message or rule.name}"
     alert = alert_raise(kind=action.alert_kind, order_id=order.pk, title=title, details=data)
     if alert is None:
@@ -643,37 +742,3 @@ def rules_return_approval(*, order: Order, event: OrderEvent) -> CompiledRule | 
         )
         return rule
     return None
-
-
-# ---------------------------------------------------------------------------------------------
-# Saving rules
-
-
-def rules_reaction_sync() -> None:
-    """Keep one enabled reaction rule (alerts.ReactionRule, kind "rules_run") per event type
-    that an enabled rule listens to, so the outbox runs the rules after each such event; switch
-    off the ones no enabled rule needs. "Order created" is handled at intake."""
-    from alerts.models import ReactionRule
-
-    from .validation import trigger_label
-
-    wanted = set(
-        Rule.objects.filter(enabled=True).exclude(trigger=TRIGGER_ORDER_CREATED).values_list("trigger", flat=True)
-    )
-    existing = {r.event_type: r for r in ReactionRule.objects.filter(kind=RULES_RUN_REACTION)}
-    for trigger in wanted:
-        row = existing.get(trigger)
-        if row is None:
-            ReactionRule.objects.create(
-                name=f"运营规则 / Operations rules: {trigger_label(trigger)}"[:120],
-                event_type=trigger,
-                kind=RULES_RUN_REACTION,
-                params={},
-            )
-        elif not row.enabled:
-            row.enabled = True
-            row.save(update_fields=["enabled", "updated_at"])
-    for trigger, row in existing.items():
-        if trigger not in wanted and row.enabled:
-            row.enabled = False
-            row.save(update_fields=["enabled", "updated_at"])

@@ -6,12 +6,17 @@ and `rule_check` (the whole rule, for services and tests that save outside the a
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from alerts.models import AlertKind, AlertSeverity
+from orders.outbox.kinds import reaction_params_clean
+from orders.permissions import role_of
 from orders.states import TRANSITIONS_BY_ACTION, Channel, Priority, Role
 
-from .models import TRIGGER_ORDER_CREATED, ActionKind, states_after_trigger, trigger_choices
+from .models import TRIGGER_ORDER_CREATED, ActionKind, reaction_choices, states_after_trigger, trigger_choices
 
 RETURN_REQUESTED_TRIGGER = "request_return"
 _RISK_HOLD = TRANSITIONS_BY_ACTION["flag_risk"]
@@ -60,9 +65,6 @@ def rule_conditions_check(rule) -> dict[str, list[str]]:
 
 def action_check(action, *, trigger: str) -> dict[str, list[str]]:
     """{field: [errors]} for one action row, given the rule's trigger."""
-    from alerts.models import AlertKind, AlertSeverity
-    from orders.permissions import role_of
-
     errors: dict[str, list[str]] = {}
 
     def add(name, message):
@@ -94,8 +96,15 @@ def action_check(action, *, trigger: str) -> dict[str, list[str]]:
                 % {"trigger": TRANSITIONS_BY_ACTION[RETURN_REQUESTED_TRIGGER].label},
             )
     elif kind == ActionKind.NOTIFY:
-        if action.user is None and not action.role and not action.notify_cs_owner:
-            add("user", _("“Notify someone” needs whom: a user, a role or the order's customer-service owner."))
+        users, robots = _many(action, "users"), _many(action, "robots")
+        if action.user is None and not action.role and not action.notify_cs_owner and not users and not robots:
+            add(
+                "user",
+                _("“Notify someone” needs whom: a user, a role, the order's customer-service owner or a chat robot."),
+            )
+        for user in users:
+            if not user.is_active:
+                add("users", _("%(name)s is not an active user.") % {"name": user.get_username()})
         if action.user is not None and not action.user.is_active:
             add("user", _("%(name)s is not an active user.") % {"name": action.user.get_username()})
     elif kind == ActionKind.OPEN_ALERT:
@@ -103,6 +112,15 @@ def action_check(action, *, trigger: str) -> dict[str, list[str]]:
             add("alert_kind", _("“Open an alert” needs the alert kind."))
         if action.alert_severity and action.alert_severity not in AlertSeverity.values:
             add("alert_severity", _("Choose the severity from the list."))
+    elif kind == ActionKind.REACTION:
+        if action.reaction not in {code for code, _label in reaction_choices()}:
+            add("reaction", _("“Run a built-in reaction” needs the reaction, from the list."))
+        else:
+            try:
+                reaction_params_clean(action.reaction, action.params)
+            except ValidationError as exc:
+                for message in exc.messages:
+                    add("params", message)
     elif kind == ActionKind.HOLD_FOR_RISK:
         states = states_after_trigger(trigger)
         if states is not None and not states & set(_RISK_HOLD.sources):
@@ -114,6 +132,21 @@ def action_check(action, *, trigger: str) -> dict[str, list[str]]:
                 ),
             )
     return errors
+
+
+def _many(action, name: str) -> list:
+    """An action's many-to-many people or robots: what the admin form chose, or what a saved
+    row holds (an unsaved row has none yet)."""
+    if not isinstance(action, SimpleNamespace) and getattr(action, "pk", None) is None:
+        return []
+    value = getattr(action, name, None)
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        return list(value)
+    if hasattr(value, "all"):
+        return list(value.all()) if getattr(action, "pk", None) else []
+    return list(value)
 
 
 def rule_check(rule, actions) -> None:

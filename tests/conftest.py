@@ -134,14 +134,15 @@ def _flush_by_delete():
 
 @pytest.fixture
 def roles(django_db_setup, db):
-    from alerts.defaults import alert_defaults_install, default_rules_install
-    from alerts.models import AlertKindSettings, PriorityThreshold, ReactionRule
+    from alerts.defaults import alert_defaults_install
+    from alerts.models import AlertKindSettings
+    from rules.defaults import rules_defaults_install_if_empty
 
     if _groups_and_permissions() != django_db_setup.groups:
         call_command("setup_roles", stdout=io.StringIO())
     # A transactional test's flush empties the tables the data migrations filled.
-    default_rules_install(ReactionRule)
-    alert_defaults_install(AlertKindSettings, PriorityThreshold)
+    rules_defaults_install_if_empty()
+    alert_defaults_install(AlertKindSettings)
 
 
 @pytest.fixture

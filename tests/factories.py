@@ -226,3 +226,32 @@ class ReturnRequestFactory(DjangoModelFactory):
     status = ReturnStatus.APPROVED
     reason = "商品破损"
     source = ReturnSource.HUB
+
+
+def reaction_rule(
+    *,
+    trigger: str,
+    reaction: str = "notify",
+    name: str = "",
+    params: dict | None = None,
+    cs_owner: bool = False,
+    role: str = "",
+    users=(),
+    robots=(),
+    email: bool = False,
+    enabled: bool = True,
+):
+    """A rule with no condition and one outbox action (what the built-in reactions are):
+    `reaction="notify"` tells people and robots, any other code runs that reaction."""
+    from rules.models import Rule, RuleAction
+
+    rule = Rule.objects.create(
+        name=name or f"{trigger} → {reaction} #{Rule.objects.count() + 1}", trigger=trigger, enabled=enabled, position=5
+    )
+    if reaction == "notify":
+        action = RuleAction.objects.create(rule=rule, kind="notify", notify_cs_owner=cs_owner, role=role, email=email)
+        action.users.set(users)
+        action.robots.set(robots)
+    else:
+        RuleAction.objects.create(rule=rule, kind="reaction", reaction=reaction, params=params or {})
+    return rule

@@ -338,10 +338,10 @@ def test_the_bulk_path_leaves_what_the_service_leaves(django_capture_on_commit_c
     order_intake one by one."""
     from django.db import transaction
 
-    from alerts.models import ReactionRule
+    from tests.factories import reaction_rule
 
     for event_type in ("created", "pay", "cancel"):
-        ReactionRule.objects.create(name=event_type, event_type=event_type, kind="notify", recipient_role="operations")
+        reaction_rule(name=event_type, trigger=event_type, role="operations")
     cases = [(None, False), (False, False), (True, False), (None, True), (True, True)]
     fields = {
         "amount": "599.00",

@@ -5,14 +5,15 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from alerts.models import ReactionRule
 from finance.models import InvoiceRequest
 from notifications.models import Notification
 from orders.models import OrderEvent, OutboxMessage, OutboxStatus
 from orders.outbox.kinds import ReactionKind, ReactionRetryLater, no_params, reaction_kind, reaction_kind_register
 from orders.outbox.services import outbox_redispatch_due
 from orders.services.transition import order_transition
+from rules.models import RuleAction
 from tests.conftest import wait_for
+from tests.factories import reaction_rule
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -81,7 +82,7 @@ def test_packed_order_triggers_all_three_reactions(live_worker, make_order, user
 def test_the_same_row_dispatched_twice_has_one_effect(live_worker, make_order, users, counting_kinds):
     from orders.outbox.services import outbox_dispatch
 
-    ReactionRule.objects.create(name="count", event_type="approve", kind="test_counted")
+    reaction_rule(name="count", trigger="approve", reaction="test_counted")
     first, sentinel = make_order("paid"), make_order("paid")
     event = order_transition(first.pk, "approve", actor=users["cs1"])
     counted = OutboxMessage.objects.get(event=event, kind="test_counted")
@@ -123,7 +124,7 @@ def test_unreachable_broker_at_commit_is_recovered_by_the_sweep(live_worker, mak
 
 
 def test_a_reaction_that_keeps_failing_ends_failed_with_an_alert(live_worker, make_order, users, counting_kinds):
-    ReactionRule.objects.create(name="busy", event_type="approve", kind="test_busy")
+    reaction_rule(name="busy", trigger="approve", reaction="test_busy")
     order = make_order("paid")
     started = timezone.now()
     event = order_transition(order.pk, "approve", actor=users["cs1"])
@@ -144,8 +145,8 @@ def test_chat_robots_get_the_message_and_rate_limits_are_retried(live_worker, ma
 
     with FakeWeCom(key="wk") as wecom, FakeDingTalk(token="dt", secret="SECdt") as dingtalk:
         dingtalk.answers.append("rate_limit")  # DingTalk throttles the first message
-        rule = ReactionRule.objects.get(event_type="approve", kind="notify")
-        rule.recipient_robots.add(
+        action = RuleAction.objects.get(rule__trigger="approve", kind="notify")
+        action.robots.add(
             ChatRobot.objects.create(name="客服群", kind="wecom", webhook_url=wecom.url),
             ChatRobot.objects.create(name="运营群", kind="dingtalk", webhook_url=dingtalk.url, secret="SECdt"),
         )

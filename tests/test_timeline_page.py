@@ -16,7 +16,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from alerts.models import ReactionRule
 from notifications.models import Notification
 from orders.events import ATTACHMENTS_ADDED
 from orders.exceptions import ActionNotPermitted, AttachmentRejected, InvalidActionData, StaleOrderError
@@ -373,9 +372,9 @@ def test_query_count_does_not_grow_with_the_record(client, users, make_order, dj
 @pytest.mark.django_db
 def test_adding_a_note_with_a_photo_and_a_pdf(client, users, make_order, django_capture_on_commit_callbacks):
     order = make_order("packed", cs_owner="cs2")
-    rule = ReactionRule.objects.create(
-        name="Note added: tell the CS owner", event_type=ATTACHMENTS_ADDED, kind="notify", recipient_cs_owner=True
-    )
+    from tests.factories import reaction_rule
+
+    rule = reaction_rule(name="Note added: tell the CS owner", trigger=ATTACHMENTS_ADDED, cs_owner=True)
     before = record_counts(order)
     client.force_login(users["wh1"])
     with django_capture_on_commit_callbacks() as callbacks:

@@ -338,6 +338,11 @@ def return_approve_by_rule_in_transaction(*, order: Order, rule_name: str, note:
     return True
 
 
+# The rules engine's actions whose records are after-sales' (declared on AftersalesConfig):
+# {action kind: handler(order=, rule_name=, note=, data=) -> applied}.
+RULE_ACTION_HANDLERS = {"approve_return": return_approve_by_rule_in_transaction}
+
+
 # ---------------------------------------------------------------------------------------------
 # Reviewing a return
 

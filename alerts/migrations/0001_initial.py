@@ -77,8 +77,8 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=120, verbose_name='name')),
-                ('event_type', models.CharField(choices=alerts.models.event_type_choices, max_length=32, verbose_name='when')),
-                ('kind', models.CharField(choices=alerts.models.reaction_kind_choices, max_length=48, verbose_name='do')),
+                ('event_type', models.CharField(max_length=32, verbose_name='when')),
+                ('kind', models.CharField(max_length=48, verbose_name='do')),
                 ('params', models.JSONField(blank=True, default=dict, verbose_name='parameters')),
                 ('recipient_cs_owner', models.BooleanField(default=False, verbose_name="the order's customer-service owner")),
                 ('recipient_role', models.CharField(blank=True, choices=[('customer_service', 'Customer service'), ('warehouse', 'Warehouse'), ('finance', 'Finance'), ('operations', 'Operations'), ('tech_lead', 'Tech lead')], max_length=32, verbose_name='everyone in role')),

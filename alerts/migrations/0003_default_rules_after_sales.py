@@ -2,9 +2,12 @@
 refund takes the order off the to-invoice list) reach databases migrated before them. Rules
 operations already have, edited or not, are left alone."""
 
+from importlib import import_module
+
 from django.db import migrations
 
-from alerts.defaults import default_rules_install
+# The same frozen list and installer as 0002.
+default_rules_install = import_module("alerts.migrations.0002_default_reaction_rules").default_rules_install
 
 
 def install(apps, schema_editor):

@@ -1,7 +1,8 @@
 """Who the outbox asks and tells, registered by apps through their AppConfig (orders.plugins).
 
-- Subscription sources: `source(event_type) -> [(subscription_id, kind, params)]`, the
-  reactions one event type asks for. The operations rules are the one source the hub ships.
+- Subscription sources: `source(event_type) -> [(rule_id, key, kind, params)]`, the reactions
+  one event type asks for; `key` names the subscription among the event's messages (the row's
+  idempotency key is "event:<id>:<key>"). The operations rules are the one source the hub ships.
 - Outcome listeners: `listener(message, status, error)`, called when a message ends for good,
   done or failed, in the transaction that records it (in its own savepoint: an error is
   logged, never lost with the outcome).
@@ -18,7 +19,7 @@ from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
-Subscription = tuple[int | None, str, dict]
+Subscription = tuple[int | None, str, str, dict]
 
 _subscription_sources: list[Callable[[str], Iterable[Subscription]]] = []
 _outcome_listeners: list[Callable] = []
@@ -41,7 +42,7 @@ def event_listener_register(listener: Callable) -> None:
 
 
 def subscriptions_for(event_type: str) -> list[Subscription]:
-    """(subscription id, reaction kind, params) of every reaction `event_type` asks for."""
+    """(rule id, key, reaction kind, params) of every reaction `event_type` asks for."""
     found: list[Subscription] = []
     for source in _subscription_sources:
         found.extend(source(event_type))

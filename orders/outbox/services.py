@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Sequence
 from datetime import timedelta
 
 from django.conf import settings
@@ -40,7 +41,7 @@ _subscriptions_cache: dict[str, tuple[float, list[tuple]]] = {}
 
 
 def outbox_subscriptions_for(event_type: str) -> list[tuple]:
-    """(subscription id, kind, params) of the reactions an event type asks for. Cached per
+    """(rule id, key, kind, params) of the reactions an event type asks for. Cached per
     process for ORDERHUB_RULES_CACHE_SECONDS: every transition asks, rules change a few times a
     week. A rule saved in this process clears the cache at once (outbox_subscriptions_cache_clear);
     other processes see it within the TTL."""
@@ -71,20 +72,21 @@ def outbox_messages_build(events) -> list[OutboxMessage]:
         messages.extend(
             OutboxMessage(
                 event=event,
-                rule_id=subscription_id,
+                rule_id=rule_id,
                 kind=kind,
                 params=params,
-                idempotency_key=f"event:{event.pk}:rule:{subscription_id}",
+                idempotency_key=f"event:{event.pk}:{key}",
                 next_attempt_at=event.occurred_at,
             )
-            for subscription_id, kind, params in by_type[event.action]
+            for rule_id, key, kind, params in by_type[event.action]
         )
     return messages
 
 
-def outbox_enqueue_for_events(events) -> list[OutboxMessage]:
-    """Inside the events' transaction: their outbox rows, dispatched after the commit."""
-    messages = outbox_messages_build(events)
+def outbox_enqueue_for_events(events, *, also: Sequence[OutboxMessage] = ()) -> list[OutboxMessage]:
+    """Inside the events' transaction: their outbox rows (and `also`, rows built for them some
+    other way, e.g. by the intake planners), dispatched together after the commit."""
+    messages = [*outbox_messages_build(events), *also]
     if not messages:
         return []
     OutboxMessage.objects.bulk_create(messages, batch_size=2000)
@@ -97,17 +99,31 @@ def outbox_enqueue_for_event(event: OrderEvent) -> list[OutboxMessage]:
     return outbox_enqueue_for_events([event])
 
 
-def outbox_enqueue_kind(event: OrderEvent, *, kind: str, params: dict | None = None) -> OutboxMessage:
-    """One message of `kind` for this event that no rule asks for: a reaction the writer of the
-    event always needs (the return label of an approved return). Created once per event and
-    kind, inside the event's transaction; dispatch follows the commit."""
+def outbox_enqueue_once(
+    event: OrderEvent, *, key: str, kind: str, params: dict | None = None, rule_id: int | None = None
+) -> OutboxMessage:
+    """One message of `kind` for this event, created once per key (idempotency key
+    "event:<id>:<key>", the same a subscription of that key gets), inside the event's
+    transaction; dispatch follows the commit. A second call finds the first row."""
     message, created = OutboxMessage.objects.get_or_create(
-        idempotency_key=f"event:{event.pk}:kind:{kind}",
-        defaults={"event": event, "kind": kind, "params": params or {}, "next_attempt_at": event.occurred_at},
+        idempotency_key=f"event:{event.pk}:{key}",
+        defaults={
+            "event": event,
+            "rule_id": rule_id,
+            "kind": kind,
+            "params": params or {},
+            "next_attempt_at": event.occurred_at,
+        },
     )
     if created:
         outbox_dispatch_on_commit([message.pk])
     return message
+
+
+def outbox_enqueue_kind(event: OrderEvent, *, kind: str, params: dict | None = None) -> OutboxMessage:
+    """One message of `kind` for this event that no rule asks for: a reaction the writer of the
+    event always needs (the return label of an approved return)."""
+    return outbox_enqueue_once(event, key=f"kind:{kind}", kind=kind, params=params)
 
 
 def outbox_child_create(parent: OutboxMessage, *, kind: str, params: dict, key: str) -> OutboxMessage:

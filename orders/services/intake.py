@@ -41,6 +41,7 @@ from ..exceptions import IllegalTransition, InvalidActionData, OrderError
 from ..models import Order, OrderEvent, OrderNumberSequence
 from ..outbox.services import outbox_enqueue_for_events
 from ..states import TRANSITIONS_BY_ACTION, Channel, State
+from .intake_plans import IntakePlans
 from .orders import (
     SHIPPING_FIELDS,
     _clean_amount,
@@ -385,8 +386,6 @@ def _orders_create_bulk(channel: str, shop, new: list[tuple[int, str, IntakeItem
     """New orders as order_create_in_transaction + order_transition_in_transaction would leave
     them, in a handful of INSERTs: the order row in its final state and version, the history
     rows of each step (created "+", then one "~" per transition), the events, the outbox rows."""
-    from rules.services import rules_intake_plan, rules_intake_record
-
     now = timezone.now()
     plans = []
     orders = []
@@ -433,11 +432,11 @@ def _orders_create_bulk(channel: str, shop, new: list[tuple[int, str, IntakeItem
     # The operations rules for "order created", evaluated once for the batch (the priority lane
     # is set on the rows before the INSERT, the rest follows the commit in the outbox), as
     # order_create_in_transaction does for one order.
-    rule_plans = rules_intake_plan(orders)
+    intake_plans = IntakePlans(orders)
     rows_insert(Order, orders)
 
     history, events, created_events = [], [], []
-    for order, (item, steps), rule_plan in zip(orders, plans, rule_plans, strict=True):
+    for index, (order, (item, steps)) in enumerate(zip(orders, plans, strict=True)):
         row = {name: getattr(order, name) for name in _TRACKED}
         history.append(
             HistoricalOrder(
@@ -455,7 +454,7 @@ def _orders_create_bulk(channel: str, shop, new: list[tuple[int, str, IntakeItem
             version=1,
             actor=None,
             occurred_at=now,
-            note=rule_plan.note_with(item.source_note.strip()),
+            note=intake_plans.note(index, item.source_note.strip()),
             data={"channel": channel, "external_id": order.external_id},
         )
         events.append(created)
@@ -485,8 +484,7 @@ def _orders_create_bulk(channel: str, shop, new: list[tuple[int, str, IntakeItem
     rows_insert(HistoricalOrder, history)
     rows_insert(OrderEvent, events)
     order_events_recorded(events)
-    outbox_enqueue_for_events(events)
-    rules_intake_record(rule_plans, created_events, insert=rows_insert)
+    outbox_enqueue_for_events(events, also=intake_plans.record(created_events, insert=rows_insert))
     return [
         IntakeResult(order=order, outcome=CREATED, actions=tuple(step[0] for step in steps))
         for order, (_item, steps) in zip(orders, plans, strict=True)

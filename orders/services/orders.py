@@ -21,10 +21,11 @@ from ..exceptions import (
     OwnerNotOfBrand,
 )
 from ..models import Order, OrderNumberSequence
-from ..outbox.services import outbox_enqueue_for_event
+from ..outbox.services import outbox_enqueue_for_event, outbox_enqueue_for_events
 from ..permissions import role_of, user_display_name
 from ..selectors import order_is_visible_to
 from ..states import Channel, Priority, Role
+from .intake_plans import IntakePlans
 from .locking import order_check_version, order_lock
 from .order_rows import order_save_locked
 from .shops import shop_for_order
@@ -145,9 +146,7 @@ def order_create_in_transaction(
         raise _already_in_hub(channel, external_id)
     now = timezone.now()
     # The operations rules decide what a new order gets (e.g. the priority lane for high value):
-    # rules_intake_plan sets it on the row before it is saved, and names the rules in the note.
-    from rules.services import rules_intake_plan, rules_intake_record
-
+    # the intake planners set it on the row before it is saved, and name the rules in the note.
     order = Order(
         number=order_number_next(at=now),
         channel=channel,
@@ -165,7 +164,7 @@ def order_create_in_transaction(
         state_changed_at=now,
         **{name: (value or "").strip() for name, value in shipping.items()},
     )
-    (plan,) = rules_intake_plan([order])
+    plans = IntakePlans([order])
     order._history_user = actor
     order.save()
     created = order_event_create(
@@ -174,11 +173,10 @@ def order_create_in_transaction(
         from_state="",
         actor=actor,
         occurred_at=now,
-        note=plan.note_with(note),
+        note=plans.note(0, note),
         data={"channel": channel, "external_id": order.external_id},
     )
-    outbox_enqueue_for_event(created)
-    rules_intake_record([plan], [created])
+    outbox_enqueue_for_events([created], also=plans.record([created]))
     return order
 
 

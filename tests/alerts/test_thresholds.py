@@ -14,7 +14,7 @@ from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
-from alerts.models import AlertKind, AlertKindSettings, PriorityThreshold, StaleThreshold
+from alerts.models import AlertKind, AlertKindSettings, StaleThreshold
 from notifications.models import ChatRobot
 from orders.demo import demo_address
 from orders.models import Order, Warehouse
@@ -97,13 +97,11 @@ def test_the_defaults_are_seeded():
     assert rows["risk_hold_waiting"].params == {"minutes": 120}
     assert rows["sla_breach"].params == {"default_promised_hours": 48}
     assert rows["sla_breach"].escalation_minutes == 15 and rows["stale_order"].escalation_minutes == 30
-    assert list(PriorityThreshold.objects.values_list("currency", "amount")) == [("CNY", Decimal("500.00"))]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_defaults_are_back_after_a_flush(roles):
     assert AlertKindSettings.objects.count() == len(AlertKind.values)
-    assert PriorityThreshold.objects.get(currency="CNY").amount == Decimal("500")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from alerts.alerting import alert_raise
-from alerts.models import AlertKind, ReactionRule
+from alerts.models import AlertKind
 from notifications.models import Notification
 from orders.models import Attachment, Order, OutboxMessage
 from orders.outbox.services import outbox_deliver
@@ -192,15 +192,11 @@ def test_the_alert_board_token_ignores_other_brands(client, users, world):
 def test_notifications_reach_only_people_who_see_the_order(users, world):
     """A rule naming every customer-service person and the owner: for each brand's order, only
     its own customer service is told (the unassigned one for the default brand)."""
-    rule = ReactionRule.objects.create(
-        name="tell customer service",
-        event_type="approve",
-        kind="notify",
-        recipient_role=Role.CUSTOMER_SERVICE,
-        recipient_cs_owner=True,
-        params={},
+    from tests.factories import reaction_rule
+
+    rule = reaction_rule(
+        name="tell customer service", trigger="approve", role=Role.CUSTOMER_SERVICE, cs_owner=True, users=[users["cs2"]]
     )
-    rule.recipient_users.add(users["cs2"])
     told = {}
     for code in ("alpha", "beta", "default"):
         order = world.orders[(code, "cs")]

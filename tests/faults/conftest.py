@@ -305,10 +305,11 @@ def sf_account_for(fake: FakeSF, warehouses):
 def only_upload_rules() -> None:
     """Reactions other than the waybill upload and the tech lead's failure alert off, so the
     outbox holds exactly what the test counts."""
-    from alerts.models import ReactionRule
+    from rules.models import Rule, RuleAction
 
-    ReactionRule.objects.exclude(event_type__in=["ship", "reaction_failed"]).update(enabled=False)
-    assert set(ReactionRule.objects.filter(enabled=True).values_list("event_type", "kind")) == {
+    Rule.objects.exclude(trigger__in=["ship", "reaction_failed"]).update(enabled=False)
+    enabled = RuleAction.objects.filter(rule__enabled=True).values_list("rule__trigger", "kind", "reaction")
+    assert {(trigger, reaction or kind) for trigger, kind, reaction in enabled} == {
         ("ship", "carrier_upload_waybill"),
         ("reaction_failed", "notify"),
     }

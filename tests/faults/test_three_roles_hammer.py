@@ -182,9 +182,9 @@ def hammer(order_ids: list[int], warehouse, rounds: int) -> list[Actor]:
 
 
 def test_three_roles_and_the_system_hammering_50_orders_lose_no_update(make_order, warehouses):
-    from alerts.models import ReactionRule
+    from rules.models import Rule
 
-    ReactionRule.objects.update(enabled=False)  # only the orders themselves are under test
+    Rule.objects.update(enabled=False)  # only the orders themselves are under test
     orders = [make_order(State.PAID) for _ in range(ORDERS)]
     order_ids = [o.pk for o in orders]
     events_before = {o.pk: set(o.events.values_list("pk", flat=True)) for o in orders}

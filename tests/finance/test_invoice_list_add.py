@@ -7,13 +7,14 @@ from decimal import Decimal
 
 import pytest
 
-from alerts.models import ReactionRule
 from finance.models import InvoiceRequest
 from orders.events import EVENT_TYPE_CHOICES
 from orders.models import OrderEvent, OutboxMessage, OutboxStatus
 from orders.outbox.kinds import reaction_kind, reaction_kind_choices
 from orders.outbox.services import outbox_deliver
 from orders.services.transition import order_transition
+from rules.models import RuleAction
+from tests.factories import reaction_rule
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +64,7 @@ def test_packed_order_goes_on_the_list_once(make_order, users):
 
 
 def test_a_second_rule_asking_the_same_adds_nothing(make_order, users):
-    ReactionRule.objects.create(name="again", event_type="pack", kind="invoice_list_add")
+    reaction_rule(name="again", trigger="pack", reaction="invoice_list_add")
     order = make_order("allocated")
     event = order_transition(order.pk, "pack", actor=users["wh1"])
     messages = OutboxMessage.objects.filter(event=event, kind="invoice_list_add")
@@ -96,7 +97,9 @@ def test_refunded_before_the_reaction_ran_is_not_listed(make_order):
 def test_the_default_rule_on_the_refund_takes_the_order_off_the_list(listed, users):
     from finance.services import invoice_mark_issued, invoice_mark_requested
 
-    assert ReactionRule.objects.filter(event_type="refund", kind="invoice_list_cancel", enabled=True).exists()
+    assert RuleAction.objects.filter(
+        rule__trigger="refund", reaction="invoice_list_cancel", rule__enabled=True
+    ).exists()
     invoice = listed("delivered")
     issued = listed("delivered")
     invoice_mark_requested(invoice_id=issued.pk, actor=users["fin1"], expected_version=1)

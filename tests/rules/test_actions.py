@@ -20,7 +20,6 @@ from orders.states import Priority
 from rules.defaults import HIGH_VALUE_NAME
 from rules.events import RULE_APPLIED, RULES_RUN_REACTION
 from rules.models import Rule, RuleFiring
-from rules.services import rules_reaction_sync
 
 pytestmark = pytest.mark.django_db
 
@@ -102,6 +101,8 @@ def test_heavier_actions_at_intake_follow_the_commit_in_the_outbox(
     assert outbox_deliver(message.pk) == "done"
     firing.refresh_from_db()
     assert firing.outcome == "done"
+    queued = OutboxMessage.objects.get(event=created, kind="notify")
+    assert outbox_deliver(queued.pk) == "done"
     notice = Notification.objects.get(order=order, recipient=users["ops1"])
     assert "big order" in notice.text
     line = OrderEvent.objects.get(order=order, action=RULE_APPLIED)
@@ -190,13 +191,17 @@ def test_hold_is_skipped_when_the_order_moved_on(make_order, make_rule, run_rule
 
 
 def test_notify_someone(make_order, make_rule, run_rules, users):
-    make_rule(
+    rule = make_rule(
         name="Packed → 刘洋",
         trigger="pack",
+        is_gift="no",
         actions=[{"kind": "notify", "user": users["ops1"], "notify_cs_owner": True, "message": "看看这单"}],
     )
     order = make_order("packed")
     run_rules(event_of(order, "pack"))
+    # The notify reaction tells them, once, from the outbox.
+    queued = OutboxMessage.objects.get(event=event_of(order, "pack"), kind="notify", rule_id=rule.pk)
+    assert outbox_deliver(queued.pk) == "done"
     recipients = set(
         Notification.objects.filter(order=order, text__contains="看看这单").values_list(
             "recipient__username", flat=True
@@ -241,7 +246,6 @@ def test_the_reaction_runs_the_rules_of_an_event_once(make_order, make_rule, use
     from orders.services.transition import order_transition
 
     rule = make_rule(name="Packed → lane", trigger="pack")
-    rules_reaction_sync()
     order = make_order("allocated")
     with django_capture_on_commit_callbacks():
         order_transition(order.pk, "pack", actor=users["wh1"])
@@ -255,15 +259,17 @@ def test_the_reaction_runs_the_rules_of_an_event_once(make_order, make_rule, use
     assert OrderEvent.objects.filter(order=order, action="details_updated").count() == 1
 
 
-def test_reaction_rules_follow_the_enabled_rules(make_rule):
-    from alerts.models import ReactionRule
+def test_the_outbox_runs_the_rules_of_a_trigger_only_while_one_is_enabled(make_rule):
+    from orders.outbox.listeners import subscriptions_for
 
+    def runs() -> bool:
+        return any(kind == RULES_RUN_REACTION for _rule, _key, kind, _params in subscriptions_for("deliver"))
+
+    assert not runs()
     rule = make_rule(name="On delivery", trigger="deliver")
-    rules_reaction_sync()
-    assert ReactionRule.objects.get(kind=RULES_RUN_REACTION, event_type="deliver").enabled
+    assert runs()
     Rule.objects.filter(pk=rule.pk).update(enabled=False)
-    rules_reaction_sync()
-    assert not ReactionRule.objects.get(kind=RULES_RUN_REACTION, event_type="deliver").enabled
+    assert not runs()
 
 
 def test_the_timeline_page_names_the_rule(make_order, make_rule, run_rules, login):

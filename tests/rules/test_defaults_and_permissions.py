@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from alerts.models import ReactionRule
-from rules.defaults import HIGH_VALUE_NAME, REPEAT_RETURN_NAME, SLA_NAME
+from orders.outbox.listeners import subscriptions_for
+from rules.defaults import BUILTIN_REACTIONS, HIGH_VALUE_NAME, REPEAT_RETURN_NAME, SLA_NAME
 from rules.events import RULES_RUN_REACTION
 from rules.models import Rule, RuleFiring
 from tests.rules.forms import rule_post_data
@@ -29,8 +29,10 @@ def test_the_defaults_are_there_after_migrate():
     repeat = Rule.objects.get(name=REPEAT_RETURN_NAME)
     assert (repeat.enabled, repeat.trigger, repeat.previous_delivered_min) == (True, "request_return", 3)
     assert [a.kind for a in repeat.actions.all()] == ["approve_return"]
-    # The outbox runs the rules of "return requested" through one managed reaction rule.
-    assert ReactionRule.objects.get(event_type="request_return", kind=RULES_RUN_REACTION).enabled
+    # The outbox runs the rules of "return requested" after each such event.
+    assert ("kind:rules_run", RULES_RUN_REACTION) in {
+        (key, kind) for _r, key, kind, _p in subscriptions_for("request_return")
+    }
 
     sla = Rule.objects.get(name=SLA_NAME)
     assert (sla.enabled, sla.trigger) == (False, "allocate")
@@ -45,8 +47,13 @@ def test_the_defaults_come_back_after_a_flush():
 
     # What pytest-django does between transactional tests: empty every table, then post_migrate.
     call_command("flush", interactive=False, stdout=io.StringIO())
-    assert set(Rule.objects.values_list("name", flat=True)) == {HIGH_VALUE_NAME, REPEAT_RETURN_NAME, SLA_NAME}
-    assert ReactionRule.objects.filter(kind=RULES_RUN_REACTION, event_type="request_return").exists()
+    assert set(Rule.objects.values_list("name", flat=True)) == {
+        HIGH_VALUE_NAME,
+        REPEAT_RETURN_NAME,
+        SLA_NAME,
+        *(name for name, *_rest in BUILTIN_REACTIONS),
+    }
+    assert RULES_RUN_REACTION in {kind for _r, _k, kind, _p in subscriptions_for("request_return")}
 
 
 def test_operations_edit_a_default(login):

@@ -8,12 +8,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from alerts.models import ReactionRule
 from notifications.models import Notification
 from orders.models import OrderEvent, OutboxMessage, OutboxStatus
 from orders.outbox.kinds import ReactionKind, ReactionRetryLater, no_params, reaction_kind, reaction_kind_register
 from orders.outbox.services import outbox_deliver, outbox_redispatch_due
 from orders.services.transition import order_transition
+from rules.models import RuleAction
+from tests.factories import reaction_rule
 
 CALLS: list[int] = []
 
@@ -51,9 +52,7 @@ def test_transition_writes_one_row_per_enabled_rule_and_dispatches_on_commit(
     sent = []
     monkeypatch.setattr(tasks.outbox_process, "apply_async", lambda args, **kw: sent.append(args[0]))
     order = make_order("allocated", cs_owner="cs2")
-    ReactionRule.objects.create(
-        name="disabled", event_type="pack", kind="notify", recipient_cs_owner=True, enabled=False
-    )
+    reaction_rule(name="disabled", trigger="pack", cs_owner=True, enabled=False)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         event = order_transition(order.pk, "pack", actor=users["wh1"])
     rows = list(OutboxMessage.objects.filter(event=event).order_by("kind"))
@@ -127,7 +126,7 @@ def test_retries_back_off_then_fail_with_an_alert(make_order, users, test_kinds,
     settings.ORDERHUB_OUTBOX_MAX_ATTEMPTS = 3
     settings.ORDERHUB_OUTBOX_BACKOFF_BASE = 10
     settings.ORDERHUB_OUTBOX_BACKOFF_CAP = 1000
-    ReactionRule.objects.create(name="busy", event_type="approve", kind="test_busy")
+    reaction_rule(name="busy", trigger="approve", reaction="test_busy")
     order = make_order("paid")
     event = order_transition(order.pk, "approve", actor=users["cs1"])
     message = OutboxMessage.objects.get(event=event, kind="test_busy")
@@ -151,7 +150,7 @@ def test_retries_back_off_then_fail_with_an_alert(make_order, users, test_kinds,
 @pytest.mark.django_db
 def test_a_failure_of_the_failure_alert_does_not_loop(make_order, users, test_kinds):
     # No carrier account: booking the pickup fails at once, for the failure alert as well.
-    ReactionRule.objects.create(name="busy alert", event_type="reaction_failed", kind="carrier_book_pickup")
+    reaction_rule(name="busy alert", trigger="reaction_failed", reaction="carrier_book_pickup")
     order = make_order("allocated")
     event = order_transition(order.pk, "pack", actor=users["wh1"])
     outbox_deliver(OutboxMessage.objects.get(event=event, kind="carrier_book_pickup").pk)
@@ -200,24 +199,26 @@ def test_unreachable_broker_at_commit_loses_nothing(make_order, users, monkeypat
 
 @pytest.mark.django_db
 def test_rule_params_are_validated_per_kind():
-    from django.core.exceptions import ValidationError
+    from rules.validation import action_check
 
-    rule = ReactionRule(name="x", event_type="approve", kind="notify", params={"email": "yes"})
-    with pytest.raises(ValidationError):
-        rule.full_clean()
-    rule.params = {"colour": "red"}
-    with pytest.raises(ValidationError):
-        rule.full_clean()
-    rule.params = {"email": True}
-    rule.full_clean()
-    rule.kind = "carrier_book_pickup"
-    with pytest.raises(ValidationError):
-        rule.full_clean()
+    def errors(**fields):
+        return action_check(RuleAction(**fields), trigger="approve")
+
+    assert "params" in errors(kind="reaction", reaction="carrier_book_pickup", params={"colour": "red"})
+    assert errors(kind="reaction", reaction="carrier_book_pickup", params={}) == {}
+    assert "reaction" in errors(kind="reaction", reaction="no_such_reaction")
+    # The internal kinds (a chat message, a refund payment) are not a rule's to run.
+    assert "reaction" in errors(kind="reaction", reaction="chat_send")
 
 
 @pytest.mark.django_db
 def test_default_rules_are_installed():
-    rules = set(ReactionRule.objects.values_list("event_type", "kind"))
+    rules = {
+        (trigger, reaction or kind)
+        for trigger, kind, reaction in RuleAction.objects.filter(rule__enabled=True).values_list(
+            "rule__trigger", "kind", "reaction"
+        )
+    }
     assert {
         ("approve", "notify"),
         ("pack", "notify"),
@@ -230,9 +231,7 @@ def test_default_rules_are_installed():
 
 @pytest.mark.django_db
 def test_notify_can_also_email_each_recipient(make_order, users, mailoutbox):
-    rule = ReactionRule.objects.get(event_type="approve", kind="notify")
-    rule.params = {"email": True}
-    rule.save()
+    RuleAction.objects.filter(rule__trigger="approve", kind="notify").update(email=True)
     order = make_order("paid", cs_owner="cs2")
     event = order_transition(order.pk, "approve", actor=users["cs1"])
     outbox_deliver(OutboxMessage.objects.get(event=event, kind="notify").pk)
