@@ -45,9 +45,11 @@ soak: setup
 bench: setup
 	./scripts/bench.sh
 
+# ruff, and the layer contract between the apps (pyproject.toml [tool.importlinter]).
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-logo --cache-dir var/import-linter-cache
 
 # The services' and selectors' types (mypy with django-stubs, pyproject.toml); `make test` runs it too.
 typecheck: setup

@@ -17,6 +17,9 @@ export DJANGO_SETTINGS_MODULE=config.settings.test
 .venv/bin/ruff check --quiet .
 .venv/bin/ruff format --check --quiet .
 .venv/bin/mypy  # the services' and selectors' types (pyproject.toml [tool.mypy])
+# The layer contract between the apps (pyproject.toml [tool.importlinter]): orders imports no
+# other app, the others only the neighbours named there, no cycles.
+.venv/bin/lint-imports --no-logo --cache-dir var/import-linter-cache
 # Two processes, each with its own test database, task queue, Redis and ports: on 2 cores the
 # suite takes about half as long. `--dist load` hands each process its tests in collection
 # order, so in each one the transactional tests still come after the others, as pytest-django
