@@ -1,26 +1,28 @@
 """Reads for the order timeline page: the order's essentials, one chronological list of its
-events and field changes, its shipments and its notifications.
+events and field changes, its shipments, and the sections other apps add (TIMELINE_SECTIONS:
+the notifications app, whom the order's events told).
 
 A constant number of queries whatever the length of the record: the order (with owner,
 warehouse, main order) and its gifts, the events and their attachments, every history row of
-the order (with the users and records its foreign keys point to), the shipments, the
-notifications. Field changes are diffed in Python.
+the order (with the users and records its foreign keys point to), the shipments, and a
+constant number per added section. Field changes are diffed in Python.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from itertools import pairwise
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch
+from django.template.loader import render_to_string
 from django.utils import timezone
-
-from notifications.models import Notification
 
 from .models import Attachment, Order, OrderEvent, Shipment
 from .permissions import role_of, user_display_name
+from .plugins import hub_extensions
 from .selectors import order_list_visible_to, order_shipments, order_timeline, order_visibility_q
 from .states import Role
 
@@ -98,7 +100,7 @@ class OrderTimelinePage:
     entries: list[TimelineEntry]
     shipments: list[Shipment]
     current_shipment: Shipment | None
-    notifications: list[Notification] | None  # None: this user may see none of them
+    sections: list[str] = field(default_factory=list)  # what other apps add, rendered (HTML)
 
 
 def order_for_timeline(*, number: str, user=None) -> Order | None:
@@ -208,26 +210,41 @@ def order_timeline_entries(*, order: Order, shipments: list[Shipment] | None = N
     return entries
 
 
-def order_notifications_for_timeline(*, order: Order, user) -> QuerySet[Notification] | None:
-    """The order's notifications a user may see: all of them with `notifications.view_notification`,
-    else the ones addressed to the user. Oldest first."""
-    notifications = Notification.objects.filter(order=order).select_related("recipient").order_by("created_at", "id")
-    if user.has_perm("notifications.view_notification"):
-        return notifications
-    return notifications.filter(recipient=user)
+# The extension point for the timeline page's sections below the shipments: an app declares
+# `extensions = {TIMELINE_SECTIONS: "<dotted path of a list of TimelineSection>"}` on its
+# HubAppConfig (notifications: whom the order's events told), so orders names no app.
+TIMELINE_SECTIONS = "orders.timeline_sections"
 
 
-def order_timeline_page_data(*, order: Order, user) -> OrderTimelinePage:
+@dataclass(frozen=True)
+class TimelineSection:
+    """`context(order=, user=)` returns the template's context, or None when `user` may see
+    nothing of it (the section is then left out); a constant number of queries per page."""
+
+    template: str
+    context: Callable[..., dict | None]
+
+
+def timeline_sections_render(*, order: Order, user, request=None) -> list[str]:
+    rendered = []
+    for declared in hub_extensions(TIMELINE_SECTIONS):
+        for section in declared:
+            context = section.context(order=order, user=user)
+            if context is not None:
+                rendered.append(render_to_string(section.template, context, request=request))
+    return rendered
+
+
+def order_timeline_page_data(*, order: Order, user, request=None) -> OrderTimelinePage:
     """Everything the page shows, for this viewer."""
     shipments = list(order_shipments(order_id=order.pk))
-    notifications = list(order_notifications_for_timeline(order=order, user=user))
     return OrderTimelinePage(
         order=order,
         gifts=list(order.gifts.all()),
         entries=order_timeline_entries(order=order, shipments=shipments),
         shipments=shipments,
         current_shipment=shipments[-1] if shipments else None,
-        notifications=notifications if notifications or user.has_perm("notifications.view_notification") else None,
+        sections=timeline_sections_render(order=order, user=user, request=request),
     )
 
 

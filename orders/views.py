@@ -62,7 +62,7 @@ def order_timeline_page(request, number: str):
         "orders/timeline.html",
         {
             "title": order.number,
-            "page": order_timeline_page_data(order=order, user=user),
+            "page": order_timeline_page_data(order=order, user=user, request=request),
             "order": order,
             "can_add": user.has_perm("orders.add_attachment"),
             "can_open_admin": user.is_staff and user.has_perm("orders.view_order"),

@@ -13,13 +13,6 @@ def display_name(user) -> str:
     return user_display_name(user)
 
 
-@register.filter
-def unread_notifications(user) -> int:
-    from notifications.selectors import notification_unread_count
-
-    return notification_unread_count(user=user) if user.is_authenticated else 0
-
-
 @register.simple_tag
 def board_links(user) -> list[dict]:
     """The board pages this user may open, in the order the work flows."""
