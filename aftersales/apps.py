@@ -13,4 +13,8 @@ class AftersalesConfig(HubAppConfig):
     # offering the bare transition.
     order_actions_elsewhere = "aftersales.admin_returns.ORDER_ACTIONS_ELSEWHERE"
     # The rules' "approve the return" action changes after-sales' records: after-sales applies it.
-    extensions = {"rules.action_handlers": "aftersales.services.returns.RULE_ACTION_HANDLERS"}
+    # Shopify's `returns/request` deliveries, signed and checked by its webhook, open returns here.
+    extensions = {
+        "rules.action_handlers": "aftersales.services.returns.RULE_ACTION_HANDLERS",
+        "integrations.shopify_topics": "aftersales.channels.shopify_returns.SHOPIFY_TOPICS",
+    }

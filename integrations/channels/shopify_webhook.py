@@ -11,7 +11,8 @@ Topics (`X-Shopify-Topic`): orders/create, orders/updated, orders/paid and order
 all carry the whole order, so each is applied the same way by the intake service: create the
 order if the hub does not have it, then bring its payment and cancellation forward as the
 system. Deliveries that arrive out of order or twice therefore converge. `returns/request`
-opens a return (see `shopify_returns.py`). Other topics answer 200 {"ignored": topic}.
+opens a return (after-sales' `aftersales/channels/shopify_returns.py`, through SHOPIFY_TOPICS).
+Other topics answer 200 {"ignored": topic}.
 
 `X-Shopify-Webhook-Id` is the same on every retry of one delivery: a delivery is applied once
 and recorded (InboundDelivery, source "shopify") in the same transaction as the order change,
@@ -34,14 +35,27 @@ from django.http import JsonResponse
 
 from orders.exceptions import OrderError
 from orders.models import Shop
+from orders.plugins import hub_extensions
 from orders.states import Channel
 
 from ..services.shopify import DELIVERY_ID_MAX, SOURCE, shopify_order_receive
 from ..signing import signature_matches_base64, signed_webhook, webhook_secrets
 from .shopify import SHOPIFY_ORDER_TOPICS, ShopifyPayloadError
-from .shopify_returns import SHOPIFY_RETURN_TOPICS, shopify_return_delivery
 
 logger = logging.getLogger(__name__)
+
+# The extension point for the topics other apps take (after-sales: `returns/request`): an app
+# declares `extensions = {SHOPIFY_TOPICS: "<dotted path of {topic: handler}>"}` on its
+# HubAppConfig; `handler(request, body=, topic=, shop=)` answers the delivery, already signed
+# and checked here. Integrations thus names no app that builds on it.
+SHOPIFY_TOPICS = "integrations.shopify_topics"
+
+
+def shopify_topic_handler(topic: str):
+    for declared in hub_extensions(SHOPIFY_TOPICS):
+        if topic in declared:
+            return declared[topic]
+    return None
 
 
 def _error(message: str, status: int, field: str = "") -> JsonResponse:
@@ -86,10 +100,11 @@ def shopify_orders_webhook(request, **kwargs):
         return _error("bad signature", 401)
 
     topic = request.headers.get("X-Shopify-Topic", "").strip()
-    if topic in SHOPIFY_RETURN_TOPICS:
-        # A shop that signed with its own secret opens returns on its own orders only.
+    handler = shopify_topic_handler(topic)
+    if handler is not None:
+        # A shop that signed with its own secret acts on its own orders only.
         own = shop if shop is not None and shop.webhook_secret else None
-        return shopify_return_delivery(request, body=body, topic=topic, shop=own)
+        return handler(request, body=body, topic=topic, shop=own)
     if topic not in SHOPIFY_ORDER_TOPICS:
         return JsonResponse({"ignored": topic})
     delivery_id = request.headers.get("X-Shopify-Webhook-Id", "").strip()

@@ -19,7 +19,9 @@ as public apps receive it, read defensively):
 - Reason: each line's `return_reason` with its notes; items: SKU and title from the line item,
   the quantity from the return line.
 
-The return is opened by `aftersales.services.returns` as the system (source "channel"), in one
+Shopify's webhook endpoint (integrations) hands this topic to after-sales through the extension
+point `integrations.shopify_topics` (SHOPIFY_TOPICS below), so integrations names no after-sales
+module. The return is opened by `aftersales.services.returns` as the system (source "channel"), in one
 transaction with the delivery record (InboundDelivery, source "shopify"). A replayed delivery
 answers 200 {"duplicate": true}. A return the hub cannot open (order not in the hub, not
 delivered, a return already open) is recorded as a refused delivery with the reason, written on
@@ -39,14 +41,17 @@ from django.db import IntegrityError, transaction
 from django.http import JsonResponse
 from django.utils import timezone
 
+from integrations.channels.shopify import ShopifyPayloadError
+from integrations.models import InboundDelivery
 from orders.events import order_event_create
 from orders.exceptions import OrderError
 from orders.models import Order, OrderEvent
 from orders.outbox.services import outbox_enqueue_for_event
 from orders.states import Channel
 
-from ..models import InboundDelivery
-from .shopify import ShopifyPayloadError
+from ..events import RETURN_REQUEST_REFUSED
+from ..models import ReturnRequest, ReturnSource
+from ..services.returns import return_request_create_in_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -159,9 +164,6 @@ def shopify_return_delivery(request, *, body: bytes, topic: str, shop=None) -> J
     except ShopifyPayloadError as exc:
         return _json({"error": exc.message, **({"field": exc.field} if exc.field else {})}, 400)
 
-    from aftersales.models import ReturnSource
-    from aftersales.services.returns import return_request_create_in_transaction
-
     orders = Order.objects.filter(channel=Channel.SHOPIFY, external_id=parsed.order_external_id)
     if shop is not None:
         orders = orders.filter(shop=shop)
@@ -195,7 +197,6 @@ def shopify_return_delivery(request, *, body: bytes, topic: str, shop=None) -> J
         # deliveries (the database's one-case-per-return): what the other one committed stands.
         if _seen(delivery_id):
             return _json({"duplicate": True})
-        from aftersales.models import ReturnRequest
 
         case = ReturnRequest.objects.filter(order=order, channel_reference=parsed.return_id).first()
         if case is None:
@@ -215,7 +216,6 @@ def shopify_return_delivery(request, *, body: bytes, topic: str, shop=None) -> J
 def _refuse(delivery_id: str, topic: str, parsed: ShopifyReturn, order: Order | None, reason: str) -> JsonResponse:
     """Record the refused delivery (and the buyer's request on the order's timeline, once per
     Shopify return); answer 200 so Shopify does not retry a final decision."""
-    from aftersales.events import RETURN_REQUEST_REFUSED
 
     logger.info("shopify: %s return %s refused: %s", topic, parsed.return_id, reason)
     try:
@@ -249,3 +249,7 @@ def _refuse(delivery_id: str, topic: str, parsed: ShopifyReturn, order: Order | 
             return _json({"duplicate": True})
         raise
     return _json({"refused": reason, "order": order.number if order else None})
+
+
+# Declared on AftersalesConfig: the Shopify webhook endpoint's handler of each return topic.
+SHOPIFY_TOPICS = dict.fromkeys(SHOPIFY_RETURN_TOPICS, shopify_return_delivery)
