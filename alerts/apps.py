@@ -7,7 +7,6 @@ class AlertsConfig(HubAppConfig):
     name = "alerts"
     verbose_name = _("Alerts")
 
-    reaction_kinds = "alerts.reactions.REACTION_KINDS"
     # Integration failures open alerts and later successes clear them.
     outcome_listeners = ("alerts.outcomes.integration_outcome",)
     # The sweeps' periodic tasks, created once, then operations' to edit (alerts/beat.py).

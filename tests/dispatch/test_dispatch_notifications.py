@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.urls import reverse
 
-from alerts.services import chat_text
 from notifications.models import Notification
+from notifications.services import chat_text
 from orders.models import OutboxMessage, Warehouse
 from orders.outbox.services import outbox_deliver
 from orders.services.transition import order_transition

@@ -8,11 +8,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from alerts.services import chat_text
 from kpis.selectors import cross_role_latency
 from notifications.models import ChatRobot, Notification
 from notifications.privacy import mask_personal_data
-from notifications.services import notifications_stamp_acted
+from notifications.services import chat_text, notifications_stamp_acted
 from orders.models import OutboxMessage
 from orders.outbox.services import outbox_deliver
 from orders.services.transition import order_transition

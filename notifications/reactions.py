@@ -1,4 +1,4 @@
-"""Reaction kinds of the alerts app: tell people (in-app, email) and chat groups."""
+"""Reaction kinds of the notifications app: tell people (in-app, email) and chat groups."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from integrations.chat.base import ChatGiveUp, ChatRetryLater, RobotConfig, chat_send
-from notifications.models import ChatDelivery, ChatRobot
 from orders.outbox.kinds import ReactionFailed, ReactionKind, ReactionRetryLater
 from orders.outbox.services import outbox_child_create
 
+from .models import ChatDelivery, ChatRobot
 from .services import chat_text, notification_recipients, notification_text, notifications_create
 
 _NOTIFY_KEYS = {"cs_owner", "role", "users", "robots", "email", "message"}
