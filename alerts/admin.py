@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from orders.exceptions import OrderError
 from orders.states import STALE_WATCHED_STATES
 
 from .defaults import alert_kind_params_clean
@@ -126,7 +127,6 @@ class AlertAdmin(admin.ModelAdmin):
         return alert.order.number if alert.order_id else alert.integration
 
     def _each(self, request, queryset, apply) -> None:
-        from orders.exceptions import OrderError
 
         done = 0
         for alert in queryset.order_by("pk"):

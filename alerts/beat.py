@@ -11,6 +11,8 @@ its periodic task off rather than deleting it: a deleted one comes back at the n
 
 from __future__ import annotations
 
+from orders.beat import periodic_tasks_ready
+
 SWEEP_TASKS = {
     "alerts: stale orders": "alerts.tasks.alerts_sweep_stale",
     "alerts: conflicting edits": "alerts.tasks.alerts_sweep_conflicts",
@@ -24,8 +26,6 @@ def sweep_schedules_install(**kwargs) -> int:
     """Create the sweeps' missing periodic tasks; returns how many were created."""
     from django.apps import apps
     from django.db import DEFAULT_DB_ALIAS
-
-    from orders.beat import periodic_tasks_ready
 
     using = kwargs.get("using", DEFAULT_DB_ALIAS)
     if not periodic_tasks_ready(using):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from orders.selectors import order_visibility_q
+
 ALERT_BOARD_LIMIT = 200
 
 
@@ -9,8 +11,6 @@ def alert_visibility_q(user):
     """The alerts `user` may see: those about an integration, and those about an order they may
     see (customer service: their brands' orders; see orders.selectors.shop_ids_visible_to)."""
     from django.db.models import Q
-
-    from orders.selectors import order_visibility_q
 
     about_order = order_visibility_q(user, prefix="order__")
     return about_order if not about_order else (Q(order__isnull=True) | about_order)

@@ -8,6 +8,8 @@ deleting it: a deleted one comes back at the next migrate). Same pattern as aler
 
 from __future__ import annotations
 
+from orders.beat import periodic_tasks_ready
+
 PROPOSAL_TASK_NAME = "dispatch: propose promised ship times"
 PROPOSAL_TASK = "dispatch.tasks.promise_proposals_compute"
 # 02:30 in the hub's time zone: after the day's pickups, before anyone looks at the proposals.
@@ -19,8 +21,6 @@ def proposal_schedule_install(**kwargs) -> bool:
     from django.apps import apps
     from django.conf import settings
     from django.db import DEFAULT_DB_ALIAS
-
-    from orders.beat import periodic_tasks_ready
 
     using = kwargs.get("using", DEFAULT_DB_ALIAS)
     if not periodic_tasks_ready(using):

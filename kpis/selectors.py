@@ -28,6 +28,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from notifications.models import Notification
+from orders.selectors import shop_ids_of_brand
 from reconciliation.models import PHYSICAL_SOURCES, ReconciliationRun
 
 from .models import KpiDaily, KpiThresholds, ManualIntervention
@@ -226,7 +227,6 @@ def kpi_summary(days: int = 7, *, now: datetime | None = None, brand=None) -> di
     With a `brand`, latency and interventions count that brand's orders only. Status accuracy
     stays the hub's: a reconciliation run compares a whole carrier or warehouse export and
     keeps its counts, not which brand each compared status belonged to."""
-    from orders.selectors import shop_ids_of_brand
 
     since, until, day_list = days_window(days, now=now)
     shop_ids = shop_ids_of_brand(brand=brand)
@@ -274,7 +274,6 @@ def kpi_daily_history_for_brand(*, brand, days: int = 30, now: datetime | None =
     """The last `days` local days for one brand, oldest first, computed from the records (the
     daily snapshots are the hub's): the brand's interventions per day and the p95 latency of its
     orders' notifications, beside the hub's status accuracy. Three queries."""
-    from orders.selectors import shop_ids_of_brand
 
     since, until, day_list = days_window(days, now=now)
     shop_ids = shop_ids_of_brand(brand=brand)

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 
+from orders.models import OrderEvent
 from orders.permissions import role_of
 from orders.selectors import user_list_seeing_order
 from orders.services.dispatch import dispatch_promise_text_for_event
@@ -37,8 +38,6 @@ def notifications_stamp_acted(*, window_days: int = 7) -> int:
     """Set `acted_at` to the first event the recipient recorded on the order after being told:
     one set-based UPDATE over the recent, not yet acted notifications."""
     from django.db.models import Min, OuterRef, Subquery
-
-    from orders.models import OrderEvent
 
     first_action = (
         OrderEvent.objects.filter(

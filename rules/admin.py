@@ -18,6 +18,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from alerts.models import AlertKind, AlertSeverity
 from orders.admin import ReadOnlyAdminMixin
+from orders.models import Warehouse
 from orders.states import Channel
 
 from .models import Rule, RuleAction, RuleFiring
@@ -91,8 +92,6 @@ class RuleActionForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         from django.contrib.auth import get_user_model
-
-        from orders.models import Warehouse
 
         self.fields["user"].queryset = get_user_model().objects.filter(is_active=True).order_by("username")
         self.fields["users"].queryset = get_user_model().objects.filter(is_active=True).order_by("username")

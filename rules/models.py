@@ -18,7 +18,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from orders.states import HUMAN_ROLES, Priority, State
+from orders.events import EVENT_TYPE_CHOICES
+from orders.outbox.kinds import reaction_kind_choices
+from orders.states import HUMAN_ROLES, TRANSITIONS_BY_ACTION, Priority, State
 
 # The trigger of a rule that runs when the order enters the hub (orders.events.ORDER_CREATED).
 TRIGGER_ORDER_CREATED = "created"
@@ -27,7 +29,6 @@ TRIGGER_ORDER_CREATED = "created"
 def trigger_choices():
     """ "Order created" and every event type the hub knows (transitions, and what other apps
     registered with orders.events.event_type_register), for the rule editor's select."""
-    from orders.events import EVENT_TYPE_CHOICES
 
     # Not the rules' own timeline lines: a rule triggered by a rule could loop.
     return [(code, label) for code, label in EVENT_TYPE_CHOICES if code != "rule_applied"]
@@ -153,7 +154,6 @@ OUTBOX_ACTIONS = frozenset({ActionKind.NOTIFY, ActionKind.REACTION})
 def reaction_choices():
     """The reactions a rule may run: every kind the installed apps declare, but the internal
     ones (created by other reactions or services) and the rules' own runner."""
-    from orders.outbox.kinds import reaction_kind_choices
 
     return [(code, label) for code, label in reaction_kind_choices() if code not in {"notify", "rules_run"}]
 
@@ -257,7 +257,6 @@ class RuleFiring(models.Model):
 # States an order is in after a trigger, for the actions that need a particular state.
 def states_after_trigger(trigger: str) -> set[str] | None:
     """The states an order can be in right after `trigger`; None when unknown (any)."""
-    from orders.states import TRANSITIONS_BY_ACTION
 
     if trigger == TRIGGER_ORDER_CREATED:
         # Intake creates orders submitted, and a paid channel order is paid in the same step.

@@ -33,6 +33,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from alerts.outcomes import duplicate_refund_alert
 from integrations.models import PaymentGatewayAccount
 from integrations.payments.base import PaymentGiveUp, PaymentRetryLater, RefundOrder, RefundResult
 from orders.events import order_event_create
@@ -254,7 +255,6 @@ def _existing_refund(order: Order, *, return_request: ReturnRequest | None, key:
 
 
 def _duplicate(order: Order, existing: Refund, *, actor, return_request, key) -> _Duplicate:
-    from alerts.outcomes import duplicate_refund_alert
 
     attempt = DuplicateRefundAttempt.objects.create(
         order=order,

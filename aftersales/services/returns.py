@@ -36,6 +36,7 @@ from orders.selectors import buyer_delivered_orders_counts
 from orders.services.locking import order_lock
 from orders.services.transition import order_transition_in_transaction
 from orders.states import TRANSITIONS_BY_ACTION, Role, State
+from rules.services import rule_note, rules_return_approval
 
 from ..models import (
     OPEN_RETURN_STATUSES,
@@ -296,7 +297,6 @@ def return_request_create_in_transaction(
     # The operations rules of "return requested" that approve returns (the seed's repeat-customer
     # rule ships as one): the first that matches decides now, in this transaction, and is named
     # on the approval and the timeline.
-    from rules.services import rule_note, rules_return_approval
 
     rule = rules_return_approval(order=event.order, event=event)
     if rule is not None:

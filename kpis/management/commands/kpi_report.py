@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from kpis.selectors import FAIL, PASS, kpi_summary
+from orders.models import Brand
 
 
 def _fmt(value, unit: str) -> str:
@@ -70,8 +71,6 @@ class Command(BaseCommand):
             raise CommandError("--days must be at least 1")
         brand_row = None
         if brand:
-            from orders.models import Brand
-
             brand_row = Brand.objects.filter(code=brand.strip()).first()
             if brand_row is None:
                 known = ", ".join(Brand.objects.order_by("code").values_list("code", flat=True))
