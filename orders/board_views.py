@@ -9,7 +9,6 @@ something did, it is the fresh rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -21,95 +20,28 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.http import RFC3986_SUBDELIMS, url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from .boards import BOARDS_BY_CODE, board_panels_render
+from .boards import BOARDS_BY_CODE, ORDER_BOARDS, OrderBoard, board_panels_render
 from .exceptions import OrderAlreadyOwned, OrderError
-from .filters import CustomerServiceBoardFilter, OperationsBoardFilter, WarehouseBoardFilter
 from .forms import BoardTransitionForm
 from .models import Order
 from .selectors import (
     BoardClock,
     board_change_token,
-    board_rows,
-    ops_board_rows,
-    order_list_for_cs_board,
-    order_list_for_ops_board,
-    order_list_for_warehouse_board,
     order_list_visible_to,
-    warehouse_board_rows,
     warehouse_stage_counts,
 )
 from .services.orders import order_take
 from .services.transition import order_transition
-from .states import TRANSITIONS_BY_ACTION, Carrier, State, Transition
+from .states import TRANSITIONS_BY_ACTION, Carrier, Transition
 
-# The one next step a board offers for an order in each state (the rest is on the timeline
-# and the admin page): one tap on the warehouse handheld.
-NEXT_ACTION = {
-    State.PAID: "approve",
-    State.ALLOCATED: "pack",
-    State.PACKED: "ship",
-    State.SHIPPED: "pick_up",
-    State.RISK_HOLD: "release",
-}
-# Offered next to the main step, behind a reason field.
-SECONDARY_ACTIONS = {
-    State.PAID: ("flag_risk",),
-    State.REVIEWED: ("flag_risk",),
-}
 TAKE_OWNERSHIP = "take"
 
 
-@dataclass(frozen=True)
-class BoardPage:
-    code: str
-    title: str
-    queryset: Callable
-    filterset: type
-    rows_template: str
-
-
-PAGES = {
-    "cs": BoardPage(
-        "cs",
-        gettext_lazy("Customer-service board"),
-        order_list_for_cs_board,
-        CustomerServiceBoardFilter,
-        "boards/_cs_rows.html",
-    ),
-    "warehouse": BoardPage(
-        "warehouse",
-        gettext_lazy("Warehouse today"),
-        order_list_for_warehouse_board,
-        WarehouseBoardFilter,
-        "boards/_warehouse_rows.html",
-    ),
-    "ops": BoardPage(
-        "ops",
-        gettext_lazy("Operations board"),
-        order_list_for_ops_board,
-        OperationsBoardFilter,
-        "boards/_ops_rows.html",
-    ),
-}
-
-
-def _rows_read(page: BoardPage, queryset, clock: BoardClock) -> tuple[list[Order], bool]:
-    """A page's first rows: the boards with many candidates read them slice by slice along their
-    indexes (see board_rows_by_slices), the operations board's contested slice by the page's
-    clock; the customer-service board in one ordered query."""
-    if page.code == "ops":
-        return ops_board_rows(queryset, clock=clock)
-    if page.code == "warehouse":
-        return warehouse_board_rows(queryset)
-    return board_rows(queryset)
-
-
-def _page_or_403(request, code: str) -> BoardPage:
-    page, board = PAGES.get(code), BOARDS_BY_CODE.get(code)
+def _page_or_403(request, code: str) -> OrderBoard:
+    page, board = ORDER_BOARDS.get(code), BOARDS_BY_CODE.get(code)
     if page is None or board is None:
         raise Http404
     if not request.user.has_perm(board.permission):
@@ -160,9 +92,9 @@ class RowAction:
     url: str
 
 
-def _actions_for(user, order: Order, urls: BoardUrls) -> dict:
+def _actions_for(board: OrderBoard, user, order: Order, urls: BoardUrls) -> dict:
     """What this board offers the user on this row: the next step, and holds behind a reason."""
-    main = NEXT_ACTION.get(order.state)
+    main = board.next_action.get(order.state)
     allowed = {t.action for t in order.available_transitions_for(user)}
 
     def action(name: str) -> RowAction:
@@ -170,11 +102,11 @@ def _actions_for(user, order: Order, urls: BoardUrls) -> dict:
 
     return {
         "next": action(main) if main in allowed else None,
-        "secondary": [action(a) for a in SECONDARY_ACTIONS.get(order.state, ()) if a in allowed],
+        "secondary": [action(a) for a in board.secondary.get(order.state, ()) if a in allowed],
     }
 
 
-def _rows_context(request, page: BoardPage) -> dict:
+def _rows_context(request, page: OrderBoard) -> dict:
     clock = BoardClock.read()
     token = board_change_token(now=clock.now, user=request.user)
     filterset = page.filterset(
@@ -184,11 +116,12 @@ def _rows_context(request, page: BoardPage) -> dict:
         queryset = Order.objects.none()
     else:
         queryset = filterset.qs
-    rows, more = _rows_read(page, queryset, clock)
+    rows, more = page.read_rows(queryset, clock=clock)
     urls = BoardUrls()
     for order in rows:
         order.board_urls = urls.for_row(order)
-        order.board_actions = _actions_for(request.user, order, urls)
+        order.board_actions = _actions_for(page, request.user, order, urls)
+        order.board_cells = page.cells(order)
     query = request.GET.copy()
     query.pop("since", None)
     context = {
@@ -210,7 +143,7 @@ def _rows_context(request, page: BoardPage) -> dict:
     return context
 
 
-def _board_url(page: BoardPage, query: str) -> str:
+def _board_url(page: OrderBoard, query: str) -> str:
     url = reverse(f"orders:board_{page.code}")
     return f"{url}?{query}" if query else url
 

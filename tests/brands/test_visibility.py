@@ -265,7 +265,7 @@ def card_brand(html: str, number: str) -> str:
 
     start = html.index(f'id="order-{number}"')
     card = html[start : html.index("</article>", start)]
-    return re.search(r'<span class="oh-brand">([^<]*)</span>', card).group(1)
+    return re.search(r'<span class="oh-brand"[^>]*>([^<]*)</span>', card).group(1)
 
 
 def test_assigned_to_a_brand_without_shops_sees_nothing_else(world, users):
