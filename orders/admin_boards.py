@@ -16,36 +16,27 @@ from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext, pgettext, pgettext_lazy
+from django.utils.translation import ngettext, pgettext
 from simple_history.admin import SimpleHistoryAdmin
 
-from .admin_brands import BrandFilter
+from .boards import ORDER_BOARDS, BoardColumn, OrderBoard
 from .exceptions import OrderError
 from .models import CustomerServiceBoard, HubSettings, OperationsBoard, Order, WarehouseBoard
 from .permissions import user_display_name
 from .selectors import (
     BoardClock,
     ops_board_count,
-    ops_board_rows,
-    order_filter_ops_kind,
-    order_filter_owner,
-    order_filter_stale,
-    order_list_for_cs_board,
     order_list_for_ops_board,
-    order_list_for_warehouse_board,
     order_list_visible_to,
     order_search,
-    warehouse_board_rows,
     warehouse_stage_counts,
 )
 from .services.hub_settings import hub_settings_save
 from .services.orders import order_owner_assign
 from .services.transition import order_transition
 from .states import (
-    CS_BOARD_STATUSES,
     TRANSITIONS_BY_ACTION,
     WAREHOUSE_BOARD_STAGES,
-    MainStatus,
     Role,
     WarehouseStage,
 )
@@ -53,10 +44,6 @@ from .states import (
 # A bulk action runs one transaction per order; more than a page at once is a mistake.
 BULK_ACTION_LIMIT = 200
 
-# The warehouse board's working order: stage, the priority lane first, the oldest first.
-WAREHOUSE_WORKING_ORDER = ("stage_rank", "-priority", "ordered_at", "id")
-# The operations board's: the longest-waiting first.
-OPS_WORKING_ORDER = ("state_changed_at", "id")
 # Pages of a board changelist read slice by slice. Page N takes N pages' worth of rows from
 # each slice and builds every row up to the page's last: past page 5 that costs about what
 # sorting the whole board as Django does costs (on the 1,000,000-order set, page 7 of the
@@ -75,63 +62,48 @@ def _clock(request) -> BoardClock:
     return request._orderhub_clock
 
 
-class OwnerFilter(admin.SimpleListFilter):
-    title = _("owner")
-    parameter_name = "owner"
+def _board_filter(board: OrderBoard, name: str) -> type[admin.SimpleListFilter]:
+    """The changelist's sidebar filter made from the board's filter `name` (its FilterSet, which
+    the phone page's form shows): same parameter, choices and meaning, so a filter is written
+    once. The FilterSet is built per request with the viewer and the request's clock, as the
+    phone page builds it, and only the one filter is applied."""
+
+    def filterset(request):
+        return board.filterset(None, queryset=Order.objects.none(), request=request, clock=_clock(request))
 
     def lookups(self, request, model_admin):
-        return (("mine", pgettext_lazy("owner", "Mine")), ("unassigned", pgettext_lazy("owner", "Unassigned")))
+        field = filterset(request).filters[name].field
+        return [(value, label) for value, label in field.choices if value not in ("", None)]
 
     def queryset(self, request, queryset):
-        return order_filter_owner(queryset, user=request.user, owner=self.value()) if self.value() else queryset
+        if not self.value():
+            return queryset
+        declared = filterset(request).filters[name]
+        try:
+            value = declared.field.clean(self.value())
+        except forms.ValidationError:
+            return queryset.none()  # a brand this viewer does not see, a made-up status
+        return declared.filter(queryset, value)
+
+    declared = board.filterset.base_filters[name]
+    return type(
+        f"{board.code.title()}{name.title().replace('_', '')}Filter",
+        (admin.SimpleListFilter,),
+        {"title": declared.label, "parameter_name": name, "lookups": lookups, "queryset": queryset},
+    )
 
 
-class StaleFilter(admin.SimpleListFilter):
-    title = _("stale")
-    parameter_name = "stale"
+def _board_column(column: BoardColumn):
+    """A board column as a changelist column: the same cell text, "—" when empty."""
 
-    def lookups(self, request, model_admin):
-        return (("yes", _("Stale only")), ("no", _("Not stale")))
+    def cell(order):
+        return column.text(order) or "—"
 
-    def queryset(self, request, queryset):
-        if self.value() in ("yes", "no"):
-            return order_filter_stale(queryset, clock=_clock(request), stale=self.value() == "yes")
-        return queryset
-
-
-class CsMainStatusFilter(admin.SimpleListFilter):
-    title = _("main status")
-    parameter_name = "main_status"
-
-    def lookups(self, request, model_admin):
-        return [(s.value, s.label) for s in MainStatus if s in CS_BOARD_STATUSES]
-
-    def queryset(self, request, queryset):
-        return queryset.filter(main_status=self.value()) if self.value() else queryset
-
-
-class StageFilter(admin.SimpleListFilter):
-    title = _("warehouse stage")
-    parameter_name = "stage"
-
-    def lookups(self, request, model_admin):
-        return [(s.value, s.label) for s in WarehouseStage if s in WAREHOUSE_BOARD_STAGES]
-
-    def queryset(self, request, queryset):
-        return queryset.filter(warehouse_stage=self.value()) if self.value() else queryset
-
-
-class OpsKindFilter(admin.SimpleListFilter):
-    title = _("why listed")
-    parameter_name = "kind"
-
-    def lookups(self, request, model_admin):
-        return (("stale", _("Stale")), ("conflicting", _("Changed by many roles")), ("risk_hold", _("Risk hold")))
-
-    def queryset(self, request, queryset):
-        if self.value():
-            return order_filter_ops_kind(queryset, clock=_clock(request), kind=self.value())
-        return queryset
+    cell.short_description = column.label  # type: ignore[attr-defined]
+    if column.ordering:
+        cell.admin_order_field = column.ordering  # type: ignore[attr-defined]
+    cell.__name__ = f"column_{column.key}"
+    return cell
 
 
 class BoardActionForm(ActionForm):
@@ -151,7 +123,10 @@ class BoardActionForm(ActionForm):
 
 class BoardAdmin(admin.ModelAdmin):
     """Shared by the boards: read-only rows, badges, the one search box, actions through the
-    transition service."""
+    transition service. What each board lists, filters and offers is its definition in
+    orders/boards.py (`board`), which its phone page reads too."""
+
+    board: OrderBoard
 
     list_display_links = None
     list_per_page = 50
@@ -163,6 +138,36 @@ class BoardAdmin(admin.ModelAdmin):
     search_help_text = _("Exact order number, channel order id, tracking number, buyer email or phone.")
     actions = None
     change_list_template = "admin/orders/board_change_list.html"
+
+    def get_queryset(self, request):
+        return self.board.queryset(clock=_clock(request), user=request.user)
+
+    def get_list_display(self, request):
+        return ("order_link", "flags", *(_board_column(column) for column in self.board.column_list()))
+
+    def get_list_filter(self, request):
+        return [_board_filter(self.board, name) for name in self.board.filterset.base_filters if name != "q"]
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        if self.board.working_order is None:
+            return super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
+        return SlicedBoardPaginator(
+            queryset,
+            per_page,
+            orphans,
+            allow_empty_first_page,
+            read_rows=partial(self.board.read_rows, clock=_clock(request)),
+            working_order=self.board.working_order,
+            **self.paginator_options(request),
+        )
+
+    def paginator_options(self, request) -> dict:
+        return {}
+
+    def get_ordering(self, request):
+        # The board's working order; for the warehouse an annotation, so it is given here rather
+        # than in `ordering`, which only names fields.
+        return self.board.working_order or super().get_ordering(request)
 
     def has_add_permission(self, request):
         return False
@@ -201,28 +206,6 @@ class BoardAdmin(admin.ModelAdmin):
         if order.is_gift:
             badges.append(("orderhub-badge orderhub-badge-gift", _("Gift")))
         return format_html_join(" ", '<span class="{}">{}</span>', badges) or "—"
-
-    @admin.display(description=_("Brand"))
-    def brand(self, order):
-        return order.shop.brand.name
-
-    @admin.display(description=_("Fine state"), ordering="state")
-    def state_label(self, order):
-        return order.get_state_display()
-
-    @admin.display(description=_("Customer-service owner"), ordering="cs_owner__username")
-    def owner(self, order):
-        return user_display_name(order.cs_owner) if order.cs_owner else "—"
-
-    @admin.display(description=_("Amount"), ordering="amount")
-    def amount_display(self, order):
-        return f"{order.amount:,.2f} {order.currency}"
-
-    @admin.display(description=_("State changed"), ordering="state_changed_at")
-    def waiting_since(self, order):
-        from .admin import local_time
-
-        return local_time(order.state_changed_at)
 
     def changelist_view(self, request, extra_context=None):
         clock = _clock(request)
@@ -280,35 +263,15 @@ def _transition_permission(action: str):
 
 @admin.register(CustomerServiceBoard)
 class CustomerServiceBoardAdmin(BoardAdmin):
-    list_display = (
-        "order_link",
-        "flags",
-        "state_label",
-        "brand",
-        "channel",
-        "external_id",
-        "amount_display",
-        "owner",
-        "ordered",
-    )
-    list_filter = (OwnerFilter, BrandFilter, CsMainStatusFilter, "channel", "priority", StaleFilter)
+    board = ORDER_BOARDS["cs"]
     action_form = BoardActionForm
-    actions = ("approve", "hold", "assign_owner")
+    actions = board.bulk_actions
 
     has_approve_permission = _transition_permission("approve")
     has_flag_risk_permission = _transition_permission("flag_risk")
 
     def has_assign_permission(self, request):
         return request.user.has_perm("orders.change_order")
-
-    def get_queryset(self, request):
-        return order_list_for_cs_board(clock=_clock(request), user=request.user)
-
-    @admin.display(description=_("Ordered at"), ordering="ordered_at")
-    def ordered(self, order):
-        from .admin import local_time
-
-        return local_time(order.ordered_at)
 
     @admin.action(description=_("Approve the selected orders"), permissions=["approve"])
     def approve(self, request, queryset):
@@ -396,35 +359,12 @@ class SlicedBoardPaginator(Paginator):
 
 @admin.register(WarehouseBoard)
 class WarehouseBoardAdmin(BoardAdmin):
-    list_display = ("order_link", "stage", "flags", "warehouse", "owner", "amount_display", "waiting_since")
-    list_filter = (StageFilter, BrandFilter, "warehouse", "priority", StaleFilter)
-    actions = ("pack", "pick_up")
+    board = ORDER_BOARDS["warehouse"]
+    actions = board.bulk_actions
     search_help_text = _("Exact order number or tracking number.")
 
     has_pack_permission = _transition_permission("pack")
     has_pick_up_permission = _transition_permission("pick_up")
-
-    def get_queryset(self, request):
-        return order_list_for_warehouse_board(clock=_clock(request), user=request.user)
-
-    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
-        return SlicedBoardPaginator(
-            queryset,
-            per_page,
-            orphans,
-            allow_empty_first_page,
-            read_rows=warehouse_board_rows,
-            working_order=WAREHOUSE_WORKING_ORDER,
-        )
-
-    def get_ordering(self, request):
-        # The selector's working order (stage, priority lane, oldest); an annotation, so it is
-        # given here rather than in `ordering`, which only names fields.
-        return WAREHOUSE_WORKING_ORDER
-
-    @admin.display(description=_("Stage"), ordering="stage_rank")
-    def stage(self, order):
-        return order.get_warehouse_stage_display()
 
     def changelist_view(self, request, extra_context=None):
         on_board = Order.objects.filter(warehouse_stage__in=WAREHOUSE_BOARD_STAGES)
@@ -456,29 +396,15 @@ def _ops_board_count(queryset, *, clock: BoardClock, user) -> int | None:
 
 @admin.register(OperationsBoard)
 class OperationsBoardAdmin(BoardAdmin):
-    list_display = ("order_link", "flags", "state_label", "warehouse", "owner", "amount_display", "waiting_since")
-    list_filter = (OpsKindFilter, BrandFilter, "state", "warehouse", "channel")
-    ordering = OPS_WORKING_ORDER
-    actions = ("release",)
+    board = ORDER_BOARDS["ops"]
+    actions = board.bulk_actions
 
     has_release_permission = _transition_permission("release")
 
-    def get_queryset(self, request):
-        return order_list_for_ops_board(clock=_clock(request), user=request.user)
-
-    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+    def paginator_options(self, request) -> dict:
         clock = _clock(request)
-        return SlicedBoardPaginator(
-            queryset,
-            per_page,
-            orphans,
-            allow_empty_first_page,
-            read_rows=partial(ops_board_rows, clock=clock),
-            working_order=OPS_WORKING_ORDER,
-            count_rows=partial(_ops_board_count, clock=clock, user=request.user),
-            # Nine slices: page 5 (251 rows of each) read that way was no faster than the sort.
-            sliced_pages=4,
-        )
+        # Nine slices: page 5 (251 rows of each) read that way was no faster than the sort.
+        return {"count_rows": partial(_ops_board_count, clock=clock, user=request.user), "sliced_pages": 4}
 
     @admin.action(description=_("Release the selected risk holds"), permissions=["release"])
     def release(self, request, queryset):

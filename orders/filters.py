@@ -18,7 +18,7 @@ from .selectors import (
     order_filter_stale,
     order_search,
 )
-from .states import CS_BOARD_STATUSES, WAREHOUSE_BOARD_STAGES, Channel, MainStatus, Priority, WarehouseStage
+from .states import CS_BOARD_STATUSES, WAREHOUSE_BOARD_STAGES, Channel, MainStatus, Priority, State, WarehouseStage
 
 OWNER_CHOICES = (
     ("mine", pgettext_lazy("owner", "Mine")),
@@ -123,10 +123,13 @@ class WarehouseBoardFilter(_BoardFilterSet):
     )
     priority = django_filters.ChoiceFilter(choices=Priority.choices, label=_("Priority"), empty_label=_("Any priority"))
     brand = _brand_filter()
+    stale = django_filters.ChoiceFilter(
+        choices=STALE_CHOICES, method="filter_stale", label=_("Stale"), empty_label=_("Stale or not")
+    )
 
     class Meta:
         model = Order
-        fields = ["q", "warehouse", "warehouse_stage", "priority", "brand"]
+        fields = ["q", "warehouse", "warehouse_stage", "priority", "brand", "stale"]
 
 
 OPS_KIND_CHOICES = (
@@ -145,6 +148,7 @@ class OperationsBoardFilter(_BoardFilterSet):
     kind = django_filters.ChoiceFilter(
         choices=OPS_KIND_CHOICES, method="filter_kind", label=_("Why listed"), empty_label=_("Every reason")
     )
+    state = django_filters.ChoiceFilter(choices=State.choices, label=_("Fine state"), empty_label=_("Any state"))
     warehouse = django_filters.ModelChoiceFilter(
         queryset=Warehouse.objects.filter(is_active=True), label=_("Warehouse"), empty_label=_("All warehouses")
     )
@@ -153,7 +157,7 @@ class OperationsBoardFilter(_BoardFilterSet):
 
     class Meta:
         model = Order
-        fields = ["q", "kind", "warehouse", "channel", "brand"]
+        fields = ["q", "kind", "state", "warehouse", "channel", "brand"]
 
     def filter_kind(self, queryset, name, value):
         return order_filter_ops_kind(queryset, clock=self.clock, kind=value) if value else queryset

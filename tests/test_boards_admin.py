@@ -325,8 +325,8 @@ def test_warehouse_changelist_stage_and_stale_filters(changelist, make_order):
     labelling = make_order("packed")
     pickup = make_order("shipped")
     age_state(labelling, hours=5)
-    assert listed(changelist("wh1", WAREHOUSE_BOARD, {"stage": "packing"})) == [packing.number]
-    assert listed(changelist("wh1", WAREHOUSE_BOARD, {"stage": "awaiting_pickup"})) == [pickup.number]
+    assert listed(changelist("wh1", WAREHOUSE_BOARD, {"warehouse_stage": "packing"})) == [packing.number]
+    assert listed(changelist("wh1", WAREHOUSE_BOARD, {"warehouse_stage": "awaiting_pickup"})) == [pickup.number]
     assert listed(changelist("wh1", WAREHOUSE_BOARD, {"stale": "yes"})) == [labelling.number]
     assert set(listed(changelist("wh1", WAREHOUSE_BOARD, {"stale": "no"}))) == {packing.number, pickup.number}
 
