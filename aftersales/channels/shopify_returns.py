@@ -33,7 +33,6 @@ naming the field, like the order topics.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 
@@ -41,7 +40,7 @@ from django.db import IntegrityError, transaction
 from django.http import JsonResponse
 from django.utils import timezone
 
-from integrations.channels.shopify import ShopifyPayloadError
+from integrations.channels.shopify import ShopifyPayloadError, shopify_json_object
 from integrations.models import InboundDelivery
 from orders.events import order_event_create
 from orders.exceptions import OrderError
@@ -93,12 +92,7 @@ def _text(data: dict, name: str) -> str:
 
 
 def shopify_return_parse(body: bytes) -> ShopifyReturn:
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise ShopifyPayloadError("the body is not JSON") from None
-    if not isinstance(data, dict):
-        raise ShopifyPayloadError("the body must be a JSON object")
+    data = shopify_json_object(body)
     return_id = _digits(data.get("id")) or _digits(data.get("admin_graphql_api_id"))
     if not return_id:
         raise ShopifyPayloadError("missing or malformed return id", "id")

@@ -75,14 +75,20 @@ class ShopifyOrder:
     financial_status: str
 
 
-def shopify_order_parse(body: bytes) -> ShopifyOrder:
+def shopify_json_object(body: bytes) -> dict:
+    """A Shopify delivery's body as the JSON object every topic sends, or a clear refusal."""
+
     try:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise ShopifyPayloadError("the body is not JSON") from None
     if not isinstance(data, dict):
         raise ShopifyPayloadError("the body must be a JSON object")
-    return shopify_order_from_payload(data)
+    return data
+
+
+def shopify_order_parse(body: bytes) -> ShopifyOrder:
+    return shopify_order_from_payload(shopify_json_object(body))
 
 
 def shopify_order_from_payload(data: dict) -> ShopifyOrder:
