@@ -1,13 +1,17 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from orders.exceptions import OrderError
 from orders.states import STALE_WATCHED_STATES
 
+from .alerting import alert_acknowledge, alert_resolve
 from .defaults import alert_kind_params_clean
 from .models import Alert, AlertKindSettings, StaleThreshold
+from .selectors import alert_visibility_q
 
 # Rules operations own: per-kind alert settings and the thresholds behind them. Data, edited
 # here without a deploy, read at each use (no restart), every change in the history (who, when,
@@ -113,8 +117,6 @@ class AlertAdmin(admin.ModelAdmin):
         return False
 
     def get_queryset(self, request):
-        from .selectors import alert_visibility_q
-
         # Customer service: alerts about their brands' orders (and the integrations').
         return super().get_queryset(request).filter(alert_visibility_q(request.user))
 
@@ -141,8 +143,6 @@ class AlertAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Acknowledge the selected alerts"), permissions=["change"])
     def acknowledge_selected(self, request, queryset):
-        from .alerting import alert_acknowledge
-
         self._each(
             request,
             queryset,
@@ -151,10 +151,6 @@ class AlertAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Resolve the selected alerts (with a note)"), permissions=["change"])
     def resolve_selected(self, request, queryset):
-        from django.contrib.admin import helpers
-        from django.template.response import TemplateResponse
-
-        from .alerting import alert_resolve
 
         note = request.POST.get("note", "").strip()
         if request.POST.get("confirm") and note:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from django.db.models import Case, Count, IntegerField, Max, Q, Sum, Value, When
+from django.utils import timezone
+
 from orders.selectors import order_visibility_q
+
+from .models import ACTIVE_ALERT_STATUSES, Alert, AlertKind, AlertSeverity, AlertStatus
 
 ALERT_BOARD_LIMIT = 200
 
@@ -10,8 +15,6 @@ ALERT_BOARD_LIMIT = 200
 def alert_visibility_q(user):
     """The alerts `user` may see: those about an integration, and those about an order they may
     see (customer service: their brands' orders; see orders.selectors.shop_ids_visible_to)."""
-    from django.db.models import Q
-
     about_order = order_visibility_q(user, prefix="order__")
     return about_order if not about_order else (Q(order__isnull=True) | about_order)
 
@@ -19,9 +22,6 @@ def alert_visibility_q(user):
 def alert_list_for_board(*, limit: int = ALERT_BOARD_LIMIT, user=None):
     """Active alerts, open before acknowledged, newest first, with what a card shows in the
     same query (the order, who acknowledged). Filters narrow it further."""
-    from django.db.models import Case, IntegerField, Value, When
-
-    from .models import ACTIVE_ALERT_STATUSES, Alert, AlertStatus
 
     return (
         Alert.objects.filter(status__in=ACTIVE_ALERT_STATUSES)
@@ -37,10 +37,6 @@ def alert_list_for_board(*, limit: int = ALERT_BOARD_LIMIT, user=None):
 def alert_board_change_token(*, now=None, user=None) -> str:
     """Changes when an active alert opens, is touched, acknowledged or resolved: one aggregate
     (over the alerts `user` may see)."""
-    from django.db.models import Count, Max, Sum
-    from django.utils import timezone
-
-    from .models import ACTIVE_ALERT_STATUSES, Alert
 
     row = (
         Alert.objects.filter(status__in=ACTIVE_ALERT_STATUSES)
@@ -53,9 +49,6 @@ def alert_board_change_token(*, now=None, user=None) -> str:
 
 def alert_open_counts() -> dict:
     """Open alerts by kind and severity, for the operations board's header: one GROUP BY."""
-    from django.db.models import Count
-
-    from .models import Alert, AlertKind, AlertSeverity, AlertStatus
 
     rows = Alert.objects.filter(status=AlertStatus.OPEN).values_list("kind", "severity").annotate(n=Count("id"))
     by_kind: dict[str, int] = {}

@@ -7,19 +7,17 @@ from django.utils.translation import gettext_lazy
 
 from orders.outbox.kinds import ReactionKind, no_params
 
+from .services import invoice_cancel_for_refund, invoice_request_add
+
 
 def invoice_list_add(message) -> str:
     """Idempotent: one row per order however often it runs; a gift order is skipped, which is
     an outcome, not a failure."""
-    from .services import invoice_request_add
-
     _invoice, result = invoice_request_add(order_id=message.event.order_id)
     return result
 
 
 def invoice_list_cancel(message) -> str:
-    from .services import invoice_cancel_for_refund
-
     return invoice_cancel_for_refund(order_id=message.event.order_id)
 
 

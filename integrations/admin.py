@@ -6,6 +6,8 @@ from orders.admin import ReadOnlyAdminMixin
 from orders.forms import WriteOnlySecretsForm
 
 from .models import CarrierAccount, InboundDelivery, PaymentGatewayAccount, TrackingRecord, WebhookSource
+from .payments.alipay import load_private_key, load_public_key
+from .payments.base import PaymentGiveUp
 
 
 class CarrierAccountForm(WriteOnlySecretsForm):
@@ -39,9 +41,6 @@ class PaymentGatewayAccountForm(WriteOnlySecretsForm):
 
     def clean(self):
         """A key that cannot be read is refused now, not at the first refund."""
-        from .payments.alipay import load_private_key, load_public_key
-        from .payments.base import PaymentGiveUp
-
         data = super().clean()
         for name, load in (("private_key", load_private_key), ("gateway_public_key", load_public_key)):
             if data.get(name) and name not in self.errors:

@@ -9,6 +9,9 @@ from django.utils.translation import gettext_lazy as _
 from orders.models import Order, Shipment, Warehouse
 from orders.states import Carrier
 
+from .carriers.base import Credentials
+from .payments.base import GatewayCredentials, gateway_class
+
 
 class CarrierAccount(models.Model):
     """How to call one carrier for some warehouses. The secret is write-only in the admin."""
@@ -48,8 +51,6 @@ class CarrierAccount(models.Model):
         return f"<CarrierAccount {self.pk} {self.carrier} {self.name!r}>"
 
     def credentials(self):
-        from .carriers.base import Credentials
-
         return Credentials(endpoint=self.endpoint, app_key=self.app_key, app_secret=self.app_secret, extra=self.extra)
 
 
@@ -165,8 +166,6 @@ class PaymentGatewayAccount(models.Model):
         return f"<PaymentGatewayAccount {self.pk} {self.gateway} {self.name!r}>"
 
     def credentials(self):
-        from .payments.base import GatewayCredentials
-
         return GatewayCredentials(
             endpoint=self.endpoint,
             app_id=self.app_id,
@@ -175,6 +174,4 @@ class PaymentGatewayAccount(models.Model):
         )
 
     def adapter(self, *, timeout: float = 15.0):
-        from .payments.base import gateway_class
-
         return gateway_class(self.gateway)(self.credentials(), timeout=timeout)

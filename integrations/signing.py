@@ -13,13 +13,13 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from .models import WebhookSource
+
 _ENV_SECRETS = {"shopify": "SHOPIFY_WEBHOOK_SECRET", "wms": "WMS_WEBHOOK_SECRET"}
 
 
 def webhook_secrets(kind: str) -> list[str]:
     """The environment's secret for this kind of sender, then every enabled one in the admin."""
-    from .models import WebhookSource
-
     secrets = [getattr(settings, _ENV_SECRETS[kind], "")]
     secrets += list(WebhookSource.objects.filter(kind=kind, enabled=True).values_list("secret", flat=True))
     return [s for s in secrets if s]

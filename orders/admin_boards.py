@@ -25,6 +25,7 @@ from .models import CustomerServiceBoard, HubSettings, OperationsBoard, Order, W
 from .permissions import user_display_name
 from .selectors import (
     BoardClock,
+    hub_settings_get,
     ops_board_count,
     order_list_for_ops_board,
     order_list_visible_to,
@@ -428,7 +429,5 @@ class HubSettingsAdmin(SimpleHistoryAdmin):
         hub_settings_save(obj, changed=form.changed_data)
 
     def changelist_view(self, request, extra_context=None):
-        from .selectors import hub_settings_get
-
         settings_row = hub_settings_get()
         return HttpResponseRedirect(reverse("admin:orders_hubsettings_change", args=[settings_row.pk]))

@@ -35,7 +35,7 @@ from .selectors import (
 )
 from .services.orders import order_take
 from .services.transition import order_transition
-from .states import TRANSITIONS_BY_ACTION, Carrier, Transition
+from .states import TRANSITIONS_BY_ACTION, Carrier, Transition, WarehouseStage
 
 TAKE_OWNERSHIP = "take"
 
@@ -158,8 +158,6 @@ def _without_stage(filterset) -> object:
 
 def _stage_groups(rows, counts: list[dict]) -> list[dict]:
     """The warehouse rows under their stage headings, every stage shown even when empty."""
-    from .states import WarehouseStage
-
     by_stage = {c["stage"]: {**c, "label": WarehouseStage(c["stage"]).label, "rows": []} for c in counts}
     for order in rows:
         by_stage[order.warehouse_stage]["rows"].append(order)

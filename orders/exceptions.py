@@ -6,6 +6,8 @@ from __future__ import annotations
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .states import TRANSITIONS_BY_ACTION
+
 
 class OrderError(Exception):
     """Base class: `message` is what the user reads."""
@@ -92,8 +94,6 @@ class StaleOrderError(ConflictError):
 
 class TrackingNumberConflict(ConflictError):
     def __init__(self, *, number: str, tracking_number: str, recorded_by: str, recorded_at):
-        from .states import TRANSITIONS_BY_ACTION
-
         when = timezone.localtime(recorded_at).strftime("%Y-%m-%d %H:%M:%S")
         super().__init__(
             _(

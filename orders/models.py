@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 from simple_history.models import HistoricalRecords
 
+from .permissions import actor_may_take
 from .states import (
     STATE_MAP,
     TRANSITIONS,
@@ -368,8 +369,6 @@ class Order(FSMModelMixin, OrderTransitions, models.Model):
 
     def available_transitions_for(self, user):
         """The transitions `user` may take now (None = the system), in table order."""
-        from .permissions import actor_may_take
-
         available = {t.name for t in self.get_available_state_transitions()}
         return [
             t
