@@ -258,6 +258,21 @@ class Order(FSMModelMixin, OrderTransitions, models.Model):
         _("amount"), max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
     )
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    # What the amount holds besides the lines (orders/services/lines.py checks the sum): the
+    # shipping charged to the buyer, and tax charged on top of the prices (0 where the prices
+    # include it, as on Chinese channels).
+    shipping_fee = models.DecimalField(
+        _("shipping fee"), max_digits=12, decimal_places=2, default=Decimal("0"), validators=[MinValueValidator(0)]
+    )
+    tax_amount = models.DecimalField(
+        _("tax on top of prices"),
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(0)],
+    )
+    # 买家留言: what the buyer wrote with the order (Shopify's note, Taobao's 买家留言).
+    buyer_remark = models.TextField(_("buyer remark"), max_length=1000, blank=True)
 
     state = FSMField(_("fine state"), max_length=32, choices=State.choices, default=State.SUBMITTED, protected=True)
     main_status = _derived(0, models.CharField(_("main status"), max_length=32, choices=MainStatus.choices))
@@ -340,6 +355,9 @@ class Order(FSMModelMixin, OrderTransitions, models.Model):
             ),
             models.CheckConstraint(condition=Q(amount__gte=0), name="order_amount_not_negative"),
             models.CheckConstraint(
+                condition=Q(shipping_fee__gte=0, tax_amount__gte=0), name="order_charges_not_negative"
+            ),
+            models.CheckConstraint(
                 condition=Q(main_order__isnull=True) | ~Q(main_order=models.F("id")),
                 name="order_not_its_own_main_order",
             ),
@@ -394,6 +412,65 @@ class Order(FSMModelMixin, OrderTransitions, models.Model):
     @property
     def current_shipment(self) -> Shipment | None:
         return self.shipments.order_by("-sequence").first()
+
+
+class OrderLine(models.Model):
+    """What the buyer bought: one line of the order (a SKU, how many, at what price). Written
+    with the order at intake (orders/services/lines.py builds them for one order and for a batch
+    alike); a split or a merge moves lines between orders and says so on both timelines."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="lines", verbose_name=_("order"))
+    position = models.PositiveSmallIntegerField(_("line number"))
+    platform_line_id = models.CharField(_("line id on the channel"), max_length=64, blank=True)
+    sku = models.CharField(_("SKU"), max_length=64, blank=True)
+    name = models.CharField(_("item"), max_length=255, blank=True)
+    quantity = models.PositiveIntegerField(_("quantity"), validators=[MinValueValidator(1)])
+    unit_price = models.DecimalField(
+        _("unit price"), max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
+    # The line's share of every discount (item and order discounts), in money.
+    discount = models.DecimalField(
+        _("discount"), max_digits=12, decimal_places=2, default=Decimal("0"), validators=[MinValueValidator(0)]
+    )
+    currency = models.CharField(_("currency"), max_length=3)
+    # 赠品: sent with the order, carries no revenue (finance's views and exports leave it out).
+    is_gift = models.BooleanField(_("gift line"), default=False)
+    weight_grams = models.PositiveIntegerField(_("weight per unit (g)"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
+        ordering = ["order", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "position"], name="order_line_position_unique"),
+            models.UniqueConstraint(
+                fields=["order", "platform_line_id"],
+                condition=~Q(platform_line_id=""),
+                name="order_line_platform_id_unique",
+            ),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="order_line_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0, discount__gte=0), name="order_line_money_not_negative"
+            ),
+        ]
+        indexes = [models.Index(fields=["sku"], name="order_line_sku_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.sku or self.name} × {self.quantity}"
+
+    @property
+    def gross_amount(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+    @property
+    def net_amount(self) -> Decimal:
+        """What the buyer paid for the line: quantity × unit price less its discounts."""
+        return self.gross_amount - self.discount
+
+    @property
+    def revenue(self) -> Decimal:
+        """Finance's figure: a gift line carries none."""
+        return Decimal("0") if self.is_gift else self.net_amount
 
 
 class CustomerServiceBoard(Order):

@@ -23,6 +23,16 @@ Mapping (the payload fields are Shopify's, see shared/EXTERNAL_APIS.md):
     ship_postcode    shipping_address.zip
     paid             financial_status == "paid"
     cancelled        cancelled_at is not null     (cancel_reason goes into the timeline note)
+    buyer_remark     note
+    shipping_fee     shipping_lines: the sum of discounted_price (else price)
+    tax_amount       total_tax when taxes_included is false (else 0: the prices hold it)
+    lines            line_items: id → platform_line_id, sku, title → name, quantity, price →
+                     unit_price, the sum of discount_allocations[].amount (else total_discount)
+                     → discount, grams → weight_grams; gift_card lines and lines whose price
+                     after discounts is 0 are gift lines
+
+The lines, shipping and tax should add up to total_price; when they do not, the order is still
+taken (the buyer has paid what Shopify says) and the intake records the mismatch.
 """
 
 from __future__ import annotations
@@ -31,10 +41,12 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from django.utils import timezone
 
 from orders.services.intake import intake_fields_clean
+from orders.services.lines import order_lines_clean
 
 SHOPIFY_ORDER_TOPICS = ("orders/create", "orders/updated", "orders/paid", "orders/cancelled")
 
@@ -55,6 +67,21 @@ PAYLOAD_FIELD = {
     "ship_district": "shipping_address.address2",
     "ship_address": "shipping_address.address1",
     "ship_postcode": "shipping_address.zip",
+    "shipping_fee": "shipping_lines",
+    "tax_amount": "total_tax",
+    "buyer_remark": "note",
+}
+# Which line_items field each line field comes from.
+LINE_PAYLOAD_FIELD = {
+    "platform_line_id": "id",
+    "sku": "sku",
+    "name": "title",
+    "quantity": "quantity",
+    "unit_price": "price",
+    "discount": "discount_allocations",
+    "currency": "price",
+    "weight_grams": "grams",
+    "": "",
 }
 
 
@@ -73,6 +100,7 @@ class ShopifyOrder:
     cancelled: bool
     cancel_reason: str
     financial_status: str
+    lines: tuple[dict, ...] = ()
 
 
 def shopify_json_object(body: bytes) -> dict:
@@ -100,11 +128,21 @@ def shopify_order_from_payload(data: dict) -> ShopifyOrder:
         "buyer_phone": _text(data, "phone") or _text(_object(data, "customer"), "phone", prefix="customer."),
         "ordered_at": _time(data.get("created_at"), "created_at"),
         **_shipping(_object(data, "shipping_address")),
+        "shipping_fee": _shipping_fee(data),
+        "tax_amount": _tax_on_top(data),
+        "buyer_remark": _text(data, "note"),
     }
     clean, errors = intake_fields_clean(fields)
     if errors:
         name, reason = next(iter(errors.items()))
         raise ShopifyPayloadError(f"{PAYLOAD_FIELD[name]}: {reason}", PAYLOAD_FIELD[name])
+    lines = _line_items(data)
+    _clean_lines, line_errors = order_lines_clean(lines, currency=clean["currency"])
+    if line_errors:
+        index, reasons = next(iter(line_errors.items()))
+        name, reason = next(iter(reasons.items()))
+        where = f"line_items[{index}].{LINE_PAYLOAD_FIELD[name]}".rstrip(".")
+        raise ShopifyPayloadError(f"{where}: {reason}", where)
     financial_status = _text(data, "financial_status")
     return ShopifyOrder(
         external_id=external_id,
@@ -114,7 +152,69 @@ def shopify_order_from_payload(data: dict) -> ShopifyOrder:
         cancelled=data.get("cancelled_at") not in (None, ""),
         cancel_reason=_text(data, "cancel_reason"),
         financial_status=financial_status,
+        lines=tuple(lines),
     )
+
+
+def _list(data: dict, name: str) -> list:
+    value = data.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ShopifyPayloadError(f"{name} must be a list of objects", name)
+    return value
+
+
+def _money_sum(items: list, name: str, where: str) -> Decimal:
+    total = Decimal("0")
+    for index, item in enumerate(items):
+        total += Decimal(_decimal_string(item.get("amount"), f"{where}[{index}].{name}"))
+    return total
+
+
+def _line_items(data: dict) -> list[dict]:
+    """The order's line_items as order lines (orders.services.lines.LINE_FIELDS)."""
+    lines = []
+    for index, item in enumerate(_list(data, "line_items")):
+        where = f"line_items[{index}]"
+        allocations = _list(item, "discount_allocations")
+        if allocations:
+            discount = _money_sum(allocations, "amount", f"{where}.discount_allocations")
+        elif item.get("total_discount") not in (None, ""):
+            discount = Decimal(_decimal_string(item.get("total_discount"), f"{where}.total_discount"))
+        else:
+            discount = Decimal("0")
+        quantity = item.get("quantity")
+        if isinstance(quantity, bool) or not isinstance(quantity, int):
+            raise ShopifyPayloadError(f"{where}.quantity must be an integer", f"{where}.quantity")
+        grams = item.get("grams")
+        lines.append(
+            {
+                "platform_line_id": str(item.get("id") or ""),
+                "sku": _text(item, "sku", prefix=f"{where}."),
+                "name": _text(item, "title", prefix=f"{where}.") or _text(item, "name", prefix=f"{where}."),
+                "quantity": quantity,
+                "unit_price": _decimal_string(item.get("price"), f"{where}.price"),
+                "discount": discount,
+                "is_gift": item.get("gift_card") is True,
+                "weight_grams": grams if isinstance(grams, int) and not isinstance(grams, bool) and grams > 0 else None,
+            }
+        )
+    return lines
+
+
+def _shipping_fee(data: dict) -> Decimal:
+    total = Decimal("0")
+    for index, line in enumerate(_list(data, "shipping_lines")):
+        name = "discounted_price" if line.get("discounted_price") not in (None, "") else "price"
+        total += Decimal(_decimal_string(line.get(name), f"shipping_lines[{index}].{name}"))
+    return total
+
+
+def _tax_on_top(data: dict) -> Decimal:
+    if data.get("taxes_included") is True or data.get("total_tax") in (None, ""):
+        return Decimal("0")
+    return Decimal(_decimal_string(data.get("total_tax"), "total_tax"))
 
 
 def _order_id(value) -> str:

@@ -64,6 +64,10 @@ def shopify_order_receive(*, body: bytes, topic: str, delivery_id: str, shop: Sh
                     source_note=note,
                     cancel_reason=parsed.cancel_reason,
                     shop=shop,
+                    lines=parsed.lines,
+                    # The buyer paid what Shopify says: a total the lines do not explain is
+                    # recorded for someone to look at, not a reason to refuse the order.
+                    lines_must_add_up=False,
                 )
                 InboundDelivery.objects.create(
                     source=SOURCE,

@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -38,15 +39,17 @@ from django.utils.translation import gettext as _
 
 from ..events import ORDER_CREATED, order_event_build, order_events_recorded
 from ..exceptions import IllegalTransition, InvalidActionData, OrderError
-from ..models import Order, OrderEvent, OrderNumberSequence
+from ..models import Order, OrderEvent, OrderLine, OrderNumberSequence
 from ..outbox.services import outbox_enqueue_for_events
 from ..states import TRANSITIONS_BY_ACTION, Channel, State
 from .intake_plans import IntakePlans
+from .lines import currency_code_clean, order_lines_build, order_lines_prepare
 from .orders import (
     SHIPPING_FIELDS,
     _clean_amount,
     _clean_email,
     order_create_in_transaction,
+    order_created_data,
 )
 from .shops import shop_for_order
 from .sql import rows_insert
@@ -57,11 +60,21 @@ UPDATED = "updated"
 UNCHANGED = "unchanged"
 
 # What a channel may say about a new order (passed on to order_create_in_transaction).
-INTAKE_FIELDS = ("amount", "currency", "buyer_email", "buyer_phone", "ordered_at", *SHIPPING_FIELDS)
+INTAKE_FIELDS = (
+    "amount",
+    "currency",
+    "buyer_email",
+    "buyer_phone",
+    "ordered_at",
+    *SHIPPING_FIELDS,
+    "shipping_fee",
+    "tax_amount",
+    "buyer_remark",
+)
 # Text fields and their column widths, so a too-long value is named instead of failing the insert.
 INTAKE_MAX_LENGTHS = {
     name: Order._meta.get_field(name).max_length
-    for name in ("external_id", "buyer_email", "buyer_phone", *SHIPPING_FIELDS)
+    for name in ("external_id", "buyer_email", "buyer_phone", *SHIPPING_FIELDS, "buyer_remark")
 }
 
 _PAY = TRANSITIONS_BY_ACTION["pay"]
@@ -91,6 +104,8 @@ class IntakeItem:
     cancelled: bool = False
     source_note: str = ""
     cancel_reason: str = ""
+    lines: Sequence[dict] = ()
+    lines_must_add_up: bool = True
 
 
 # -- checks a channel can run before anything is written ---------------------------------------
@@ -106,7 +121,7 @@ def intake_fields_clean(fields: dict) -> tuple[dict, dict[str, str]]:
     clean, errors = dict(fields), {}
     for name, value in fields.items():
         try:
-            if name == "amount":
+            if name in ("amount", "shipping_fee", "tax_amount"):
                 clean[name] = _clean_amount(value)
             elif name == "currency":
                 clean[name] = _clean_currency(value)
@@ -122,10 +137,18 @@ def intake_fields_clean(fields: dict) -> tuple[dict, dict[str, str]]:
 
 
 def _clean_currency(value) -> str:
-    currency = (value or settings.ORDERHUB_CURRENCY).strip().upper()
-    if len(currency) != 3 or not currency.isalpha() or not currency.isascii():
-        raise InvalidActionData(_("“%(currency)s” is not a currency code.") % {"currency": value})
-    return currency
+    return currency_code_clean(value or settings.ORDERHUB_CURRENCY)
+
+
+def _lines_prepare(clean: dict, lines: Sequence[dict], *, must_add_up: bool) -> tuple[list[dict], str]:
+    return order_lines_prepare(
+        lines,
+        currency=clean.get("currency") or _clean_currency(None),
+        amount=clean.get("amount", Decimal("0")),
+        shipping_fee=clean.get("shipping_fee", Decimal("0")),
+        tax_amount=clean.get("tax_amount", Decimal("0")),
+        must_add_up=must_add_up,
+    )
 
 
 def _clean_ordered_at(value):
@@ -223,9 +246,12 @@ def order_intake(
     source_note: str,
     cancel_reason: str = "",
     shop=None,
+    lines: Sequence[dict] = (),
+    lines_must_add_up: bool = True,
 ) -> IntakeResult:
     """Create or bring forward one order from a channel, in a transaction of its own. `shop`:
-    the channel shop it came from (None: the channel's default shop)."""
+    the channel shop it came from (None: the channel's default shop). `lines`: what the buyer
+    bought (orders.services.lines), taken with a new order like its other details."""
     for attempt in (1, 2):
         try:
             with transaction.atomic(durable=True):
@@ -238,6 +264,8 @@ def order_intake(
                     source_note=source_note,
                     cancel_reason=cancel_reason,
                     shop=shop,
+                    lines=lines,
+                    lines_must_add_up=lines_must_add_up,
                 )
         except IntegrityError:
             # Another request created the same order at the same moment (PostgreSQL makes the
@@ -257,6 +285,8 @@ def order_intake_in_transaction(
     source_note: str,
     cancel_reason: str = "",
     shop=None,
+    lines: Sequence[dict] = (),
+    lines_must_add_up: bool = True,
 ) -> IntakeResult:
     """The same, joining the caller's transaction. On IntegrityError (a concurrent creation of
     the same order) the caller's transaction is spoiled: run it again, it will find the order."""
@@ -274,6 +304,8 @@ def order_intake_in_transaction(
         if errors:
             name, reason = next(iter(errors.items()))
             raise InvalidActionData(f"{name}: {reason}")
+        # Checked here too, so that a refusal of order creation below can only mean "already in the hub".
+        _lines_prepare(clean, lines, must_add_up=lines_must_add_up)
         try:
             order = order_create_in_transaction(
                 actor=None,
@@ -281,6 +313,8 @@ def order_intake_in_transaction(
                 shop=shop,
                 external_id=external_id,
                 note=source_note.strip(),
+                lines=lines,
+                lines_must_add_up=lines_must_add_up,
                 **clean,
             )
         except InvalidActionData:
@@ -391,11 +425,14 @@ def _orders_create_bulk(channel: str, shop, new: list[tuple[int, str, IntakeItem
     orders = []
     for _index, key, item in new:
         clean, errors = intake_fields_clean(item.fields)
-        if errors:
-            name, reason = next(iter(errors.items()))
-            error = InvalidActionData(f"{name}: {reason}")
+        try:
+            if errors:
+                name, reason = next(iter(errors.items()))
+                raise InvalidActionData(f"{name}: {reason}")
+            lines, mismatch = _lines_prepare(clean, item.lines, must_add_up=item.lines_must_add_up)
+        except InvalidActionData as error:
             error.external_id = key
-            raise error
+            raise
         amount = clean.pop("amount")
         currency = clean.pop("currency", None) or _clean_currency(None)
         buyer_email = clean.pop("buyer_email", "")
@@ -428,15 +465,20 @@ def _orders_create_bulk(channel: str, shop, new: list[tuple[int, str, IntakeItem
             **clean,
         )
         orders.append(order)
-        plans.append((item, steps))
+        plans.append((item, steps, lines, mismatch))
     # The operations rules for "order created", evaluated once for the batch (the priority lane
     # is set on the rows before the INSERT, the rest follows the commit in the outbox), as
     # order_create_in_transaction does for one order.
     intake_plans = IntakePlans(orders)
     rows_insert(Order, orders)
+    order_lines = [
+        line for order, plan in zip(orders, plans, strict=True) for line in order_lines_build(order, plan[2])
+    ]
+    if order_lines:
+        rows_insert(OrderLine, order_lines)
 
     history, events, created_events = [], [], []
-    for index, (order, (item, steps)) in enumerate(zip(orders, plans, strict=True)):
+    for index, (order, (item, steps, lines, mismatch)) in enumerate(zip(orders, plans, strict=True)):
         row = {name: getattr(order, name) for name in _TRACKED}
         history.append(
             HistoricalOrder(
@@ -455,7 +497,7 @@ def _orders_create_bulk(channel: str, shop, new: list[tuple[int, str, IntakeItem
             actor=None,
             occurred_at=now,
             note=intake_plans.note(index, item.source_note.strip()),
-            data={"channel": channel, "external_id": order.external_id},
+            data=order_created_data(order, lines, mismatch),
         )
         events.append(created)
         created_events.append(created)
@@ -487,5 +529,5 @@ def _orders_create_bulk(channel: str, shop, new: list[tuple[int, str, IntakeItem
     outbox_enqueue_for_events(events, also=intake_plans.record(created_events, insert=rows_insert))
     return [
         IntakeResult(order=order, outcome=CREATED, actions=tuple(step[0] for step in steps))
-        for order, (_item, steps) in zip(orders, plans, strict=True)
+        for order, (_item, steps, _lines, _mismatch) in zip(orders, plans, strict=True)
     ]

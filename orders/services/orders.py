@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
@@ -20,12 +21,13 @@ from ..exceptions import (
     OwnerNotEligible,
     OwnerNotOfBrand,
 )
-from ..models import Order, OrderNumberSequence
+from ..models import Order, OrderLine, OrderNumberSequence
 from ..outbox.services import outbox_enqueue_for_event, outbox_enqueue_for_events
 from ..permissions import role_of, user_display_name
 from ..selectors import order_is_visible_to
 from ..states import Channel, Priority, Role
 from .intake_plans import IntakePlans
+from .lines import currency_code_clean, order_lines_build, order_lines_prepare, order_lines_summary
 from .locking import order_check_version, order_lock
 from .order_rows import order_save_locked
 from .shops import shop_for_order
@@ -83,8 +85,9 @@ SHIPPING_FIELDS = (
 
 def order_create(*, actor, **fields) -> Order:
     """Create an order in state `submitted` and its first timeline event, in a transaction of
-    its own. Fields: channel, amount, shop (None: the channel default), currency, external_id, buyer_email, buyer_phone,
-    ordered_at, cs_owner, main_order, is_gift, note and the shipping address (SHIPPING_FIELDS)."""
+    its own. Fields: channel, amount, shop (None: the channel default), currency, external_id,
+    buyer_email, buyer_phone, ordered_at, cs_owner, main_order, is_gift, note, the shipping
+    address (SHIPPING_FIELDS), lines, shipping_fee, tax_amount, buyer_remark."""
     try:
         with transaction.atomic(durable=True):
             return order_create_in_transaction(actor=actor, **fields)
@@ -117,10 +120,19 @@ def order_create_in_transaction(
     main_order: Order | None = None,
     is_gift: bool = False,
     note: str = "",
+    lines: Sequence[dict] = (),
+    shipping_fee=Decimal("0"),
+    tax_amount=Decimal("0"),
+    buyer_remark: str = "",
+    lines_must_add_up: bool = True,
     **shipping,
 ) -> Order:
     """The same, joining the caller's transaction (intake creates and pays in one). A gift
-    order (`is_gift`) must name its main order; being a gift is derived from that."""
+    order (`is_gift`) must name its main order; being a gift is derived from that. `lines`
+    (dicts of orders.services.lines.LINE_FIELDS) are written with the order; they, the
+    shipping fee and the tax must add up to the amount unless `lines_must_add_up` is False (a
+    webhook: the buyer has paid what the channel says), when the mismatch is recorded on the
+    `created` event for the intake to raise."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("order_create_in_transaction needs an open transaction")
     if actor is not None and not actor.has_perm("orders.add_order"):
@@ -131,10 +143,17 @@ def order_create_in_transaction(
     if unknown:
         raise TypeError(f"order_create got unexpected fields: {', '.join(sorted(unknown))}")
     amount = _clean_amount(amount)
+    shipping_fee, tax_amount = _clean_amount(shipping_fee), _clean_amount(tax_amount)
     shop = shop_for_order(channel, shop)
-    currency = (currency or settings.ORDERHUB_CURRENCY).upper()
-    if len(currency) != 3 or not currency.isalpha():
-        raise InvalidActionData(_("“%(currency)s” is not a currency code.") % {"currency": currency})
+    currency = currency_code_clean(currency or settings.ORDERHUB_CURRENCY)
+    clean_lines, mismatch = order_lines_prepare(
+        lines,
+        currency=currency,
+        amount=amount,
+        shipping_fee=shipping_fee,
+        tax_amount=tax_amount,
+        must_add_up=lines_must_add_up,
+    )
     if is_gift and main_order is None:
         raise InvalidActionData(_("A gift order must name its main order."))
     if main_order is not None and main_order.main_order_id is not None:
@@ -157,6 +176,9 @@ def order_create_in_transaction(
         ordered_at=ordered_at or now,
         amount=amount,
         currency=currency,
+        shipping_fee=shipping_fee,
+        tax_amount=tax_amount,
+        buyer_remark=(buyer_remark or "").strip(),
         cs_owner=cs_owner,
         main_order=main_order,
         updated_by=actor,
@@ -167,6 +189,7 @@ def order_create_in_transaction(
     plans = IntakePlans([order])
     order._history_user = actor
     order.save()
+    OrderLine.objects.bulk_create(order_lines_build(order, clean_lines))
     created = order_event_create(
         order=order,
         action=ORDER_CREATED,
@@ -174,10 +197,19 @@ def order_create_in_transaction(
         actor=actor,
         occurred_at=now,
         note=plans.note(0, note),
-        data={"channel": channel, "external_id": order.external_id},
+        data=order_created_data(order, clean_lines, mismatch),
     )
     outbox_enqueue_for_events([created], also=plans.record([created]))
     return order
+
+
+def order_created_data(order: Order, lines: Sequence[dict], totals_mismatch: str) -> dict:
+    """The `created` event's data, for one order and a batch alike: where it came from, what
+    it held, and whether its lines failed to add up."""
+    data = {"channel": order.channel, "external_id": order.external_id, **order_lines_summary(lines)}
+    if totals_mismatch:
+        data["totals_mismatch"] = totals_mismatch
+    return data
 
 
 def _role_label(user) -> str:

@@ -31,7 +31,23 @@ def shopify_order(**overrides) -> dict:
         "fulfillment_status": None,
         "cancelled_at": None,
         "cancel_reason": None,
-        "line_items": [{"id": 1, "title": "保温杯", "sku": "CUP-01", "quantity": 1, "price": "199.00"}],
+        "note": None,
+        "taxes_included": True,
+        "total_tax": "0.00",
+        "line_items": [
+            {
+                "id": 1,
+                "title": "保温杯",
+                "sku": "CUP-01",
+                "quantity": 1,
+                "price": "199.00",
+                "total_discount": "0.00",
+                "discount_allocations": [],
+                "grams": 350,
+                "gift_card": False,
+            }
+        ],
+        "shipping_lines": [],
         "shipping_address": {
             "first_name": "伟",
             "last_name": "张",

@@ -396,3 +396,75 @@ def test_create_and_paid_at_the_same_moment_make_one_paid_order(roles):
     assert (order.state, order.version) == ("paid", 2)
     assert list(order.events.order_by("id").values_list("action", flat=True)) == ["created", "pay"]
     assert sorted(InboundDelivery.objects.values_list("delivery_id", flat=True)) == ["race-create", "race-paid"]
+
+
+# -- lines ---------------------------------------------------------------------------------------
+
+DISCOUNTED_ORDER = {
+    "total_price": "253.00",
+    "taxes_included": False,
+    "total_tax": "13.00",
+    "note": "请周末送货",
+    "shipping_lines": [{"title": "顺丰", "price": "20.00", "discounted_price": "12.00"}],
+    "line_items": [
+        {
+            "id": 11,
+            "title": "保温杯",
+            "sku": "CUP-01",
+            "quantity": 2,
+            "price": "99.00",
+            "total_discount": "0.00",
+            # An order-level code is shared out over the lines: their allocations count.
+            "discount_allocations": [{"amount": "10.00", "discount_application_index": 0}],
+            "grams": 350,
+        },
+        {"id": 12, "title": "杯套", "sku": "SLV-01", "quantity": 1, "price": "40.00", "total_discount": "0.00"},
+        {"id": 13, "title": "Gift card", "sku": "", "quantity": 1, "price": "0.00", "gift_card": True},
+    ],
+}
+
+
+@pytest.mark.django_db
+def test_line_items_discounts_shipping_and_tax_become_the_orders_lines(client):
+    response = post(client, shopify_order(**DISCOUNTED_ORDER))
+    assert response.status_code == 200, response.content
+    order = Order.objects.get()
+    assert (order.shipping_fee, order.tax_amount, order.buyer_remark) == (12, 13, "请周末送货")
+    assert [
+        (line.platform_line_id, line.sku, line.quantity, str(line.unit_price), str(line.discount), line.is_gift)
+        for line in order.lines.all()
+    ] == [
+        ("11", "CUP-01", 2, "99.00", "10.00", False),
+        ("12", "SLV-01", 1, "40.00", "0.00", False),
+        ("13", "", 1, "0.00", "0.00", True),
+    ]
+    assert order.lines.first().weight_grams == 350
+    assert "totals_mismatch" not in order.events.get(action="created").data
+
+
+@pytest.mark.django_db
+def test_lines_that_do_not_add_up_keep_the_order_and_say_so(client):
+    response = post(client, shopify_order(**{**DISCOUNTED_ORDER, "total_price": "260.00"}))
+    assert response.status_code == 200, response.content
+    created = Order.objects.get().events.get(action="created")
+    assert "253.00" in created.data["totals_mismatch"] and "260.00" in created.data["totals_mismatch"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        ({"quantity": -1}, "line_items[0].quantity"),
+        ({"quantity": "2"}, "line_items[0].quantity"),
+        ({"price": "-5.00"}, "line_items[0].price"),
+        ({"price": 5}, "line_items[0].price"),
+        ({"discount_allocations": [{"amount": "500.00"}]}, "line_items[0].discount_allocations"),
+        ({"sku": "", "title": ""}, "line_items[0].sku"),
+    ],
+)
+def test_a_bad_line_item_is_400_naming_it_and_changes_nothing(client, line, field):
+    item = {**shopify_order()["line_items"][0], **line}
+    response = post(client, shopify_order(line_items=[item]))
+    assert response.status_code == 400, response.content
+    assert response.json()["field"] == field
+    assert database_state() == {"orders": [], "events": 0, "history": 0, "outbox": 0, "deliveries": 0}
