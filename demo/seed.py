@@ -53,6 +53,36 @@ AFTER_SALES_STEPS = {
 }
 
 
+# What the demo shops sell: (SKU, name, price of one).
+DEMO_CATALOGUE = (
+    ("TEA-LJ-250", "西湖龙井 250g", Decimal("88.00")),
+    ("TEA-PE-357", "普洱茶饼 357g", Decimal("129.00")),
+    ("CUP-GL-300", "双层玻璃杯 300ml", Decimal("39.90")),
+    ("OUT-TENT-2", "双人帐篷", Decimal("399.00")),
+    ("OUT-BAG-40", "登山包 40L", Decimal("268.00")),
+    ("HOME-LAMP", "木质台灯", Decimal("199.00")),
+    ("HOME-TRAY", "胡桃木托盘", Decimal("59.00")),
+)
+
+
+def demo_lines(amount: Decimal, rng: random.Random) -> list[dict]:
+    """One to three lines that add up to `amount`: the last lines at catalogue prices, the
+    first one taking the rest (as one unit of a bundle); a gift order's one line is free."""
+    if amount == 0:
+        sku, name, _price = rng.choice(DEMO_CATALOGUE)
+        return [{"sku": sku, "name": f"{name}（赠品）", "quantity": 1, "unit_price": "0"}]
+    picks = rng.sample(DEMO_CATALOGUE, rng.randint(1, 3))
+    lines, rest = [], amount
+    for sku, name, price in picks[1:]:
+        quantity = rng.randint(1, 2)
+        if price * quantity >= rest:
+            continue
+        lines.append({"sku": sku, "name": name, "quantity": quantity, "unit_price": str(price)})
+        rest -= price * quantity
+    sku, name, _price = picks[0]
+    return [{"sku": sku, "name": name, "quantity": 1, "unit_price": str(rest)}, *lines]
+
+
 def demo_order_create(
     target: str, *, users: dict, warehouses: list, rng: random.Random, shops: list[Shop] | None = None
 ) -> Order:
@@ -84,6 +114,7 @@ def demo_order_create(
         cs_owner=cs,
         main_order=main,
         shop=shop,
+        lines=demo_lines(Decimal("0.00") if main else amount, rng),
         **demo_address(rng),
     )
     return order_move_to(order, target, users=users, warehouses=warehouses, rng=rng, steps=AFTER_SALES_STEPS)

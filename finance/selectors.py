@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from orders.exceptions import InvalidActionData
 from orders.models import Order
+from orders.selectors import order_goods_revenue
 from orders.states import Channel
 
 from .constants import OPEN_STATUSES, InvoiceStatus
@@ -45,9 +46,12 @@ def invoice_list_for_finance(
 
 
 def invoice_list_base() -> QuerySet[InvoiceRequest]:
-    """Every row finance may see: never a gift order's."""
-    return InvoiceRequest.objects.filter(order__is_gift=False).select_related(
-        "order", "requested_by", "issued_by", "cancelled_by"
+    """Every row finance may see: never a gift order's. `goods_revenue`: what the order's lines
+    bring in without its gift lines (None when the order has no lines)."""
+    return (
+        InvoiceRequest.objects.filter(order__is_gift=False)
+        .select_related("order", "requested_by", "issued_by", "cancelled_by")
+        .annotate(goods_revenue=order_goods_revenue("order_id"))
     )
 
 

@@ -18,7 +18,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from .admin_brands import BrandFilter
 from .exceptions import OrderError
 from .forms import OrderDetailsForm, TransitionForm
-from .models import Attachment, Order, OrderEvent, Shipment
+from .models import Attachment, Order, OrderEvent, OrderLine, Shipment
 from .permissions import user_display_name
 from .selectors import order_list_for_admin, order_visibility_q
 from .services.orders import EDITABLE_DETAILS, order_update_details
@@ -106,6 +106,28 @@ class ShipmentInline(ReadOnlyAdminMixin, admin.TabularInline):
         return super().get_queryset(request).select_related("event")
 
 
+class OrderLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = OrderLine
+    extra = 0
+    verbose_name_plural = _("What is in the order")
+    fields = (
+        "position",
+        "sku",
+        "name",
+        "quantity",
+        "unit_price",
+        "discount",
+        "line_total",
+        "is_gift",
+        "platform_line_id",
+    )
+    readonly_fields = fields
+
+    @admin.display(description=_("Line total"))
+    def line_total(self, line):
+        return line.net_amount
+
+
 @admin.register(Order)
 class OrderAdmin(SimpleHistoryAdmin):
     list_display = (
@@ -128,7 +150,7 @@ class OrderAdmin(SimpleHistoryAdmin):
     show_full_result_count = False
     date_hierarchy = None
     actions = None
-    inlines = (ShipmentInline, OrderEventInline)
+    inlines = (OrderLineInline, ShipmentInline, OrderEventInline)
     fieldsets = (
         (None, {"fields": ("number", "state", "main_status_label", "payment_status_label", "version")}),
         (
@@ -140,13 +162,15 @@ class OrderAdmin(SimpleHistoryAdmin):
                     "external_id",
                     "ordered",
                     "amount_display",
+                    "shipping_fee",
+                    "tax_amount",
                     "priority",
                     "main_order",
                     "gift",
                 )
             },
         ),
-        (_("Buyer"), {"fields": ("buyer_email", "buyer_phone")}),
+        (_("Buyer"), {"fields": ("buyer_email", "buyer_phone", "buyer_remark")}),
         (_("Warehouse"), {"fields": ("warehouse", "warehouse_stage_label")}),
         (_("People"), {"fields": ("owner", "last_updated_by", "updated")}),
     )

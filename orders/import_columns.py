@@ -29,6 +29,29 @@ IMPORT_COLUMNS_GENERIC: tuple[str, ...] = (
     "paid",
     "cancelled",
     "cancel_reason",
+    "shipping_fee",
+    "tax_amount",
+    "buyer_remark",
+    # The order's lines: one line per row (rows of one order share its order id), or all of
+    # them in one items column.
+    "line_id",
+    "sku",
+    "item_name",
+    "quantity",
+    "unit_price",
+    "discount",
+    "gift_line",
+    "items",
+)
+# The columns that describe one line; the others describe the order.
+IMPORT_LINE_COLUMNS: tuple[str, ...] = (
+    "line_id",
+    "sku",
+    "item_name",
+    "quantity",
+    "unit_price",
+    "discount",
+    "gift_line",
 )
 
 # What a channel's export has besides: its status text, address lines, and the like.

@@ -10,10 +10,26 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connections
-from django.db.models import BooleanField, Case, Count, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.utils import timezone
 
-from .models import Attachment, Brand, HubSettings, Order, OrderEvent, Shipment, Shop
+from .models import Attachment, Brand, HubSettings, Order, OrderEvent, OrderLine, Shipment, Shop
 from .permissions import role_of
 from .states import (
     CS_BOARD_STATUSES,
@@ -286,11 +302,12 @@ def _stage_rank():
 def order_list_for_warehouse_board(*, clock: BoardClock, user=None) -> QuerySet[Order]:
     """Everything in the warehouse, grouped by stage in working order, the priority lane first
     within each stage, then the oldest first (it has waited longest). The current shipment is
-    prefetched for the awaiting-pickup rows."""
+    prefetched for the awaiting-pickup rows, the lines for each card's packing list."""
     queryset = (
         order_list_visible_to(user=user, queryset=Order.objects.filter(warehouse_stage__in=WAREHOUSE_BOARD_STAGES))
         .prefetch_related("cs_owner", "warehouse", "shop__brand")
         .prefetch_related(Prefetch("shipments", queryset=Shipment.objects.order_by("-sequence")))
+        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("position")))
         .annotate(stage_rank=_stage_rank())
     )
     return order_annotate_stale(queryset, clock=clock).order_by("stage_rank", "-priority", "ordered_at", "id")
@@ -505,3 +522,19 @@ def buyer_delivered_orders_counts(orders: list[Order]) -> list[int]:
         found.discard(order.pk)
         counts.append(len(found))
     return counts
+
+
+def order_goods_revenue(order_ref: str = "pk") -> Subquery:
+    """What the order's lines bring in, gift lines left out (a gift carries no revenue): a
+    subquery to annotate rows with, NULL for an order without lines. `order_ref`: the outer
+    query's reference to the order (e.g. "order_id" from an invoice request)."""
+    money = DecimalField(max_digits=14, decimal_places=2)
+    net = ExpressionWrapper(F("quantity") * F("unit_price") - F("discount"), output_field=money)
+    lines = (
+        OrderLine.objects.filter(order_id=OuterRef(order_ref), is_gift=False)
+        .order_by()
+        .values("order_id")
+        .annotate(revenue=Sum(net))
+        .values("revenue")
+    )
+    return Subquery(lines, output_field=money)

@@ -20,7 +20,8 @@ from django.db.models import Prefetch
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from .models import Attachment, Order, OrderEvent, Shipment
+from .events import ORDER_CREATED
+from .models import Attachment, Order, OrderEvent, OrderLine, Shipment
 from .permissions import role_of, user_display_name
 from .plugins import hub_extensions
 from .selectors import order_list_visible_to, order_shipments, order_timeline, order_visibility_q
@@ -101,6 +102,13 @@ class OrderTimelinePage:
     shipments: list[Shipment]
     current_shipment: Shipment | None
     sections: list[str] = field(default_factory=list)  # what other apps add, rendered (HTML)
+    lines: list[OrderLine] = field(default_factory=list)
+    # The sentence the `created` event recorded when the lines did not add up to the amount.
+    totals_mismatch: str = ""
+
+    @property
+    def item_count(self) -> int:
+        return sum(line.quantity for line in self.lines)
 
 
 def order_for_timeline(*, number: str, user=None) -> Order | None:
@@ -238,13 +246,17 @@ def timeline_sections_render(*, order: Order, user, request=None) -> list[str]:
 def order_timeline_page_data(*, order: Order, user, request=None) -> OrderTimelinePage:
     """Everything the page shows, for this viewer."""
     shipments = list(order_shipments(order_id=order.pk))
+    entries = order_timeline_entries(order=order, shipments=shipments)
+    created = next((e.event for e in entries if e.event is not None and e.event.action == ORDER_CREATED), None)
     return OrderTimelinePage(
         order=order,
         gifts=list(order.gifts.all()),
-        entries=order_timeline_entries(order=order, shipments=shipments),
+        entries=entries,
         shipments=shipments,
         current_shipment=shipments[-1] if shipments else None,
         sections=timeline_sections_render(order=order, user=user, request=request),
+        lines=list(order.lines.all()),
+        totals_mismatch=(created.data or {}).get("totals_mismatch", "") if created is not None else "",
     )
 
 

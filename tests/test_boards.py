@@ -755,3 +755,17 @@ def test_a_state_with_its_own_stale_threshold_turns_red_on_its_own_clock(client,
     packed_card = re.search(rf'<article class="([^"]*)" id="order-{packed.number}"', page).group(1)
     paid_card = re.search(rf'<article class="([^"]*)" id="order-{paid.number}"', page).group(1)
     assert "oh-stale" in packed_card and "oh-stale" not in paid_card
+
+
+def test_the_warehouse_card_is_a_packing_list(page, make_order):
+    lines = [
+        {"sku": "TEA-01", "name": "龙井", "quantity": 2, "unit_price": "88.00"},
+        {"sku": "", "name": "试用装", "quantity": 1, "unit_price": "0"},
+    ]
+    order = make_order("allocated", amount="176.00", lines=lines)
+    plain = make_order("allocated")
+    html = page("wh1", WAREHOUSE)
+    packing = card_html(html, order)
+    assert re.search(r"TEA-01</span> × <strong>2</strong>", packing)
+    assert re.search(r"试用装</span> × <strong>1</strong>", packing) and "oh-packing-gift" in packing
+    assert "oh-packing" not in card_html(html, plain)

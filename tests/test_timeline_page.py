@@ -552,3 +552,46 @@ def test_an_attachment_is_only_served_under_its_own_order(client, users, shipped
     assert client.get(download_url(other, photo)).status_code == 404
     assert client.get(reverse("orders:attachment_download", args=[shipped.number, 999_999])).status_code == 404
     assert client.get(reverse("orders:attachment_download", args=[shipped.number.lower(), photo.pk])).status_code == 200
+
+
+LINES = [
+    {"sku": "TEA-01", "name": "龙井 250g", "quantity": 2, "unit_price": "88.00", "discount": "6.00"},
+    {"sku": "SAMPLE", "name": "试用装", "quantity": 1, "unit_price": "0"},
+]
+
+
+@pytest.mark.django_db
+def test_the_page_shows_what_is_in_the_order_and_the_buyer_remark(client, users, make_order):
+    order = make_order("paid", amount="180.00", shipping_fee="10.00", lines=LINES, buyer_remark="不要发韵达")
+    client.force_login(users["cs1"])
+    html = client.get(timeline_url(order)).content.decode()
+    section = html[html.index('id="lines"') : html.index("</section>", html.index('id="lines"'))]
+    assert "What is in the order: 3 items" in section
+    assert "TEA-01" in section and "龙井 250g" in section and "−6.00" in section and "170.00" in section
+    assert 'class="tl-line-gift"' in section and "180.00 CNY" in section and "10.00" in section
+    assert "不要发韵达" in html and "tl-warning" not in section
+
+
+@pytest.mark.django_db
+def test_lines_that_did_not_add_up_are_said_on_the_page(client, users):
+    from orders.services.intake import order_intake
+
+    result = order_intake(
+        channel="shopify",
+        external_id="77",
+        fields={"amount": "150.00", "currency": "CNY"},
+        paid=True,
+        cancelled=False,
+        source_note="",
+        lines=LINES,
+        lines_must_add_up=False,
+    )
+    client.force_login(users["ops1"])
+    html = client.get(timeline_url(result.order)).content.decode()
+    assert 'class="tl-warning"' in html and "but the order&#x27;s amount is 150.00" in html
+
+
+@pytest.mark.django_db
+def test_an_order_without_lines_has_no_lines_section(client, users, shipped):
+    client.force_login(users["cs1"])
+    assert 'id="lines"' not in client.get(timeline_url(shipped)).content.decode()

@@ -14,7 +14,14 @@ Files
   binary .xls is not read: save it as .xlsx or CSV.
 - Row 1 is the header. Row numbers in reports are the file's rows as a spreadsheet shows
   them (the header is row 1). Blank rows are skipped. Columns the channel does not use are
-  ignored. One row per order: an order id that appears twice is reported.
+  ignored. One row per order: an order id that appears twice is reported, unless the file
+  has line columns (below).
+- Lines: with line columns (a quantity and a sku or item name; unit price, discount, line id,
+  gift line), each row is one line and the rows of one order share its order id; the order's
+  columns are read from its first row, and the rows after it leave them blank or repeat them
+  (anything else is reported). Or all lines in one items column: "TEA-01*2@88.00;
+  CUP-02*1@30.00" (SKU*quantity@unit price). The lines after their discounts, plus the
+  shipping fee and the tax on top, must add up to the amount, or the order's row is reported.
 - Headers match whatever their case, spacing, "-" or "_" ("Amazon-Order-ID" =
   "amazon order id").
 
@@ -62,6 +69,10 @@ taobao (淘宝/天猫 千牛 "订单导出")
       订单状态                            等待买家付款 → not paid; 买家已付款/等待卖家发货/卖家已
                                           发货/交易成功 → paid; 交易关闭 (any closing) → cancelled
       订单关闭原因 | 关闭原因              into the cancellation note
+      买家留言                            buyer remark
+      邮费 | 运费                         shipping fee
+      子订单编号, 商家编码 | 商品编码, 宝贝标题 | 商品标题, 购买数量 | 宝贝数量,
+      价格 | 单价, 优惠金额 | 优惠         one line per row (the 宝贝 export joined to the order)
 
 shopify (the admin's order export; Id is the same id the webhooks carry)
     * Id                                  order id (not Name, "#1001")
@@ -73,6 +84,9 @@ shopify (the admin's order export; Id is the same id the webhooks carry)
       Shipping City, Shipping Province, Shipping Zip
       Financial Status                    "paid" → paid
       Cancelled at                        filled in → cancelled
+      Notes, Shipping                     buyer remark, shipping fee
+      Lineitem sku, Lineitem name, Lineitem quantity, Lineitem price, Lineitem discount
+                                          one line per row, as Shopify exports them
 
 manual (OrderHub's own template; English or Chinese headers)
     * external_id | 外部订单号              order id
@@ -86,6 +100,10 @@ manual (OrderHub's own template; English or Chinese headers)
       paid | 已付款                       yes/no, true/false, 1/0, 是/否 (blank: not paid)
       cancelled | 已取消                  the same (blank: not cancelled)
       cancel_reason | 取消原因
+      shipping_fee | 运费, tax_amount | 税费, buyer_remark | 买家留言
+      line_id | 子订单编号, sku | 商品编码, item_name | 商品名称, quantity | 数量,
+      unit_price | 单价, discount | 优惠, gift_line | 赠品 (yes/no)     one line per row
+      items | 商品明细                     all lines in one cell: TEA-01*2@88.00;CUP-02*1@30.00
 
 Times without a UTC offset are read in the hub's time zone (TIME_ZONE, Asia/Shanghai).
 Amounts may carry a currency sign (¥, $) and thousands separators ("1,299.00").
@@ -105,8 +123,9 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from orders.import_columns import IMPORT_COLUMNS_GENERIC, import_column_names
+from orders.import_columns import IMPORT_COLUMNS_GENERIC, IMPORT_LINE_COLUMNS, import_column_names
 from orders.services.intake import intake_fields_clean
+from orders.services.lines import order_lines_clean, order_totals_mismatch
 from orders.states import Channel
 
 # -- what a file gives ---------------------------------------------------------------------------
@@ -131,6 +150,9 @@ class ImportRow:
     paid: bool | None
     cancelled: bool
     cancel_reason: str = ""
+    # The order's lines (orders.services.lines.LINE_FIELDS, as read) and the row each came from.
+    lines: list[dict] = field(default_factory=list)
+    line_rows: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -169,6 +191,17 @@ GENERIC: dict[str, tuple[str, ...]] = {
     "paid": ("paid", "已付款"),
     "cancelled": ("cancelled", "已取消"),
     "cancel_reason": ("cancel_reason", "取消原因"),
+    "shipping_fee": ("shipping_fee", "运费"),
+    "tax_amount": ("tax_amount", "税费"),
+    "buyer_remark": ("buyer_remark", "买家留言"),
+    "line_id": ("line_id", "子订单编号"),
+    "sku": ("sku", "商品编码"),
+    "item_name": ("item_name", "商品名称"),
+    "quantity": ("quantity", "数量"),
+    "unit_price": ("unit_price", "单价"),
+    "discount": ("discount", "优惠"),
+    "gift_line": ("gift_line", "赠品"),
+    "items": ("items", "商品明细"),
 }
 
 
@@ -273,6 +306,14 @@ CHANNEL_COLUMNS: dict[str, ChannelColumns] = {
             "full_address": ("收货地址",),
             "status": ("订单状态",),
             "cancel_reason": ("订单关闭原因", "关闭原因"),
+            "buyer_remark": ("买家留言",),
+            "shipping_fee": ("邮费", "运费"),
+            "line_id": ("子订单编号",),
+            "sku": ("商家编码", "商品编码"),
+            "item_name": ("宝贝标题", "商品标题"),
+            "quantity": ("购买数量", "宝贝数量"),
+            "unit_price": ("价格", "单价"),
+            "discount": ("优惠金额", "优惠"),
         },
         currency="CNY",
         status=_taobao_status,
@@ -294,6 +335,13 @@ CHANNEL_COLUMNS: dict[str, ChannelColumns] = {
             "ship_postcode": ("Shipping Zip",),
             "status": ("Financial Status",),
             "cancelled_at": ("Cancelled at",),
+            "buyer_remark": ("Notes",),
+            "shipping_fee": ("Shipping",),
+            "sku": ("Lineitem sku",),
+            "item_name": ("Lineitem name",),
+            "quantity": ("Lineitem quantity",),
+            "unit_price": ("Lineitem price",),
+            "discount": ("Lineitem discount",),
         },
         status=_shopify_status,
     ),
@@ -374,11 +422,27 @@ def import_file_read(
         result = ImportFile(channel=channel, encoding=encoding, columns={k: v[1] for k, v in columns.items()})
         reader = RowReader(channel, columns)
         seen: dict[str, int] = {}
+        # With line columns, the rows of one order share its id: the first row's values and
+        # what became of it (None: refused), to read the rows that follow as more lines.
+        firsts: dict[str, tuple[list, ImportRow | None]] = {}
+        refused: set[str] = set()
         count = 0
         for number, values in rows:
             if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
                 continue
+            if reader.line_per_row:
+                key = reader.key(values)
+                if key in firsts:
+                    first_values, first = firsts[key]
+                    errors = reader.read_more_lines(number, values, first_values, first)
+                    if errors:
+                        result.errors.extend(errors)
+                        refused.add(key)  # its lines are not all read: nothing more to say of it
+                    count += 1
+                    continue
             row, errors = reader.read(number, values)
+            if reader.line_per_row and row is not None:
+                firsts[row.external_id] = (values, None if errors else row)
             if row is not None:
                 earlier = seen.setdefault(row.external_id, number)
                 if earlier != number:
@@ -398,9 +462,54 @@ def import_file_read(
                 progress(count)
         if progress is not None:
             progress(count)
+        if reader.reads_lines:
+            result.rows = [row for row in result.rows if row.external_id not in refused]
+            _lines_check(result)
         return result
     finally:
         rows.close()
+
+
+def _lines_check(result: ImportFile) -> None:
+    """Every order's lines checked as intake will check them, and their sum against the amount:
+    a bad line is an error on its own row, a sum that does not add up one on the order's first
+    row; either way the order is not imported."""
+    kept = []
+    for row in result.rows:
+        if not row.lines:
+            kept.append(row)
+            continue
+        clean, line_errors = order_lines_clean(row.lines, currency=row.fields["currency"])
+        for index, fields in line_errors.items():
+            for name, reason in fields.items():
+                result.errors.append(
+                    RowError(row.line_rows[index], result.column_of(_LINE_COLUMN.get(name, "")), reason)
+                )
+        if line_errors:
+            continue
+        mismatch = order_totals_mismatch(
+            amount=row.fields["amount"],
+            lines=clean,
+            shipping_fee=row.fields.get("shipping_fee", 0),
+            tax_amount=row.fields.get("tax_amount", 0),
+        )
+        if mismatch:
+            result.errors.append(RowError(row.row, result.column_of("amount"), f"order {row.external_id}: {mismatch}"))
+            continue
+        kept.append(row)
+    result.rows = kept
+
+
+# The file's column behind each line field, to name it in an error.
+_LINE_COLUMN = {
+    "platform_line_id": "line_id",
+    "sku": "sku",
+    "name": "item_name",
+    "quantity": "quantity",
+    "unit_price": "unit_price",
+    "discount": "discount",
+    "currency": "currency",
+}
 
 
 def _open_rows(path: Path) -> tuple[str, Iterator[tuple[int, list]]]:
@@ -450,6 +559,8 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list]]:
 # -- reading one row -----------------------------------------------------------------------------
 
 _ID_WRAPPER_RE = re.compile(r'^="?(.*?)"?$')
+_ITEMS_SPLIT_RE = re.compile(r"[;；,，\n]+")
+_ITEM_RE = re.compile(r"^(.+?)\s*[*×xX]\s*(-?\d+)\s*@\s*[¥￥$]?\s*(-?[\d.]+)$")
 _THOUSANDS_RE = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
 _POSTCODE_RE = re.compile(r"\s*[(（]\s*(\d{6})\s*[)）]\s*$")
 _TRUE = {"yes", "y", "true", "t", "1", "是", "已付款", "已取消", "paid", "cancelled", "canceled"}
@@ -476,7 +587,10 @@ _DIRECT = (
     "ship_district",
     "ship_address",
     "ship_postcode",
+    "buyer_remark",
 )
+# Order columns read as amounts besides the order's own.
+_CHARGES = ("shipping_fee", "tax_amount")
 
 
 class RowReader:
@@ -489,6 +603,12 @@ class RowReader:
             self.header.setdefault("recipient_phone", self.header["recipient_phone_alt"])
         self.tz = timezone.get_default_timezone()
         self.default_currency = self.spec.currency or settings.ORDERHUB_CURRENCY
+        # One line per row (rows of an order share its id) when the file has a quantity and
+        # what it is of (a SKU or an item name); or every line in one items column. A title
+        # alone (the 订单报表's 宝贝标题 sums up the order) is not a line.
+        self.line_per_row = "quantity" in self.index and ("sku" in self.index or "item_name" in self.index)
+        self.reads_lines = self.line_per_row or "items" in self.index
+        self.order_columns = [i for name, i in self.index.items() if name not in (*IMPORT_LINE_COLUMNS, "items")]
 
     def value(self, values: list, name: str):
         index = self.index.get(name)
@@ -508,6 +628,65 @@ class RowReader:
             value = int(value)
         return str(value).strip()
 
+    def key(self, values: list) -> str:
+        """The row's order id as read ("": none), to find the rows of one order."""
+        return self._external_id(values, lambda name, reason: None)
+
+    def read_more_lines(self, number: int, values: list, first_values: list, first: ImportRow | None) -> list[RowError]:
+        """A further row of an order already read: one more line. Its order columns are blank or
+        say what the order's first row says."""
+        errors = []
+        for index in self.order_columns:
+            value = values[index] if index < len(values) else None
+            if value is None or (isinstance(value, str) and not value.strip()):
+                continue
+            was = first_values[index] if index < len(first_values) else None
+            if str(value).strip() != str(was if was is not None else "").strip():
+                header = next(h for n, h in self.header.items() if self.index.get(n) == index)
+                errors.append(
+                    RowError(
+                        number,
+                        header,
+                        f"“{value}” differs from the order's first row (row "
+                        f"{first.row if first else '?'}): rows of one order repeat its values or leave them blank",
+                    )
+                )
+        line = self._line(values)
+        if first is not None and line is not None and not errors:
+            first.lines.append(line)
+            first.line_rows.append(number)
+        return errors
+
+    def _line(self, values: list) -> dict | None:
+        """The row's line; None when its line columns are all blank (an order with no lines)."""
+        if all(self.value(values, name) is None for name in IMPORT_LINE_COLUMNS):
+            return None
+        gift = self.value(values, "gift_line")
+        return {
+            "platform_line_id": self.text(values, "line_id"),
+            "sku": self.text(values, "sku"),
+            "name": self.text(values, "item_name"),
+            "quantity": self.text(values, "quantity"),
+            "unit_price": self._amount(self.value(values, "unit_price") or "0"),
+            "discount": self._amount(self.value(values, "discount") or "0"),
+            "is_gift": bool(_flag(gift)) if gift is not None else False,
+        }
+
+    def _items(self, number: int, text: str, bad) -> list[dict]:
+        """The items column: "TEA-01*2@88.00; CUP-02*1@30.00" (SKU, quantity, unit price; also
+        × or x for *, and ；，, or new lines between items)."""
+        lines = []
+        for entry in (e.strip() for e in _ITEMS_SPLIT_RE.split(text)):
+            if not entry:
+                continue
+            match = _ITEM_RE.match(entry)
+            if match is None:
+                bad("items", f"“{entry}” is not SKU*quantity@unit price (e.g. TEA-01*2@88.00)")
+                continue
+            sku, quantity, price = match.groups()
+            lines.append({"sku": sku.strip(), "quantity": quantity, "unit_price": price})
+        return lines
+
     def read(self, number: int, values: list) -> tuple[ImportRow | None, list[RowError]]:
         errors: list[RowError] = []
 
@@ -517,6 +696,16 @@ class RowReader:
         external_id = self._external_id(values, bad)
         fields: dict = {name: self.text(values, name) for name in _DIRECT if name in self.index}
         fields["currency"] = fields.get("currency") or self.default_currency
+        for name in _CHARGES:
+            charge = self.value(values, name)
+            if charge is not None:
+                fields[name] = self._amount(charge)
+        lines: list[dict] = []
+        line = self._line(values) if self.line_per_row else None
+        if line is not None:
+            lines.append(line)
+        if "items" in self.index:
+            lines.extend(self._items(number, self.text(values, "items"), bad))
 
         amount = self.value(values, "amount")
         if amount is None:
@@ -561,6 +750,8 @@ class RowReader:
                 paid=paid,
                 cancelled=cancelled,
                 cancel_reason=self.text(values, "cancel_reason"),
+                lines=lines,
+                line_rows=[number] * len(lines),
             ),
             [],
         )

@@ -227,6 +227,7 @@ def orders_import_apply(
                         cancelled=row.cancelled,
                         source_note=f"Imported from {path.name}, row {row.row}",
                         cancel_reason=row.cancel_reason,
+                        lines=row.lines,
                     )
                     for row in batch
                 ]

@@ -177,8 +177,9 @@ def order_totals_mismatch(*, amount: Decimal, lines: Sequence[dict], shipping_fe
     otherwise the sentence that says by how much."""
     if not lines:
         return ""
-    net = lines_net_total(lines)
-    expected = net + Decimal(shipping_fee or 0) + Decimal(tax_amount or 0)
+    net = lines_net_total(lines).quantize(_CENT)
+    shipping_fee, tax_amount = Decimal(shipping_fee or 0).quantize(_CENT), Decimal(tax_amount or 0).quantize(_CENT)
+    expected = net + shipping_fee + tax_amount
     if expected == Decimal(amount):
         return ""
     return _(
@@ -186,10 +187,10 @@ def order_totals_mismatch(*, amount: Decimal, lines: Sequence[dict], shipping_fe
         "but the order's amount is %(amount)s."
     ) % {
         "lines": net,
-        "shipping": Decimal(shipping_fee or 0),
-        "tax": Decimal(tax_amount or 0),
+        "shipping": shipping_fee,
+        "tax": tax_amount,
         "expected": expected,
-        "amount": Decimal(amount),
+        "amount": Decimal(amount).quantize(_CENT),
     }
 
 

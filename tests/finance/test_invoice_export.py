@@ -29,6 +29,7 @@ HEADER = [
     "Channel",
     "External order id",
     "Amount",
+    "Goods, gift lines excluded",
     "Currency",
     "Invoice status",
     "Added at (Asia/Shanghai)",
@@ -122,7 +123,7 @@ def test_times_are_shanghai_times_and_date_filters_are_shanghai_days(login, rows
     InvoiceRequest.objects.filter(pk=pending.pk).update(added_at=datetime(2026, 1, 28, 16, 30, tzinfo=UTC))
     client = login("fin1")
     header, line = csv_rows(client.get(CSV_URL, {"added_from": "2026-01-29", "added_to": "2026-01-29"}))
-    assert line[0] == pending.order.number and line[6] == "2026-01-29 00:30"
+    assert line[0] == pending.order.number and line[HEADER.index("Added at (Asia/Shanghai)")] == "2026-01-29 00:30"
     assert csv_rows(client.get(CSV_URL, {"added_to": "2026-01-28"})) == [header]
 
 
@@ -227,3 +228,18 @@ def test_exports_and_the_selector_run_a_constant_number_of_queries(login, listed
         rows = list(invoice_list_for_finance(status="all"))
         [(r.order.number, r.requested_by, r.issued_by) for r in rows]
     assert len(rows) == 13 and len(queries) == 1
+
+
+def test_the_goods_figure_leaves_gift_lines_out(login, users):
+    from orders.services.orders import order_create
+
+    lines = [
+        {"sku": "TEA", "quantity": 2, "unit_price": "50.00", "discount": "5.00"},
+        {"sku": "PROMO", "quantity": 1, "unit_price": "20.00", "discount": "20.00"},  # free: a gift line
+        {"sku": "BAG", "quantity": 1, "unit_price": "12.00", "is_gift": True},  # the channel says gift
+    ]
+    order = order_create(actor=None, channel="taobao", amount="107.00", lines=lines)
+    InvoiceRequest.objects.create(order=order, amount=order.amount, currency="CNY")
+    header, *lines_out = csv_rows(login("fin1").get(CSV_URL, {"status": "all"}))
+    row = dict(zip(header, lines_out[0], strict=True))
+    assert (row["Amount"], row["Goods, gift lines excluded"]) == ("107.00", "95.00")
