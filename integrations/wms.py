@@ -5,14 +5,17 @@ and sends `X-OrderHub-Timestamp` (Unix seconds; older than 5 minutes is refused)
 
     {"event_id": "...", "order_number": "OH20260128-00001" | "external_order_id": "...",
      "channel": "shopify" (with external_order_id, optional), "event": "allocated" | "packing" |
-     "labelled" | "awaiting_pickup" | "picked_up", "warehouse": "<warehouse code>",
+     "labelled" | "awaiting_pickup" | "picked_up" | "out_of_stock", "warehouse": "<warehouse code>",
      "occurred_at": "2026-01-28T14:05:00+08:00", "operator": "王强",
-     "carrier": "sf" | "zto" | "cainiao", "tracking_number": "..."  (for awaiting_pickup)}
+     "carrier": "sf" | "zto" | "cainiao", "tracking_number": "..."  (for awaiting_pickup),
+     "skus": ["TEA-01", ...]  (for out_of_stock, optional)}
 
 Each event moves the order through the transition service as the warehouse system (a service
 user `wms` in the warehouse role): allocated → allocate; packing → nothing to do when the
 order is allocated (it is being packed); labelled → pack (packed, waiting for its label);
-awaiting_pickup → ship with the carrier and tracking number; picked_up → pick_up. An event_id
+awaiting_pickup → ship with the carrier and tracking number; picked_up → pick_up;
+out_of_stock → the warehouse's "out of stock" exception on the order (异常订单; nothing moves, and
+an order waiting with it is not approved automatically). An event_id
 is applied once (a replay answers 200). An event that cannot apply (out of order, illegal) is
 refused with 409 and a clear error, written on the order's timeline, and changes nothing else.
 """
@@ -33,16 +36,18 @@ from django.utils import timezone
 
 from orders.events import WMS_EVENT_REJECTED, order_event_create
 from orders.exceptions import OrderError
-from orders.models import Order, OrderEvent, Warehouse
+from orders.models import Order, OrderEvent, OrderException, Warehouse
+from orders.services.locking import order_lock
+from orders.services.order_exceptions import order_exception_raise
 from orders.services.transition import order_transition_in_transaction
-from orders.states import Role, State
+from orders.states import ExceptionReason, Role, State
 
 from .models import InboundDelivery
 from .signing import signature_matches_hex, signed_webhook, webhook_secrets
 
 logger = logging.getLogger(__name__)
 
-WMS_EVENTS = ("allocated", "packing", "labelled", "awaiting_pickup", "picked_up")
+WMS_EVENTS = ("allocated", "packing", "labelled", "awaiting_pickup", "picked_up", "out_of_stock")
 _ACTIONS = {"allocated": "allocate", "labelled": "pack", "awaiting_pickup": "ship", "picked_up": "pick_up"}
 
 
@@ -76,6 +81,9 @@ def _parse(body: bytes) -> dict:
             raise WMSEventError(f"missing {name}", status=400, field=name)
     if data["event"] not in WMS_EVENTS:
         raise WMSEventError(f"unknown event {data['event']!r}", status=400, field="event")
+    skus = data.get("skus")
+    if skus is not None and not (isinstance(skus, list) and all(isinstance(sku, str) for sku in skus)):
+        raise WMSEventError("skus must be a list of SKU strings", status=400, field="skus")
     if not (data.get("order_number") or data.get("external_order_id")):
         raise WMSEventError("missing order_number or external_order_id", status=400, field="order_number")
     try:
@@ -130,6 +138,18 @@ def wms_event_apply(*, order: Order, data: dict) -> str:
                     f"order {order.number} is {State(current).label}, not waiting to be packed", status=409
                 )
             outcome = "no change: the order is being packed"
+        elif data["event"] == "out_of_stock":
+            locked = order_lock(order.pk)
+            skus = [str(sku) for sku in data.get("skus") or [] if str(sku).strip()][:50]
+            raised = order_exception_raise(
+                order=locked,
+                reason=ExceptionReason.OUT_OF_STOCK,
+                source=OrderException.Source.WEBHOOK,
+                detail=(", ".join(skus) + " · " if skus else "") + note,
+                data={"skus": skus, "event_id": data["event_id"]},
+                actor=actor,
+            )
+            outcome = "raised: out_of_stock" if raised else "no change: out of stock already open"
         else:
             order_transition_in_transaction(order.pk, _ACTIONS[data["event"]], actor=actor, note=note, **extra)
             outcome = f"applied: {_ACTIONS[data['event']]}"

@@ -18,7 +18,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from .admin_brands import BrandFilter
 from .exceptions import OrderError
 from .forms import OrderDetailsForm, TransitionForm
-from .models import Attachment, Order, OrderEvent, OrderLine, Shipment
+from .models import Attachment, Order, OrderEvent, OrderException, OrderLine, Shipment
 from .permissions import user_display_name
 from .selectors import order_list_for_admin, order_visibility_q
 from .services.orders import EDITABLE_DETAILS, order_update_details
@@ -128,6 +128,15 @@ class OrderLineInline(ReadOnlyAdminMixin, admin.TabularInline):
         return line.net_amount
 
 
+class OrderExceptionInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = OrderException
+    fk_name = "order"
+    extra = 0
+    verbose_name_plural = _("Exceptions (异常订单)")
+    fields = ("reason", "owner_role", "detail", "source", "raised_at", "cleared_at", "cleared_by", "cleared_note")
+    readonly_fields = fields
+
+
 @admin.register(Order)
 class OrderAdmin(SimpleHistoryAdmin):
     list_display = (
@@ -150,7 +159,7 @@ class OrderAdmin(SimpleHistoryAdmin):
     show_full_result_count = False
     date_hierarchy = None
     actions = None
-    inlines = (OrderLineInline, ShipmentInline, OrderEventInline)
+    inlines = (OrderLineInline, OrderExceptionInline, ShipmentInline, OrderEventInline)
     fieldsets = (
         (None, {"fields": ("number", "state", "main_status_label", "payment_status_label", "version")}),
         (

@@ -21,7 +21,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from .boards import ORDER_BOARDS, BoardColumn, OrderBoard
 from .exceptions import OrderError
-from .models import CustomerServiceBoard, HubSettings, OperationsBoard, Order, WarehouseBoard
+from .models import CustomerServiceBoard, ExceptionBoard, HubSettings, OperationsBoard, Order, WarehouseBoard
 from .permissions import user_display_name
 from .selectors import (
     BoardClock,
@@ -410,6 +410,17 @@ class OperationsBoardAdmin(BoardAdmin):
     @admin.action(description=_("Release the selected risk holds"), permissions=["release"])
     def release(self, request, queryset):
         self._transition_action(request, queryset, "release")
+
+
+@admin.register(ExceptionBoard)
+class ExceptionBoardAdmin(BoardAdmin):
+    """The exception queues in the admin: the same rows and reason filter as the phone page;
+    each exception is cleared from the phone page or the order's timeline, where its detail is."""
+
+    board = ORDER_BOARDS["exceptions"]
+
+    def get_ordering(self, request):
+        return ("first_raised", "id")
 
 
 @admin.register(HubSettings)

@@ -30,12 +30,15 @@ from .models import Order
 from .selectors import (
     BoardClock,
     board_change_token,
+    exception_reason_counts,
+    open_exceptions_for,
     order_list_visible_to,
     warehouse_stage_counts,
 )
+from .services.order_exceptions import exception_may_clear, order_exception_clear
 from .services.orders import order_take
 from .services.transition import order_transition
-from .states import TRANSITIONS_BY_ACTION, Carrier, Transition, WarehouseStage
+from .states import EXCEPTION_CLEARING, TRANSITIONS_BY_ACTION, Carrier, Transition, WarehouseStage
 
 TAKE_OWNERSHIP = "take"
 
@@ -140,6 +143,14 @@ def _rows_context(request, page: OrderBoard) -> dict:
     if page.code == "warehouse":
         counted = queryset if "warehouse_stage" not in request.GET else _without_stage(filterset)
         context["groups"] = _stage_groups(rows, warehouse_stage_counts(counted))
+    if page.code == "exceptions":
+        counted = queryset if "reason" not in request.GET else _without(filterset, "reason")
+        context["reasons"] = exception_reason_counts(counted, user=request.user)
+        context["reason_picked"] = request.GET.get("reason", "")
+        for order in rows:
+            for exception in order.open_exceptions:
+                exception.may_clear = exception_may_clear(request.user, exception)
+                exception.clearing_label = EXCEPTION_CLEARING[exception.reason]
     return context
 
 
@@ -150,8 +161,13 @@ def _board_url(page: OrderBoard, query: str) -> str:
 
 def _without_stage(filterset) -> object:
     """The group counts stay visible when one stage is picked: count the other filters only."""
+    return _without(filterset, "warehouse_stage")
+
+
+def _without(filterset, name: str) -> object:
+    """The rows the other filters leave (a group's counts stay when one group is picked)."""
     data = filterset.data.copy()
-    data.pop("warehouse_stage", None)
+    data.pop(name, None)
     other = type(filterset)(data, queryset=filterset.queryset, request=filterset.request, clock=filterset.clock)
     return other.qs if other.is_valid() else filterset.queryset
 
@@ -192,6 +208,38 @@ def warehouse_board(request):
 @login_required
 def ops_board(request):
     return _board_page(request, "ops")
+
+
+@never_cache
+@require_GET
+@login_required
+def exception_board(request):
+    return _board_page(request, "exceptions")
+
+
+@require_POST
+@login_required
+def exception_clear(request, pk: int):
+    """The owner clears one exception from the queue, with a note; a refusal comes back as the
+    message at the top of the board, and nothing changed."""
+    _page_or_403(request, "exceptions")
+    exception = get_object_or_404(open_exceptions_for(None).select_related("order"), pk=pk)
+    if not order_list_visible_to(user=request.user, queryset=Order.objects.filter(pk=exception.order_id)).exists():
+        raise Http404
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("orders:board_exceptions")
+    try:
+        cleared = order_exception_clear(
+            exception_id=exception.pk, actor=request.user, note=request.POST.get("note", "")[:500]
+        )
+        messages.success(
+            request,
+            f"{exception.order.number} · {EXCEPTION_CLEARING[cleared.reason]}",
+        )
+    except OrderError as exc:
+        messages.error(request, f"{exception.order.number}: {exc.message}")
+    return HttpResponseRedirect(back)
 
 
 @never_cache

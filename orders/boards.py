@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .filters import CustomerServiceBoardFilter, OperationsBoardFilter, WarehouseBoardFilter
+from .filters import CustomerServiceBoardFilter, ExceptionBoardFilter, OperationsBoardFilter, WarehouseBoardFilter
 from .models import Order
 from .permissions import user_display_name
 from .plugins import hub_extensions
@@ -29,6 +29,7 @@ from .selectors import (
     board_rows,
     ops_board_rows,
     order_list_for_cs_board,
+    order_list_for_exception_board,
     order_list_for_ops_board,
     order_list_for_warehouse_board,
     warehouse_board_rows,
@@ -49,6 +50,8 @@ BOARDS = (
     Board("cs", _("Customer service"), "orders.view_customerserviceboard", "orders:board_cs"),
     Board("warehouse", _("Warehouse"), "orders.view_warehouseboard", "orders:board_warehouse"),
     Board("ops", _("Operations"), "orders.view_operationsboard", "orders:board_ops"),
+    # Every role works the exceptions it owns (异常订单); operations see every queue.
+    Board("exceptions", _("Exceptions"), "orders.view_exceptionboard", "orders:board_exceptions"),
     # Every role may look (its own alerts are assigned to it); operations and the tech lead act.
     Board("alerts", _("Alerts"), "alerts.view_alert", "alert_board:board"),
     # The three health KPIs: operations and the tech lead.
@@ -99,6 +102,13 @@ COLUMNS = {
         BoardColumn("amount", _("Amount"), lambda order: f"{order.amount:,.2f} {order.currency}", "amount", False),
         BoardColumn(
             "ordered_at", _("Ordered at"), lambda order: _local(order.ordered_at), "ordered_at", css="oh-quiet"
+        ),
+        BoardColumn(
+            "exceptions",
+            _("Open exceptions"),
+            lambda order: ", ".join(str(e.get_reason_display()) for e in getattr(order, "open_exceptions", ())),
+            # The card lists them with their details and buttons.
+            in_card=False,
         ),
         BoardColumn(
             "state_changed_at",
@@ -221,6 +231,20 @@ ORDER_BOARDS = {
             next_action=NEXT_ACTION,
             secondary={},
             bulk_actions=("release",),
+        ),
+        OrderBoard(
+            code="exceptions",
+            title=_("Exception queue"),
+            queryset=order_list_for_exception_board,
+            read_rows=_rows_in_order,
+            working_order=None,
+            filterset=ExceptionBoardFilter,
+            columns=("exceptions", "state", "brand", "channel", "owner", "amount", "ordered_at"),
+            rows_template="boards/_exception_rows.html",
+            # Clearing is the step here (each exception's own button); the order's moves follow.
+            next_action={},
+            secondary={},
+            bulk_actions=(),
         ),
     )
 }

@@ -27,6 +27,10 @@ ATTACHMENTS_ADDED = "attachments_added"
 # A gift order could not follow its main order (e.g. the gift is on a risk hold): the reason is
 # the note, for someone to sort out by hand.
 GIFT_NOT_FOLLOWED = "gift_not_followed"
+# 异常订单: a reason for a person to look at the order was raised, or cleared by its owner
+# (orders.services.order_exceptions). Neither changes the state or the version.
+EXCEPTION_RAISED = "exception_raised"
+EXCEPTION_CLEARED = "exception_cleared"
 
 _OTHER_VERBS = {
     ORDER_CREATED: _("created the order"),
@@ -35,6 +39,8 @@ _OTHER_VERBS = {
     WMS_EVENT_REJECTED: _("refused a warehouse-system event"),
     ATTACHMENTS_ADDED: _("added a note or attachments"),
     GIFT_NOT_FOLLOWED: _("could not move the gift with its main order"),
+    EXCEPTION_RAISED: _("raised an exception"),
+    EXCEPTION_CLEARED: _("cleared an exception"),
 }
 
 # What a reaction rule can listen to: every transition, plus the events above.
@@ -46,6 +52,8 @@ EVENT_TYPE_CHOICES = [
     (WMS_EVENT_REJECTED, _("A warehouse-system event was refused")),
     (ATTACHMENTS_ADDED, _("A note or attachments were added")),
     (GIFT_NOT_FOLLOWED, _("A gift order could not follow its main order")),
+    (EXCEPTION_RAISED, _("An exception was raised (异常订单)")),
+    (EXCEPTION_CLEARED, _("An exception was cleared")),
 ]
 
 

@@ -13,12 +13,22 @@ from .selectors import (
     BoardClock,
     brand_list_for_user,
     order_filter_brand,
+    order_filter_exception_reason,
     order_filter_ops_kind,
     order_filter_owner,
     order_filter_stale,
     order_search,
 )
-from .states import CS_BOARD_STATUSES, WAREHOUSE_BOARD_STAGES, Channel, MainStatus, Priority, State, WarehouseStage
+from .states import (
+    CS_BOARD_STATUSES,
+    WAREHOUSE_BOARD_STAGES,
+    Channel,
+    ExceptionReason,
+    MainStatus,
+    Priority,
+    State,
+    WarehouseStage,
+)
 
 OWNER_CHOICES = (
     ("mine", pgettext_lazy("owner", "Mine")),
@@ -161,3 +171,24 @@ class OperationsBoardFilter(_BoardFilterSet):
 
     def filter_kind(self, queryset, name, value):
         return order_filter_ops_kind(queryset, clock=self.clock, kind=value) if value else queryset
+
+
+class ExceptionBoardFilter(_BoardFilterSet):
+    q = django_filters.CharFilter(
+        method="filter_search",
+        label=_("Search"),
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Order no., tracking no., email, phone")}),
+    )
+    reason = django_filters.ChoiceFilter(
+        choices=ExceptionReason.choices, method="filter_reason", label=_("Reason"), empty_label=_("Every reason")
+    )
+    brand = _brand_filter()
+    channel = django_filters.ChoiceFilter(choices=Channel.choices, label=_("Channel"), empty_label=_("Any channel"))
+
+    class Meta:
+        model = Order
+        fields = ["q", "reason", "brand", "channel"]
+
+    def filter_reason(self, queryset, name, value):
+        user = self.request.user if self.request is not None else None
+        return order_filter_exception_reason(queryset, reason=value, user=user) if value else queryset

@@ -24,6 +24,7 @@ from .states import (
     TRANSITIONS,
     Carrier,
     Channel,
+    ExceptionReason,
     MainStatus,
     PaymentStatus,
     Priority,
@@ -473,6 +474,67 @@ class OrderLine(models.Model):
         return Decimal("0") if self.is_gift else self.net_amount
 
 
+class OrderException(models.Model):
+    """异常订单: one reason an order waits for a person (orders.states.ExceptionReason), raised by
+    intake, a rule, a webhook or a person and cleared by the role that owns it. Both are lines on
+    the timeline (the events below). At most one open exception of each reason per order."""
+
+    class Source(models.TextChoices):
+        INTAKE = "intake", _("Intake")
+        RULE = "rule", _("Rule")
+        WEBHOOK = "webhook", _("Webhook")
+        PERSON = "person", _("Person")
+        SYSTEM = "system", _("System")
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="exceptions", verbose_name=_("order"))
+    reason = models.CharField(_("reason"), max_length=32, choices=ExceptionReason.choices)
+    owner_role = models.CharField(_("owned by"), max_length=32, choices=Role.choices)
+    detail = models.TextField(_("detail"), blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    source = models.CharField(_("raised by"), max_length=16, choices=Source.choices)
+    raised_at = models.DateTimeField(_("raised at"), default=timezone.now)
+    raised_event = models.OneToOneField("OrderEvent", on_delete=models.PROTECT, related_name="exception_raised")
+    cleared_at = models.DateTimeField(_("cleared at"), null=True, blank=True)
+    cleared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("cleared by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    cleared_note = models.TextField(_("clearing note"), blank=True)
+    cleared_event = models.OneToOneField(
+        "OrderEvent", on_delete=models.PROTECT, null=True, blank=True, related_name="exception_cleared"
+    )
+
+    class Meta:
+        verbose_name = _("order exception")
+        verbose_name_plural = _("order exceptions")
+        ordering = ["raised_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "reason"], condition=Q(cleared_at__isnull=True), name="order_exception_open_once"
+            ),
+        ]
+        indexes = [
+            # The exception boards: the few open ones, by owner and reason, oldest first.
+            models.Index(
+                fields=["owner_role", "reason", "raised_at"],
+                name="order_exception_open_idx",
+                condition=Q(cleared_at__isnull=True),
+            ),
+            models.Index(fields=["order", "cleared_at"], name="order_exception_order_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.get_reason_display()}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.cleared_at is None
+
+
 class CustomerServiceBoard(Order):
     """The customer-service board in the admin: orders to review or still waiting to ship."""
 
@@ -500,6 +562,15 @@ class OperationsBoard(Order):
         verbose_name_plural = _("operations board")
 
 
+class ExceptionBoard(Order):
+    """The exception queues (异常订单): orders waiting for a person, each role its reasons."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("exception queue")
+        verbose_name_plural = _("exception queue")
+
+
 class HubSettings(models.Model):
     """The thresholds operations owns, one row, edited in the admin, every change audited."""
 
@@ -522,6 +593,25 @@ class HubSettings(models.Model):
         default=24,
         # A month at most: a change of the thresholds re-reads that much of the timeline.
         validators=[MinValueValidator(1), MaxValueValidator(CONFLICT_WINDOW_MAX_HOURS)],
+    )
+    DEFAULT_AMOUNT_ANOMALY_FACTOR = 5
+    amount_anomaly_factor = models.PositiveSmallIntegerField(
+        _("amount anomaly: times the shop's usual"),
+        default=DEFAULT_AMOUNT_ANOMALY_FACTOR,
+        validators=[MinValueValidator(2)],
+        help_text=_(
+            "An order of more than this many times its shop's average amount (of its last 200 orders) "
+            "waits in finance's exception queue."
+        ),
+    )
+    duplicate_window_hours = models.PositiveSmallIntegerField(
+        _("suspected duplicate: window (hours)"),
+        default=6,
+        validators=[MinValueValidator(1), MaxValueValidator(7 * 24)],
+        help_text=_(
+            "Two orders of the same shop, buyer, amount and items within this many hours: the later one is "
+            "a suspected duplicate."
+        ),
     )
     archive_after_days = models.PositiveSmallIntegerField(
         _("archive delivered orders after (days)"),

@@ -56,6 +56,8 @@ _BRANDS_SEE = ["orders.view_brand", "orders.view_shop"]
 _CS_BOARD = "orders.view_customerserviceboard"
 _WAREHOUSE_BOARD = "orders.view_warehouseboard"
 _OPERATIONS_BOARD = "orders.view_operationsboard"
+# The exception queues: every role works the reasons it owns; operations see them all.
+_EXCEPTION_BOARD = "orders.view_exceptionboard"
 # Finance's to-invoice list is its own model (finance.InvoiceRequest): finance works it,
 # operations and the tech lead read it.
 _INVOICES_SEE = ["finance.view_invoicerequest"]
@@ -119,16 +121,25 @@ ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
         *_SEE_ORDERS,
         *_ALERTS_SEE,
         _CS_BOARD,
+        _EXCEPTION_BOARD,
         "orders.add_order",
         "orders.change_order",
         *_RETURNS_SEE,
         *_RETURNS_OPEN,
         "aftersales.view_refund",
     ],
-    Role.WAREHOUSE: [*_SEE_ORDERS, *_ALERTS_SEE, _WAREHOUSE_BOARD, "integrations.view_trackingrecord", *_RETURNS_SEE],
+    Role.WAREHOUSE: [
+        *_SEE_ORDERS,
+        *_ALERTS_SEE,
+        _WAREHOUSE_BOARD,
+        _EXCEPTION_BOARD,
+        "integrations.view_trackingrecord",
+        *_RETURNS_SEE,
+    ],
     Role.FINANCE: [
         *_SEE_ORDERS,
         *_ALERTS_SEE,
+        _EXCEPTION_BOARD,
         *_INVOICES_SEE,
         *_INVOICES_WORK,
         *_RETURNS_SEE,
@@ -144,6 +155,7 @@ ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
         _CS_BOARD,
         _WAREHOUSE_BOARD,
         _OPERATIONS_BOARD,
+        _EXCEPTION_BOARD,
         *_INVOICES_SEE,
         *_HUB_SETTINGS,
         *_RETURNS_SEE,

@@ -29,13 +29,15 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from .models import Attachment, Brand, HubSettings, Order, OrderEvent, OrderLine, Shipment, Shop
+from .models import Attachment, Brand, HubSettings, Order, OrderEvent, OrderException, OrderLine, Shipment, Shop
 from .permissions import role_of
 from .states import (
     CS_BOARD_STATUSES,
+    EXCEPTION_OWNERS,
     STALE_WATCHED_STATES,
     TERMINAL_STATES,
     WAREHOUSE_BOARD_STAGES,
+    ExceptionReason,
     Priority,
     Role,
     State,
@@ -528,13 +530,71 @@ def order_goods_revenue(order_ref: str = "pk") -> Subquery:
     """What the order's lines bring in, gift lines left out (a gift carries no revenue): a
     subquery to annotate rows with, NULL for an order without lines. `order_ref`: the outer
     query's reference to the order (e.g. "order_id" from an invoice request)."""
-    money = DecimalField(max_digits=14, decimal_places=2)
+    money: DecimalField = DecimalField(max_digits=14, decimal_places=2)
     net = ExpressionWrapper(F("quantity") * F("unit_price") - F("discount"), output_field=money)
     lines = (
         OrderLine.objects.filter(order_id=OuterRef(order_ref), is_gift=False)
         .order_by()
         .values("order_id")
-        .annotate(revenue=Sum(net))
-        .values("revenue")
+        .annotate(goods=Sum(net))
+        .values("goods")
     )
     return Subquery(lines, output_field=money)
+
+
+# -- the exception queues (异常订单) ---------------------------------------------------------------
+
+
+def exception_roles_for(user) -> tuple[str, ...] | None:
+    """The owner roles whose exception queue `user` works; None: every queue (operations,
+    admins, and the system)."""
+    if user is None:
+        return None
+    role = role_of(user)
+    if role in (Role.OPERATIONS, Role.ADMIN):
+        return None
+    return (role,) if role else ()
+
+
+def open_exceptions_for(user) -> QuerySet[OrderException]:
+    """The open exceptions in `user`'s queues."""
+    open_ones = OrderException.objects.filter(cleared_at__isnull=True)
+    roles = exception_roles_for(user)
+    return open_ones if roles is None else open_ones.filter(owner_role__in=roles)
+
+
+def order_list_for_exception_board(*, clock: BoardClock, user=None) -> QuerySet[Order]:
+    """The orders with an open exception in the viewer's queues (operations: every queue), the
+    longest-waiting exception first; each row's open exceptions of those queues prefetched as
+    `open_exceptions`. The semi-join reads the partial index of open exceptions."""
+    mine = open_exceptions_for(user)
+    of_row = mine.filter(order_id=OuterRef("pk"))
+    queryset = (
+        order_list_visible_to(user=user, queryset=Order.objects.filter(Exists(of_row)))
+        .prefetch_related("cs_owner", "warehouse", "shop__brand")
+        .prefetch_related(Prefetch("exceptions", queryset=mine.order_by("raised_at", "id"), to_attr="open_exceptions"))
+        .annotate(first_raised=Subquery(of_row.order_by("raised_at").values("raised_at")[:1]))
+    )
+    return order_annotate_stale(queryset, clock=clock).order_by("first_raised", "id")
+
+
+def order_filter_exception_reason(queryset: QuerySet[Order], *, reason: str, user=None) -> QuerySet[Order]:
+    return queryset.filter(Exists(open_exceptions_for(user).filter(order_id=OuterRef("pk"), reason=reason)))
+
+
+def exception_reason_counts(orders: QuerySet[Order], *, user=None) -> list[dict]:
+    """[{"reason", "label", "count"}] of the open exceptions of `orders` (the board's filtered
+    rows) in the viewer's queues, every reason of those queues listed, from one query."""
+    counted = dict(
+        open_exceptions_for(user)
+        .filter(order_id__in=orders.order_by().values("pk"))
+        .order_by()
+        .values_list("reason")
+        .annotate(count=Count("id"))
+    )
+    roles = exception_roles_for(user)
+    return [
+        {"reason": reason, "label": ExceptionReason(reason).label, "count": counted.get(reason, 0)}
+        for reason in ExceptionReason.values
+        if roles is None or EXCEPTION_OWNERS[reason] in roles
+    ]

@@ -358,3 +358,43 @@ def transitions_for_role(role: str) -> list[Transition]:
 
 def derived_statuses(state: str) -> tuple[str, str, str]:
     return STATE_MAP[state]
+
+
+class ExceptionReason(models.TextChoices):
+    """异常订单: why an order waits for a person instead of moving by itself. Each reason has
+    the role that owns it (EXCEPTION_OWNERS) and clears it; an order may carry several, and an
+    order with an open one is never approved automatically."""
+
+    BUYER_REMARK = "buyer_remark", _("Buyer remark to read")  # 买家留言
+    ADDRESS_INCOMPLETE = "address_incomplete", _("Address incomplete")  # 地址不全
+    AMOUNT_ANOMALY = "amount_anomaly", _("Amount anomaly")  # 金额异常
+    TOTALS_MISMATCH = "totals_mismatch", _("Lines do not add up")  # 金额与明细不符
+    SUSPECTED_DUPLICATE = "suspected_duplicate", _("Suspected duplicate")  # 疑似重复
+    CHANNEL_REFUND = "channel_refund", _("Refund or cancel asked on the channel")  # 平台退款/取消
+    OUT_OF_STOCK = "out_of_stock", _("Out of stock")  # 缺货
+    RISK_HOLD = "risk_hold", _("Risk hold")  # 风控
+
+
+EXCEPTION_OWNERS: dict[str, str] = {
+    ExceptionReason.BUYER_REMARK: Role.CUSTOMER_SERVICE,
+    ExceptionReason.ADDRESS_INCOMPLETE: Role.CUSTOMER_SERVICE,
+    ExceptionReason.AMOUNT_ANOMALY: Role.FINANCE,
+    ExceptionReason.TOTALS_MISMATCH: Role.FINANCE,
+    ExceptionReason.SUSPECTED_DUPLICATE: Role.CUSTOMER_SERVICE,
+    ExceptionReason.CHANNEL_REFUND: Role.CUSTOMER_SERVICE,
+    ExceptionReason.OUT_OF_STOCK: Role.WAREHOUSE,
+    ExceptionReason.RISK_HOLD: Role.OPERATIONS,
+}
+assert set(EXCEPTION_OWNERS) == set(ExceptionReason), "every exception reason needs its owner"
+
+# What the owner's clearing is called on the button and the timeline.
+EXCEPTION_CLEARING: dict[str, str] = {
+    ExceptionReason.BUYER_REMARK: _("Remark read and accepted"),
+    ExceptionReason.ADDRESS_INCOMPLETE: _("Address fixed"),
+    ExceptionReason.AMOUNT_ANOMALY: _("Amount checked"),
+    ExceptionReason.TOTALS_MISMATCH: _("Totals checked"),
+    ExceptionReason.SUSPECTED_DUPLICATE: _("Not a duplicate"),
+    ExceptionReason.CHANNEL_REFUND: _("Buyer's request handled"),
+    ExceptionReason.OUT_OF_STOCK: _("Stock found"),
+    ExceptionReason.RISK_HOLD: _("Released"),
+}

@@ -21,7 +21,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from .events import ORDER_CREATED
-from .models import Attachment, Order, OrderEvent, OrderLine, Shipment
+from .models import Attachment, Order, OrderEvent, OrderException, OrderLine, Shipment
 from .permissions import role_of, user_display_name
 from .plugins import hub_extensions
 from .selectors import order_list_visible_to, order_shipments, order_timeline, order_visibility_q
@@ -105,6 +105,8 @@ class OrderTimelinePage:
     lines: list[OrderLine] = field(default_factory=list)
     # The sentence the `created` event recorded when the lines did not add up to the amount.
     totals_mismatch: str = ""
+    # What the order waits for a person for (异常订单), oldest first.
+    open_exceptions: list[OrderException] = field(default_factory=list)
 
     @property
     def item_count(self) -> int:
@@ -257,6 +259,7 @@ def order_timeline_page_data(*, order: Order, user, request=None) -> OrderTimeli
         sections=timeline_sections_render(order=order, user=user, request=request),
         lines=list(order.lines.all()),
         totals_mismatch=(created.data or {}).get("totals_mismatch", "") if created is not None else "",
+        open_exceptions=list(order.exceptions.filter(cleared_at__isnull=True).order_by("raised_at", "id")),
     )
 
 

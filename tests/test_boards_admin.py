@@ -20,6 +20,9 @@ from orders import admin_boards
 from orders.models import Order, OrderEvent
 from orders.selectors import BoardClock, hub_settings_get, order_list_for_ops_board
 
+# The hub settings' other fields, as the admin form posts them.
+HUB_SETTINGS_REST = {"amount_anomaly_factor": 5, "duplicate_window_hours": 6}
+
 pytestmark = pytest.mark.django_db
 
 CS_BOARD = reverse("admin:orders_customerserviceboard_changelist")
@@ -293,6 +296,7 @@ def test_conflict_role_count_from_hub_settings(changelist, login, make_order, dj
                 "conflict_role_count": 2,
                 "conflict_window_hours": 24,
                 "archive_after_days": 15,
+                **HUB_SETTINGS_REST,
             },
         )
     assert response.status_code == 302
@@ -375,7 +379,13 @@ def test_hub_settings_threshold_applies_on_the_next_request_and_is_audited(login
     assert response["Location"] == url
     response = ops.post(
         url,
-        {"stale_after_minutes": 15, "conflict_role_count": 3, "conflict_window_hours": 24, "archive_after_days": 15},
+        {
+            "stale_after_minutes": 15,
+            "conflict_role_count": 3,
+            "conflict_window_hours": 24,
+            "archive_after_days": 15,
+            **HUB_SETTINGS_REST,
+        },
     )
     assert response.status_code == 302
 
@@ -395,7 +405,13 @@ def test_only_operations_changes_hub_settings(login, users):
         client = login(username)
         client.post(
             url,
-            {"stale_after_minutes": 1, "conflict_role_count": 2, "conflict_window_hours": 1, "archive_after_days": 15},
+            {
+                "stale_after_minutes": 1,
+                "conflict_role_count": 2,
+                "conflict_window_hours": 1,
+                "archive_after_days": 15,
+                **HUB_SETTINGS_REST,
+            },
         )
         assert client.get(url).status_code == 403, username
     assert hub_settings_get().stale_after_minutes == 120

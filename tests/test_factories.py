@@ -27,7 +27,10 @@ def test_an_order_walks_the_demo_path_to_its_state(users, warehouses, state):
     assert order.state == state
     assert str(order.amount) == "88.00"
     assert order.cs_owner == users["cs1"]
-    actions = list(order.events.order_by("id").values_list("action", flat=True))
+    # The transitions of its path (a risk hold also raises operations' exception on the way).
+    actions = list(
+        order.events.exclude(action__startswith="exception_").order_by("id").values_list("action", flat=True)
+    )
     assert actions == ["created", *(action for action, _who in PATHS[state])]
 
 

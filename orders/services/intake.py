@@ -39,11 +39,12 @@ from django.utils.translation import gettext as _
 
 from ..events import ORDER_CREATED, order_event_build, order_events_recorded
 from ..exceptions import IllegalTransition, InvalidActionData, OrderError
-from ..models import Order, OrderEvent, OrderLine, OrderNumberSequence
+from ..models import Order, OrderEvent, OrderException, OrderLine, OrderNumberSequence
 from ..outbox.services import outbox_enqueue_for_events
 from ..states import TRANSITIONS_BY_ACTION, Channel, State
 from .intake_plans import IntakePlans
 from .lines import currency_code_clean, order_lines_build, order_lines_prepare
+from .order_exceptions import intake_exceptions_detect, order_exceptions_raise
 from .orders import (
     SHIPPING_FIELDS,
     _clean_amount,
@@ -57,6 +58,7 @@ from .transition import order_transition_in_transaction
 
 CREATED = "created"
 UPDATED = "updated"
+INTAKE_SOURCE = OrderException.Source.INTAKE
 UNCHANGED = "unchanged"
 
 # What a channel may say about a new order (passed on to order_create_in_transaction).
@@ -305,7 +307,7 @@ def order_intake_in_transaction(
             name, reason = next(iter(errors.items()))
             raise InvalidActionData(f"{name}: {reason}")
         # Checked here too, so that a refusal of order creation below can only mean "already in the hub".
-        _lines_prepare(clean, lines, must_add_up=lines_must_add_up)
+        clean_lines, mismatch = _lines_prepare(clean, lines, must_add_up=lines_must_add_up)
         try:
             order = order_create_in_transaction(
                 actor=None,
@@ -331,6 +333,10 @@ def order_intake_in_transaction(
         order_transition_in_transaction(order.pk, action, actor=None, note=note)
     if actions:
         order = Order.objects.get(pk=order.pk)
+    if created:
+        order_exceptions_raise(
+            intake_exceptions_detect([order], lines=[clean_lines], mismatches=[mismatch]), source=INTAKE_SOURCE
+        )
     return IntakeResult(
         order=order, outcome=CREATED if created else UPDATED if actions else UNCHANGED, actions=tuple(actions)
     )
@@ -527,6 +533,11 @@ def _orders_create_bulk(channel: str, shop, new: list[tuple[int, str, IntakeItem
     rows_insert(OrderEvent, events)
     order_events_recorded(events)
     outbox_enqueue_for_events(events, also=intake_plans.record(created_events, insert=rows_insert))
+    order_exceptions_raise(
+        intake_exceptions_detect(orders, lines=[plan[2] for plan in plans], mismatches=[plan[3] for plan in plans]),
+        source=INTAKE_SOURCE,
+        at=now,
+    )
     return [
         IntakeResult(order=order, outcome=CREATED, actions=tuple(step[0] for step in steps))
         for order, (_item, steps, _lines, _mismatch) in zip(orders, plans, strict=True)

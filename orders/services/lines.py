@@ -19,8 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
+from typing import cast
 
 from babel.numbers import list_currencies
+from django.db.models import CharField
 from django.utils.translation import gettext as _
 
 from ..exceptions import InvalidActionData
@@ -39,7 +41,14 @@ LINE_FIELDS = (
 )
 # More lines than this on one order is a mistake of the file or the channel, not an order.
 MAX_LINES_PER_ORDER = 500
-_MAX_LENGTHS = {name: OrderLine._meta.get_field(name).max_length for name in ("platform_line_id", "sku", "name")}
+
+
+def _max_length(name: str) -> int:
+    field = cast(CharField, OrderLine._meta.get_field(name))  # the text fields of a line
+    return field.max_length or 0
+
+
+_MAX_LENGTHS = {name: _max_length(name) for name in ("platform_line_id", "sku", "name")}
 _CURRENCIES = frozenset(list_currencies())
 _CENT = Decimal("0.01")
 ZERO = Decimal("0")

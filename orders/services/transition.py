@@ -33,6 +33,7 @@ from ..states import TRANSITIONS_BY_ACTION, Carrier, Role, State, Transition
 from .attachments import CheckedAttachment, attachments_check
 from .gifts import FOLLOWED_ACTIONS, gift_follow_note, gift_moves, gift_not_followed_note
 from .locking import order_check_version, order_lock
+from .order_exceptions import EXCEPTION_TRANSITIONS, order_exceptions_for_transition
 from .order_rows import order_save_locked
 
 TRACKING_NUMBER_RE = re.compile(r"^[A-Za-z0-9-]{6,40}$")
@@ -268,6 +269,10 @@ def _apply(
             created_at=now,
         )
     outbox_enqueue_for_event(event)
+    if transition.action in EXCEPTION_TRANSITIONS:
+        order_exceptions_for_transition(
+            order=order, actor=actor, action=transition.action, note=note, by_rule="rule" in (event_data or {})
+        )
     for checked in files:
         Attachment.objects.create(
             event=event,

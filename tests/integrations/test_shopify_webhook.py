@@ -94,7 +94,9 @@ def test_orders_create_creates_the_order_with_its_address(client):
 
 @pytest.mark.django_db
 def test_a_paid_order_is_created_and_paid_by_the_system(client):
-    response = post(client, shopify_order(financial_status="paid", total_price="1299.90"), topic="orders/paid")
+    line = {**shopify_order()["line_items"][0], "price": "1299.90"}
+    payload = shopify_order(financial_status="paid", total_price="1299.90", line_items=[line])
+    response = post(client, payload, topic="orders/paid")
     assert response.status_code == 200, response.content
     assert response.json()["outcome"] == "created" and response.json()["actions"] == ["pay"]
     order = Order.objects.get()

@@ -192,3 +192,27 @@ def test_out_of_order_and_illegal_events_are_refused_and_logged(client, make_ord
 @pytest.mark.django_db
 def test_get_is_not_allowed(client):
     assert client.get(URL).status_code == 405
+
+
+@pytest.mark.django_db
+def test_out_of_stock_puts_the_order_in_the_warehouse_queue_once(client, make_order, users):
+    from orders.models import OrderException
+    from orders.services.order_exceptions import order_exception_clear
+
+    order = make_order("allocated")
+    before = Order.objects.get(pk=order.pk)
+    body = wms_body(event_id="oos-1", order_number=order.number, event="out_of_stock", skus=["TEA-01"])
+    response = post(client, body)
+    assert response.status_code == 200 and response.json()["outcome"] == "raised: out_of_stock"
+    exception = OrderException.objects.get(order=order)
+    assert (exception.reason, exception.owner_role, exception.source) == ("out_of_stock", "warehouse", "webhook")
+    assert exception.detail.startswith("TEA-01 · WMS out_of_stock · 王强")
+    after = Order.objects.get(pk=order.pk)
+    assert (after.state, after.version) == (before.state, before.version)
+    again = post(client, wms_body(event_id="oos-2", order_number=order.number, event="out_of_stock"))
+    assert again.json()["outcome"] == "no change: out of stock already open"
+    assert post(client, body).json() == {"duplicate": True}
+    order_exception_clear(exception_id=exception.pk, actor=users["wh1"], note="找到了")
+    assert OrderException.objects.get(pk=exception.pk).cleared_by == users["wh1"]
+    bad = post(client, wms_body(event_id="oos-3", order_number=order.number, event="out_of_stock", skus="TEA"))
+    assert bad.status_code == 400 and bad.json()["field"] == "skus"
