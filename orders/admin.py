@@ -180,7 +180,7 @@ class OrderAdmin(SimpleHistoryAdmin):
             },
         ),
         (_("Buyer"), {"fields": ("buyer_email", "buyer_phone", "buyer_remark")}),
-        (_("Warehouse"), {"fields": ("warehouse", "warehouse_stage_label")}),
+        (_("Warehouse"), {"fields": ("warehouse", "warehouse_stage_label", "carrier", "weight_grams")}),
         (_("People"), {"fields": ("owner", "last_updated_by", "updated")}),
     )
 

@@ -31,6 +31,9 @@ GIFT_NOT_FOLLOWED = "gift_not_followed"
 # (orders.services.order_exceptions). Neither changes the state or the version.
 EXCEPTION_RAISED = "exception_raised"
 EXCEPTION_CLEARED = "exception_cleared"
+# An approval rule's turn came and the order was not clean (an open exception): it waits in the
+# exception queue for its owner. No state or version change.
+APPROVAL_REFUSED = "approval_refused"
 
 _OTHER_VERBS = {
     ORDER_CREATED: _("created the order"),
@@ -41,6 +44,7 @@ _OTHER_VERBS = {
     GIFT_NOT_FOLLOWED: _("could not move the gift with its main order"),
     EXCEPTION_RAISED: _("raised an exception"),
     EXCEPTION_CLEARED: _("cleared an exception"),
+    APPROVAL_REFUSED: _("did not approve automatically"),
 }
 
 # What a reaction rule can listen to: every transition, plus the events above.
@@ -54,6 +58,7 @@ EVENT_TYPE_CHOICES = [
     (GIFT_NOT_FOLLOWED, _("A gift order could not follow its main order")),
     (EXCEPTION_RAISED, _("An exception was raised (异常订单)")),
     (EXCEPTION_CLEARED, _("An exception was cleared")),
+    (APPROVAL_REFUSED, _("An automatic approval was refused")),
 ]
 
 

@@ -274,6 +274,12 @@ class Order(FSMModelMixin, OrderTransitions, models.Model):
     )
     # 买家留言: what the buyer wrote with the order (Shopify's note, Taobao's 买家留言).
     buyer_remark = models.TextField(_("buyer remark"), max_length=1000, blank=True)
+    # What the parcel weighs by its lines (quantity × each line's weight), when every line has a
+    # weight: carrier rules and the preview read one column instead of summing lines.
+    weight_grams = models.PositiveIntegerField(_("weight (g)"), null=True, blank=True)
+    # The carrier planned for the parcel (a rule's choice, by region, amount or weight): the
+    # warehouse's ship form starts from it; the shipment records the carrier actually used.
+    carrier = models.CharField(_("planned carrier"), max_length=16, choices=Carrier.choices, blank=True)
 
     state = FSMField(_("fine state"), max_length=32, choices=State.choices, default=State.SUBMITTED, protected=True)
     main_status = _derived(0, models.CharField(_("main status"), max_length=32, choices=MainStatus.choices))

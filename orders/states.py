@@ -217,7 +217,8 @@ TRANSITIONS: tuple[Transition, ...] = (
         "approve",
         (State.PAID,),
         State.REVIEWED,
-        frozenset({CS, OPS}),
+        # The system too: an approval rule (审单策略) approves clean orders after its cooling-off.
+        frozenset({CS, OPS, SYS}),
         _("Approve"),
         _("approved"),
     ),

@@ -19,6 +19,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from alerts.models import AlertKind, AlertSeverity
 from orders.admin import ReadOnlyAdminMixin
 from orders.models import Warehouse
+from orders.regions import place_choices
 from orders.states import Channel
 
 from .models import Rule, RuleAction, RuleFiring
@@ -41,6 +42,8 @@ _ACTION_FIELDS = (
     "email",
     "reaction",
     "params",
+    "cooling_off_minutes",
+    "carrier",
 )
 
 
@@ -51,6 +54,16 @@ class RuleForm(forms.ModelForm):
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text=_("None ticked: any channel."),
+    )
+    places = forms.MultipleChoiceField(
+        label=_("ship-to provinces or regions"),
+        choices=place_choices,
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 12}),
+        help_text=_(
+            "None chosen: anywhere. A region covers its provinces; the order's province is read however the "
+            "channel spells it (广东省, 广东, Guangdong)."
+        ),
     )
 
     class Meta:
@@ -74,6 +87,9 @@ class RuleForm(forms.ModelForm):
             "priority",
             "time_from",
             "time_to",
+            "places",
+            "weight_min_grams",
+            "weight_max_grams",
         )
 
 
@@ -129,6 +145,8 @@ class RuleActionInline(admin.StackedInline):
         ("user", "role", "notify_cs_owner"),
         ("users", "robots", "email"),
         "warehouse",
+        "cooling_off_minutes",
+        "carrier",
         ("alert_kind", "alert_severity"),
         ("reaction", "params"),
         "message",
@@ -174,6 +192,8 @@ class RuleAdmin(SimpleHistoryAdmin):
                     "warehouses",
                     ("is_gift", "priority"),
                     ("time_from", "time_to"),
+                    "places",
+                    ("weight_min_grams", "weight_max_grams"),
                 )
             },
         ),
@@ -209,6 +229,13 @@ class RuleAdmin(SimpleHistoryAdmin):
             parts.append(f"{Rule._meta.get_field('priority').verbose_name}: {rule.get_priority_display()}")
         if rule.time_from is not None and rule.time_to is not None:
             parts.append(f"{rule.time_from:%H:%M}–{rule.time_to:%H:%M}")
+        if rule.places:
+            labels = dict(place_choices())
+            parts.append(" / ".join(str(labels.get(p, p)) for p in rule.places))
+        if rule.weight_min_grams is not None:
+            parts.append(f"≥ {rule.weight_min_grams} g")
+        if rule.weight_max_grams is not None:
+            parts.append(f"≤ {rule.weight_max_grams} g")
         return " · ".join(parts) or _("every order")
 
     @admin.display(description=_("when"), ordering="trigger")

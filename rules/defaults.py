@@ -6,6 +6,9 @@ Operations rules of the seed:
   ("above 500" is "at least 500.01" since amounts have two decimals).
 - 回头客退货 / Repeat customer's return: return requested, the buyer has 3 delivered orders →
   approved with a prepaid return label.
+- 自动审单 / Approve clean orders: paid → approved by the system after a 10-minute cooling-off
+  when the order has no open exception. Off by default (an upgrade must not start approving a
+  running hub's orders; the demo as well).
 - 仓库承诺时效 / SLA per warehouse: allocated to a warehouse → tell the warehouse team the
   promise applies. Off by default: the promise itself is each warehouse's promised ship time,
   which the SLA sweep checks every minute (a rule acts on events; a missed promise is the
@@ -23,6 +26,15 @@ from decimal import Decimal
 HIGH_VALUE_NAME = "高价值订单 / High value"
 REPEAT_RETURN_NAME = "回头客退货 / Repeat customer's return"
 SLA_NAME = "仓库承诺时效 / SLA per warehouse"
+APPROVAL_NAME = "自动审单：干净订单 / Approve clean orders"
+APPROVAL_DESCRIPTION = (
+    "付款 10 分钟后自动审核通过没有异常的订单（买家的早期取消或改地址先到）；"
+    "有异常的订单进入异常队列，由负责的角色处理。默认关闭：先预览，再开启 / "
+    "Ten minutes after payment, orders with no exception are approved by the system "
+    "(a buyer's early cancel or address change lands first); an order with an exception waits in its owner's "
+    "exception queue. Off by default: preview it, then switch it on."
+)
+APPROVAL_COOLING_OFF_MINUTES = 10
 
 # name, trigger, action: ("notify", {"notify_cs_owner": …, "role": …}) or ("reaction", code)
 BUILTIN_REACTIONS = [
@@ -112,6 +124,15 @@ def rules_defaults_install(rule_model, action_model) -> None:
             role="warehouse",
             message="按本仓承诺时效发货 / ship within this warehouse's promised time",
         )
+    if APPROVAL_NAME not in existing:
+        rule = rule_model.objects.create(
+            name=APPROVAL_NAME,
+            description=APPROVAL_DESCRIPTION,
+            enabled=False,
+            trigger="pay",
+            position=20,
+        )
+        action_model.objects.create(rule=rule, kind="approve", cooling_off_minutes=APPROVAL_COOLING_OFF_MINUTES)
     for name, trigger, kind, fields in BUILTIN_REACTIONS:
         if name in existing:
             continue

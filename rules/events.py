@@ -11,5 +11,7 @@ from orders.plugins import EventType
 RULE_APPLIED = "rule_applied"
 # The outbox reaction that runs the rules of an event after its commit.
 RULES_RUN_REACTION = "rules_run"
+# The outbox reaction of an approval rule: due when the rule's cooling-off is over.
+RULE_APPROVE_REACTION = "rule_approve"
 
 EVENT_TYPES = [EventType(RULE_APPLIED, _("applied an operations rule"), _("An operations rule took an action"))]

@@ -20,7 +20,7 @@ from simple_history.models import HistoricalRecords
 
 from orders.events import EVENT_TYPE_CHOICES
 from orders.outbox.kinds import reaction_kind_choices
-from orders.states import HUMAN_ROLES, TRANSITIONS_BY_ACTION, Priority, State
+from orders.states import HUMAN_ROLES, TRANSITIONS_BY_ACTION, Carrier, Priority, State
 
 # The trigger of a rule that runs when the order enters the hub (orders.events.ORDER_CREATED).
 TRIGGER_ORDER_CREATED = "created"
@@ -101,6 +101,21 @@ class Rule(models.Model):
         help_text=_("Other orders of the same buyer (email or phone) that were delivered; gift orders do not count."),
     )
     warehouses = models.ManyToManyField("orders.Warehouse", verbose_name=_("warehouses"), blank=True, related_name="+")
+    places = models.JSONField(
+        _("ship-to provinces or regions"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "The order's province, however the channel spells it (广东省, Guangdong); a region covers its provinces."
+        ),
+    )
+    weight_min_grams = models.PositiveIntegerField(
+        _("weight at least (g)"),
+        null=True,
+        blank=True,
+        help_text=_("The parcel's weight by its lines; an order whose lines have no weight does not match."),
+    )
+    weight_max_grams = models.PositiveIntegerField(_("weight at most (g)"), null=True, blank=True)
     is_gift = models.CharField(_("gift order"), max_length=3, choices=AnyYesNo.choices, blank=True, default="")
     priority = models.CharField(_("priority"), max_length=6, choices=PriorityCondition.choices, blank=True, default="")
     time_from = models.TimeField(
@@ -142,6 +157,8 @@ class ActionKind(models.TextChoices):
     NOTIFY = "notify", _("Notify someone")
     OPEN_ALERT = "open_alert", _("Open an alert")
     HOLD_FOR_RISK = "hold_for_risk", _("Hold for risk review")
+    APPROVE = "approve", _("Approve the order (after a cooling-off)")
+    CHOOSE_CARRIER = "choose_carrier", _("Choose the carrier")
     REACTION = "reaction", _("Run a built-in reaction")
 
 
@@ -155,7 +172,9 @@ def reaction_choices():
     """The reactions a rule may run: every kind the installed apps declare, but the internal
     ones (created by other reactions or services) and the rules' own runner."""
 
-    return [(code, label) for code, label in reaction_kind_choices() if code not in {"notify", "rules_run"}]
+    return [
+        (code, label) for code, label in reaction_kind_choices() if code not in {"notify", "rules_run", "rule_approve"}
+    ]
 
 
 class RuleAction(models.Model):
@@ -194,6 +213,16 @@ class RuleAction(models.Model):
         blank=True,
         related_name="+",
     )
+    cooling_off_minutes = models.PositiveSmallIntegerField(
+        _("cooling-off (minutes)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Approve this long after payment, so that a buyer's early cancel or address change lands first. "
+            "An order with an open exception is never approved: it waits in the exception queue."
+        ),
+    )
+    carrier = models.CharField(_("carrier"), max_length=16, blank=True, choices=Carrier.choices)
     alert_kind = models.CharField(_("alert kind"), max_length=32, blank=True)
     alert_severity = models.CharField(_("alert severity"), max_length=16, blank=True)
     message = models.CharField(

@@ -18,7 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from orders.models import Order, OrderEvent
+from orders.models import Order, OrderEvent, OrderException
+from orders.regions import province_filter_prefixes
 from orders.states import Priority
 
 from .models import TRIGGER_ORDER_CREATED, ActionKind, Rule
@@ -76,6 +77,17 @@ def rule_filter(rule: CompiledRule) -> Q:
             q &= Q(ordered_at__time__gte=start, ordered_at__time__lt=end)
         else:
             q &= Q(ordered_at__time__gte=start) | Q(ordered_at__time__lt=end)
+    if rule.provinces:
+        place = Q()
+        for code in sorted(rule.provinces):
+            place |= Q(ship_province__iexact=code)
+        for prefix in province_filter_prefixes(rule.provinces):
+            place |= Q(ship_province__istartswith=prefix)
+        q &= place
+    if rule.weight_min_grams is not None:
+        q &= Q(weight_grams__gte=rule.weight_min_grams)
+    if rule.weight_max_grams is not None:
+        q &= Q(weight_grams__lte=rule.weight_max_grams)
     return q
 
 
@@ -116,8 +128,62 @@ def rule_preview(rule: Rule, *, days: int = PREVIEW_DAYS, now: datetime | None =
     )
     actions = {a.pk: a for a in rule.actions.select_related("user", "warehouse")}
     for action in compiled.actions:
-        preview.actions.append(_action_preview(actions[action.id], rows))
+        if action.kind == ActionKind.APPROVE:
+            preview.actions.append(_approval_preview(actions[action.id], compiled, rows, since=since, until=until))
+        else:
+            preview.actions.append(_action_preview(actions[action.id], rows))
     return preview
+
+
+def _approval_preview(action, rule: CompiledRule, rows, *, since: datetime, until: datetime) -> ActionPreview:
+    """Of the matched orders: those an exception was raised on (they would have waited in the
+    queue), those cancelled within the cooling-off of the trigger (the buyer's early cancel),
+    and the rest, which the rule would have approved with no one pressing a button."""
+    ids = {r[0] for r in rows}
+    if not ids:
+        return ActionPreview(action.get_kind_display(), _("No order would have been approved."), 0)
+    matched = preview_candidates(rule.trigger, since=since, until=until)
+    with timezone.override(RULES_TIME_ZONE):
+        matched = matched.filter(rule_filter(rule))
+        excepted = set(
+            OrderException.objects.filter(order__in=matched.values("pk")).values_list("order_id", flat=True).distinct()
+        )
+        cooling = timedelta(minutes=action.cooling_off_minutes or 0)
+        cancelled = _cancelled_within(matched, trigger=rule.trigger, window=cooling, since=since, until=until)
+    queued = len(ids & excepted)
+    early = len((ids & cancelled) - excepted)
+    would = len(ids) - queued - early
+    text = _(
+        "%(would)s of %(count)s orders would have been approved automatically; %(queued)s would have waited in "
+        "the exception queue and %(early)s were cancelled within the cooling-off."
+    ) % {"would": would, "count": len(ids), "queued": queued, "early": early}
+    return ActionPreview(action.get_kind_display(), text, would)
+
+
+def _cancelled_within(orders, *, trigger: str, window: timedelta, since: datetime, until: datetime) -> set[int]:
+    """The orders cancelled within `window` after their trigger event (the first in the window)."""
+    pairs: dict[int, list] = {}
+    trigger_events = OrderEvent.objects.filter(
+        order__in=orders.values("pk"), occurred_at__gte=since, occurred_at__lt=until
+    )
+    if trigger == TRIGGER_ORDER_CREATED:
+        trigger_events = trigger_events.filter(action="created")
+    else:
+        trigger_events = trigger_events.filter(action=trigger)
+    for order_id, at in trigger_events.order_by("occurred_at").values_list("order_id", "occurred_at"):
+        pairs.setdefault(order_id, [at, None])
+    cancels = OrderEvent.objects.filter(order_id__in=list(pairs), action="cancel").values_list(
+        "order_id", "occurred_at"
+    )
+    for order_id, at in cancels:
+        pair = pairs[order_id]
+        if pair[1] is None or at < pair[1]:
+            pair[1] = at
+    return {
+        order_id
+        for order_id, (start, cancel) in pairs.items()
+        if cancel is not None and start <= cancel <= start + window
+    }
 
 
 def _action_preview(action, rows) -> ActionPreview:
@@ -162,6 +228,12 @@ def _action_preview(action, rows) -> ActionPreview:
         text = ngettext("%(count)s alert would be opened.", "%(count)s alerts would be opened.", count) % {
             "count": count
         }
+    elif action.kind == ActionKind.CHOOSE_CARRIER:
+        text = ngettext(
+            "%(count)s order would be planned for %(carrier)s.",
+            "%(count)s orders would be planned for %(carrier)s.",
+            count,
+        ) % {"count": count, "carrier": action.get_carrier_display()}
     elif action.kind == ActionKind.HOLD_FOR_RISK:
         text = ngettext(
             "%(count)s order would be held for risk review.", "%(count)s orders would be held for risk review.", count

@@ -6,8 +6,8 @@ from django.utils.translation import gettext_lazy
 
 from orders.outbox.kinds import ReactionKind, no_params
 
-from .events import RULES_RUN_REACTION
-from .services import rules_apply_for_event
+from .events import RULE_APPROVE_REACTION, RULES_RUN_REACTION
+from .services import rule_approval_run, rules_apply_for_event
 
 
 def rules_run(message) -> str:
@@ -15,5 +15,12 @@ def rules_run(message) -> str:
     return rules_apply_for_event(message.event)
 
 
+def rule_approve(message) -> str:
+    return rule_approval_run(rule_id=message.params["rule"], order_id=message.event.order_id)
+
+
 # Declared on RulesConfig (orders.plugins).
-REACTION_KINDS = [ReactionKind(RULES_RUN_REACTION, gettext_lazy("Run the operations rules"), rules_run, no_params)]
+REACTION_KINDS = [
+    ReactionKind(RULES_RUN_REACTION, gettext_lazy("Run the operations rules"), rules_run, no_params),
+    ReactionKind(RULE_APPROVE_REACTION, gettext_lazy("Approve for an approval rule"), rule_approve, no_params),
+]

@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from datetime import time as dtime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -42,14 +42,16 @@ from orders.outbox.services import (
 )
 from orders.permissions import user_display_name
 from orders.plugins import hub_extensions
+from orders.regions import places_expand, province_of
 from orders.selectors import buyer_delivered_orders_counts as delivered_orders_counts
 from orders.selectors import order_is_visible_to
+from orders.services.approval import APPROVED, REFUSED, order_approve_automatically_in_transaction
 from orders.services.locking import order_lock
 from orders.services.orders import order_details_set_by_rule_in_transaction
 from orders.services.transition import order_transition_in_transaction
-from orders.states import TRANSITIONS_BY_ACTION, Priority, Role, State
+from orders.states import TRANSITIONS_BY_ACTION, Carrier, Priority, Role, State
 
-from .events import RULE_APPLIED, RULES_RUN_REACTION
+from .events import RULE_APPLIED, RULE_APPROVE_REACTION, RULES_RUN_REACTION
 from .models import OUTBOX_ACTIONS, TRIGGER_ORDER_CREATED, ActionKind, FiringOutcome, Rule, RuleAction, RuleFiring
 
 RULES_TIME_ZONE = ZoneInfo("Asia/Shanghai")
@@ -77,6 +79,8 @@ class CompiledAction:
     robot_ids: tuple[int, ...] = ()
     email: bool = False
     reaction: str = ""
+    cooling_off_minutes: int | None = None
+    carrier: str = ""
     params: dict = field(default_factory=dict, hash=False, compare=False)
 
 
@@ -98,6 +102,10 @@ class CompiledRule:
     priority: str = ""
     time_from: dtime | None = None
     time_to: dtime | None = None
+    # Province codes (orders.regions), regions expanded.
+    provinces: frozenset = frozenset()
+    weight_min_grams: int | None = None
+    weight_max_grams: int | None = None
     actions: tuple[CompiledAction, ...] = ()
 
     @property
@@ -112,6 +120,9 @@ class CompiledRule:
             or self.is_gift
             or self.priority
             or (self.time_from is not None and self.time_to is not None)
+            or self.provinces
+            or self.weight_min_grams is not None
+            or self.weight_max_grams is not None
         )
 
     @property
@@ -140,6 +151,9 @@ def rule_compile(rule: Rule) -> CompiledRule:
         priority=rule.priority,
         time_from=rule.time_from,
         time_to=rule.time_to,
+        provinces=places_expand(rule.places),
+        weight_min_grams=rule.weight_min_grams,
+        weight_max_grams=rule.weight_max_grams,
         actions=tuple(
             CompiledAction(
                 id=a.pk,
@@ -156,6 +170,8 @@ def rule_compile(rule: Rule) -> CompiledRule:
                 robot_ids=tuple(sorted(r.pk for r in a.robots.all())),
                 email=a.email,
                 reaction=a.reaction,
+                cooling_off_minutes=a.cooling_off_minutes,
+                carrier=a.carrier,
                 params=dict(a.params or {}),
             )
             for a in rule.actions.all()
@@ -273,6 +289,8 @@ class OrderFacts:
     is_gift: bool
     priority: int
     ordered_at: datetime
+    province: str | None = None  # orders.regions code; None when it names no province
+    weight_grams: int | None = None
     # The buyer's other delivered orders: a number, or a callable asked only when a rule needs it.
     previous_delivered: int | Callable[[], int] | None = None
 
@@ -294,6 +312,8 @@ def order_facts(order: Order, *, previous_delivered=None) -> OrderFacts:
         is_gift=order.main_order_id is not None,
         priority=int(order.priority),
         ordered_at=order.ordered_at,
+        province=province_of(order.ship_province),
+        weight_grams=order.weight_grams,
         previous_delivered=(
             previous_delivered if previous_delivered is not None else (lambda: delivered_orders_count(order=order))
         ),
@@ -340,6 +360,15 @@ def rule_matches(rule: CompiledRule, facts: OrderFacts) -> bool:
         and not in_time_window(facts.ordered_at, rule.time_from, rule.time_to)
     ):
         return False
+    if rule.provinces and facts.province not in rule.provinces:
+        return False
+    if rule.weight_min_grams is not None or rule.weight_max_grams is not None:
+        if facts.weight_grams is None:
+            return False
+        if rule.weight_min_grams is not None and facts.weight_grams < rule.weight_min_grams:
+            return False
+        if rule.weight_max_grams is not None and facts.weight_grams > rule.weight_max_grams:
+            return False
     # Last: the only condition that may need the database.
     return rule.previous_delivered_min is None or facts.delivered_count() >= rule.previous_delivered_min
 
@@ -379,6 +408,8 @@ _ACTION_TEXT = {
     ActionKind.NOTIFY: "已通知 / notified",
     ActionKind.OPEN_ALERT: "已开启预警 / alert opened",
     ActionKind.HOLD_FOR_RISK: "风控拦截 / held for risk review",
+    ActionKind.APPROVE: "自动审核通过 / approved automatically",
+    ActionKind.CHOOSE_CARRIER: "快递 / carrier",
 }
 _PRIORITY_TEXT = {Priority.HIGH: "优先打包通道 / priority packing lane", Priority.NORMAL: "普通 / normal"}
 
@@ -516,9 +547,11 @@ def rules_apply_for_event(event: OrderEvent) -> str:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("rules_apply_for_event needs an open transaction")
     order = order_lock(event.order_id)
-    # A rule's own change does not trigger rules: two rules could otherwise undo each other
-    # forever through the outbox.
-    by_rule = "rule" in (event.data or {})
+    # A rule's own change of details or timeline line does not trigger rules: two rules could
+    # otherwise undo each other forever through the outbox. A rule's transition does (an
+    # approval rule's approval is the allocation rules' trigger): the state machine only moves
+    # forward without a person (a risk hold needs operations to release it), so the chain ends.
+    by_rule = "rule" in (event.data or {}) and event.action not in TRANSITIONS_BY_ACTION
     if event.action != TRIGGER_ORDER_CREATED and not by_rule:
         rules = rules_enabled_for(event.action)
         # The rules the outbox subscribed directly have their own messages already.
@@ -619,6 +652,16 @@ def _action_apply(action, *, rule: Rule, order: Order, event: OrderEvent) -> tup
             order=order, note=rule_note(rule.name, text), data=data, warehouse=action.warehouse
         )
         return ("done", text) if changed else ("skipped", "already so")
+    if kind == ActionKind.APPROVE:
+        return _approval_schedule(action, rule=rule, order=order, event=event)
+    if kind == ActionKind.CHOOSE_CARRIER:
+        if order.state not in _CARRIER_CHOOSABLE:
+            return "skipped", f"the order is {order.state}: past shipping"
+        text = f"{_ACTION_TEXT[kind]}: {Carrier(action.carrier).label}"
+        changed = order_details_set_by_rule_in_transaction(
+            order=order, note=rule_note(rule.name, text), data=data, carrier=action.carrier
+        )
+        return ("done", text) if changed else ("skipped", "already so")
     if kind == ActionKind.HOLD_FOR_RISK:
         if order.state not in TRANSITIONS_BY_ACTION["flag_risk"].sources:
             return "skipped", f"the order is {order.state}: cannot be held"
@@ -642,6 +685,48 @@ def _action_apply(action, *, rule: Rule, order: Order, event: OrderEvent) -> tup
     if kind == ActionKind.OPEN_ALERT:
         return _alert_open(action, rule=rule, order=order, data=data)
     return "failed", f"unknown action {kind}"
+
+
+# Before the parcel leaves: a carrier chosen later would name a parcel already on its way.
+_CARRIER_CHOOSABLE = frozenset(
+    {State.SUBMITTED, State.PAYMENT_FAILED, State.PAID, State.RISK_HOLD, State.REVIEWED, State.ALLOCATED, State.PACKED}
+)
+
+
+def _approval_schedule(action, *, rule: Rule, order: Order, event: OrderEvent) -> tuple[str, str]:
+    """The approval is the system's, after the rule's cooling-off from the trigger (payment):
+    an outbox message due then (rules.reactions.rule_approve decides on the order as it is by
+    that time), once per trigger event."""
+    if order.state != State.PAID:
+        return "skipped", f"the order is {order.state}: not waiting for approval"
+    due = event.occurred_at + timedelta(minutes=action.cooling_off_minutes or 0)
+    outbox_enqueue_once(
+        event,
+        key=action_outbox_key(rule.pk, action.pk),
+        kind=RULE_APPROVE_REACTION,
+        params={"rule": rule.pk, "action": action.pk},
+        rule_id=rule.pk,
+        not_before=due,
+    )
+    return "done", f"approval due at {timezone.localtime(due, RULES_TIME_ZONE):%Y-%m-%d %H:%M:%S}"
+
+
+def rule_approval_run(*, rule_id: int, order_id: int) -> str:
+    """An approval rule's turn on an order (the outbox worker's transaction): approved when the
+    order is paid and clean and the rule still on; otherwise what stopped it."""
+    rule = Rule.objects.filter(pk=rule_id).only("pk", "name", "enabled").first()
+    if rule is None or not rule.enabled:
+        # Switched off during the cooling-off (an incident, a sale gone wrong): nothing more.
+        return "skipped: the rule is switched off"
+    data = _rule_data(rule.pk, rule.name, ActionKind.APPROVE)
+    approval = order_approve_automatically_in_transaction(
+        order_id, note=rule_note(rule.name, _ACTION_TEXT[ActionKind.APPROVE]), data=data
+    )
+    if approval.outcome == APPROVED:
+        return "approved"
+    if approval.outcome == REFUSED:
+        return f"refused: open exceptions {approval.detail}"
+    return f"skipped: {approval.detail}"
 
 
 def _action_handler(kind: str):

@@ -14,12 +14,15 @@ from django.utils.translation import gettext as _
 from alerts.models import AlertKind, AlertSeverity
 from orders.outbox.kinds import reaction_params_clean
 from orders.permissions import role_of
-from orders.states import TRANSITIONS_BY_ACTION, Channel, Priority, Role
+from orders.regions import place_is_known
+from orders.states import TRANSITIONS_BY_ACTION, Carrier, Channel, Priority, Role, State
 
 from .models import TRIGGER_ORDER_CREATED, ActionKind, reaction_choices, states_after_trigger, trigger_choices
 
 RETURN_REQUESTED_TRIGGER = "request_return"
 _RISK_HOLD = TRANSITIONS_BY_ACTION["flag_risk"]
+# A day: an approval later than that is a forgotten order, not a cooling-off.
+MAX_COOLING_OFF_MINUTES = 24 * 60
 
 
 def _currency_ok(code: str) -> bool:
@@ -55,6 +58,19 @@ def rule_conditions_check(rule) -> dict[str, list[str]]:
             "amount_max",
             _("The largest amount (%(max)s) is below the smallest (%(min)s): no order could match.")
             % {"max": rule.amount_max, "min": rule.amount_min},
+        )
+    places = rule.places or []
+    if not isinstance(places, list) or any(not isinstance(p, str) or not place_is_known(p) for p in places):
+        add("places", _("Choose the provinces and regions from the list."))
+    if (
+        rule.weight_min_grams is not None
+        and rule.weight_max_grams is not None
+        and rule.weight_min_grams > rule.weight_max_grams
+    ):
+        add(
+            "weight_max_grams",
+            _("The largest weight (%(max)s g) is below the smallest (%(min)s g): no order could match.")
+            % {"max": rule.weight_max_grams, "min": rule.weight_min_grams},
         )
     if (rule.time_from is None) != (rule.time_to is None):
         add("time_to", _("A time window needs both ends: from and before."))
@@ -121,6 +137,25 @@ def action_check(action, *, trigger: str) -> dict[str, list[str]]:
             except ValidationError as exc:
                 for message in exc.messages:
                     add("params", message)
+    elif kind == ActionKind.APPROVE:
+        states = states_after_trigger(trigger)
+        if states is not None and State.PAID not in states:
+            add(
+                "kind",
+                _("Only a paid order is approved: choose a trigger after which the order is paid (e.g. “%(pay)s”).")
+                % {"pay": TRANSITIONS_BY_ACTION["pay"].label},
+            )
+        if action.cooling_off_minutes is None:
+            add("cooling_off_minutes", _("“Approve the order” needs its cooling-off, in minutes (0 for none)."))
+        elif action.cooling_off_minutes > MAX_COOLING_OFF_MINUTES:
+            add(
+                "cooling_off_minutes",
+                _("A cooling-off of at most %(max)s minutes: longer, and the ship-by promise is at risk.")
+                % {"max": MAX_COOLING_OFF_MINUTES},
+            )
+    elif kind == ActionKind.CHOOSE_CARRIER:
+        if action.carrier not in Carrier.values:
+            add("carrier", _("“Choose the carrier” needs the carrier, from the list."))
     elif kind == ActionKind.HOLD_FOR_RISK:
         states = states_after_trigger(trigger)
         if states is not None and not states & set(_RISK_HOLD.sources):

@@ -37,6 +37,9 @@ from .models import OutboxMessage, OutboxStatus
 logger = logging.getLogger(__name__)
 
 
+# The longest wait a message is sent with as a countdown (see outbox_enqueue_once).
+COUNTDOWN_MAX_SECONDS = 15 * 60
+
 _subscriptions_cache: dict[str, tuple[float, list[tuple]]] = {}
 
 
@@ -100,23 +103,30 @@ def outbox_enqueue_for_event(event: OrderEvent) -> list[OutboxMessage]:
 
 
 def outbox_enqueue_once(
-    event: OrderEvent, *, key: str, kind: str, params: dict | None = None, rule_id: int | None = None
+    event: OrderEvent,
+    *,
+    key: str,
+    kind: str,
+    params: dict | None = None,
+    rule_id: int | None = None,
+    not_before=None,
 ) -> OutboxMessage:
     """One message of `kind` for this event, created once per key (idempotency key
     "event:<id>:<key>", the same a subscription of that key gets), inside the event's
-    transaction; dispatch follows the commit. A second call finds the first row."""
+    transaction; dispatch follows the commit. A second call finds the first row. `not_before`:
+    a reaction that must wait (an approval's cooling-off): due then, sent with that countdown,
+    and the re-dispatch sweep sends it again if the countdown was lost."""
+    due = not_before or event.occurred_at
     message, created = OutboxMessage.objects.get_or_create(
         idempotency_key=f"event:{event.pk}:{key}",
-        defaults={
-            "event": event,
-            "rule_id": rule_id,
-            "kind": kind,
-            "params": params or {},
-            "next_attempt_at": event.occurred_at,
-        },
+        defaults={"event": event, "rule_id": rule_id, "kind": kind, "params": params or {}, "next_attempt_at": due},
     )
     if created:
-        outbox_dispatch_on_commit([message.pk])
+        wait = (due - timezone.now()).total_seconds() if not_before is not None else 0
+        if wait <= COUNTDOWN_MAX_SECONDS:
+            outbox_dispatch_on_commit([message.pk], countdown=wait if wait > 0 else None)
+        # Longer: not held in a worker's memory (nor past the broker's visibility timeout); the
+        # re-dispatch sweep sends it once it is due.
     return message
 
 

@@ -43,7 +43,7 @@ from ..models import Order, OrderEvent, OrderException, OrderLine, OrderNumberSe
 from ..outbox.services import outbox_enqueue_for_events
 from ..states import TRANSITIONS_BY_ACTION, Channel, State
 from .intake_plans import IntakePlans
-from .lines import currency_code_clean, order_lines_build, order_lines_prepare
+from .lines import currency_code_clean, order_lines_build, order_lines_prepare, order_lines_weight
 from .order_exceptions import intake_exceptions_detect, order_exceptions_raise
 from .orders import (
     SHIPPING_FIELDS,
@@ -468,6 +468,7 @@ def _orders_create_bulk(channel: str, shop, new: list[tuple[int, str, IntakeItem
             updated_by=None,
             updated_at=now,
             state_changed_at=now,
+            weight_grams=order_lines_weight(lines),
             **clean,
         )
         orders.append(order)

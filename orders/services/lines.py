@@ -223,6 +223,13 @@ def order_lines_build(order: Order, lines: Sequence[dict]) -> list[OrderLine]:
     ]
 
 
+def order_lines_weight(lines: Sequence[dict]) -> int | None:
+    """The parcel's weight in grams by its cleaned lines; None unless every line has a weight."""
+    if not lines or any(line.get("weight_grams") is None for line in lines):
+        return None
+    return sum(line["quantity"] * line["weight_grams"] for line in lines)
+
+
 # The `created` event keeps what the order held when it arrived (a split later moves lines),
 # short enough for the timeline: the first lines only, and how many there were.
 _SUMMARY_LINES = 20

@@ -33,6 +33,7 @@ from ..exceptions import ActionNotPermitted, InvalidActionData, OrderError
 from ..models import HubSettings, Order, OrderEvent, OrderException
 from ..outbox.services import outbox_enqueue_for_event, outbox_enqueue_for_events
 from ..permissions import role_of
+from ..regions import province_of
 from ..states import EXCEPTION_CLEARING, EXCEPTION_OWNERS, ExceptionReason, Role, State
 from .locking import order_lock
 from .sql import rows_insert
@@ -252,7 +253,20 @@ def address_problems(order: Order) -> list[str]:
     digits = len(_DIGITS_RE.findall(order.recipient_phone or ""))
     if order.recipient_phone and not 7 <= digits <= 15:
         missing.append(_bilingual(gettext_lazy("a phone number that can be dialled")))
+    if order.ship_province and province_of(order.ship_province) is None and _CJK_RE.search(_address_text(order)):
+        # A Chinese address whose province is none of China's: no warehouse or carrier rule can
+        # place it, and a courier cannot either.
+        missing.append(
+            _bilingual(gettext_lazy("a province that exists (got “%(province)s”)")) % {"province": order.ship_province}
+        )
     return missing
+
+
+_CJK_RE = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _address_text(order: Order) -> str:
+    return f"{order.ship_province}{order.ship_city}{order.ship_address}"
 
 
 def _usual_amounts(orders: Sequence[Order]) -> dict[int, Decimal]:

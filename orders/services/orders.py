@@ -27,7 +27,13 @@ from ..permissions import role_of, user_display_name
 from ..selectors import order_is_visible_to
 from ..states import Channel, Priority, Role
 from .intake_plans import IntakePlans
-from .lines import currency_code_clean, order_lines_build, order_lines_prepare, order_lines_summary
+from .lines import (
+    currency_code_clean,
+    order_lines_build,
+    order_lines_prepare,
+    order_lines_summary,
+    order_lines_weight,
+)
 from .locking import order_check_version, order_lock
 from .order_rows import order_save_locked
 from .shops import shop_for_order
@@ -179,6 +185,7 @@ def order_create_in_transaction(
         shipping_fee=shipping_fee,
         tax_amount=tax_amount,
         buyer_remark=(buyer_remark or "").strip(),
+        weight_grams=order_lines_weight(clean_lines),
         cs_owner=cs_owner,
         main_order=main_order,
         updated_by=actor,
@@ -335,7 +342,7 @@ def _plain(value):
 
 # Fields the system may set for an operations rule (rules.services): the editable details, and
 # the warehouse an order is meant for before it is allocated.
-RULE_SETTABLE_DETAILS = ("cs_owner", "priority", "warehouse")
+RULE_SETTABLE_DETAILS = ("cs_owner", "priority", "warehouse", "carrier")
 
 
 def order_details_set_by_rule_in_transaction(*, order: Order, note: str, data: dict, **changes):

@@ -14,6 +14,8 @@ _ACTION_FIELDS = (
     "alert_kind",
     "alert_severity",
     "message",
+    "cooling_off_minutes",
+    "carrier",
 )
 
 
@@ -43,14 +45,17 @@ def rule_post_data(rule: Rule | None = None, *, actions: list[dict] | None = Non
         "priority": "",
         "time_from": "",
         "time_to": "",
+        "weight_min_grams": "",
+        "weight_max_grams": "",
     }
-    lists = {"channels": [], "brands": [], "shops": [], "warehouses": []}
+    lists = {"channels": [], "brands": [], "shops": [], "warehouses": [], "places": []}
     flags = {"enabled": False, "stop_processing": False}
     rows: list[dict] = []
     if rule is not None:
         for name in data:
             data[name] = _value(getattr(rule, name))
         lists["channels"] = list(rule.channels or [])
+        lists["places"] = list(rule.places or [])
         for name in ("brands", "shops", "warehouses"):
             lists[name] = [o.pk for o in getattr(rule, name).all()]
         flags = {"enabled": rule.enabled, "stop_processing": rule.stop_processing}

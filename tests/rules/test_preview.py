@@ -109,12 +109,23 @@ def test_the_filter_and_the_evaluator_agree(known, make_rule, make_order, wareho
         make_rule(name="f", enabled=False, previous_delivered_min=2),
         make_rule(name="g", enabled=False, warehouses=[warehouses[0]]),
         make_rule(name="h", enabled=False, time_from=time(9), time_to=time(18), channels=["taobao"]),
+        make_rule(name="i", enabled=False, places=["region:south", "ZJ"]),
+        make_rule(name="j", enabled=False, weight_min_grams=1000, weight_max_grams=4000),
     ]
+    # Provinces spelt as the channels do, and parcels with and without a weight by their lines.
+    for number, province in enumerate(["广东省", "广东", "Guangdong Province", "GD", "浙江", "zhejiang", "江苏省", ""]):
+        _order("shopify", "10.00", ship_province=province, external_id=f"place-{number}")
+    for number, grams in enumerate([500, 1000, 2500, 4000, 4001, None]):
+        line = {"sku": "S", "quantity": 1, "unit_price": "10.00", "weight_grams": grams}
+        _order("shopify", "10.00", lines=[line], external_id=f"weight-{number}")
     for rule in rules:
         preview = rule_preview(rule)
         assert set(preview.matched_ids) == _agree(rule), rule.name
     assert {night.pk, morning.pk} <= set(rule_preview(rules[4]).matched_ids)
     assert rule_preview(rules[5]).matched >= 1
+    placed = Order.objects.filter(pk__in=rule_preview(rules[8]).matched_ids, external_id__startswith="place-")
+    assert placed.count() == 6  # four spellings of Guangdong, two of Zhejiang
+    assert rule_preview(rules[9]).matched == 3
 
 
 def test_the_preview_page(known, make_rule, login):

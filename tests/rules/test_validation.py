@@ -87,6 +87,12 @@ def test_the_admin_refuses_a_bad_rule_and_saves_nothing(login, users):
             "customer-service user",
         ),
         (rule_post_data(name="x", trigger="archive", actions=[{"kind": "hold_for_risk"}]), "cannot be held"),
+        (rule_post_data(name="x", trigger="pay", actions=[{"kind": "approve"}]), "needs its cooling-off"),
+        (rule_post_data(name="x", trigger="approve", actions=[{"kind": "choose_carrier"}]), "needs the carrier"),
+        (
+            rule_post_data(name="x", weight_min_grams=900, weight_max_grams=100, actions=[PRIORITY]),
+            "below the smallest (900 g)",
+        ),
     ]
     for data, message in cases:
         response = ops.post(reverse("admin:rules_rule_add"), data)
@@ -130,3 +136,34 @@ def test_the_editor_pages_open_for_operations(login, users):
     rule = Rule.objects.get(name__startswith="高价值订单")
     assert ops.get(reverse("admin:rules_rule_change", args=[rule.pk])).status_code == 200
     assert ops.get(reverse("admin:rules_rule_history", args=[rule.pk])).status_code == 200
+
+
+def test_the_admin_saves_an_approval_rule_and_a_regional_carrier_rule(login, users):
+    ops = login("ops1")
+    response = ops.post(
+        reverse("admin:rules_rule_add"),
+        rule_post_data(
+            name="大促自动审单 / Sale-day approval",
+            trigger="pay",
+            channels=["shopify"],
+            actions=[{"kind": "approve", "cooling_off_minutes": 5}],
+        ),
+    )
+    assert response.status_code == 302
+    action = Rule.objects.get(name__startswith="大促自动审单").actions.get()
+    assert (action.kind, action.cooling_off_minutes) == ("approve", 5)
+    response = ops.post(
+        reverse("admin:rules_rule_add"),
+        rule_post_data(
+            name="西北重件 / Heavy to the northwest",
+            trigger="allocate",
+            places=["region:northwest", "SC"],
+            weight_min_grams=5000,
+            actions=[{"kind": "choose_carrier", "carrier": "zto"}],
+        ),
+    )
+    assert response.status_code == 302
+    rule = Rule.objects.get(name__startswith="西北重件")
+    assert (rule.places, rule.weight_min_grams) == (["region:northwest", "SC"], 5000)
+    listing = ops.get(reverse("admin:rules_rule_changelist")).content.decode()
+    assert "Northwest China (西北)" in listing and "≥ 5000 g" in listing

@@ -321,7 +321,8 @@ def test_available_transitions_follow_state_and_role(make_order, users):
     assert packed.available_transitions_for(users["cs1"]) == []
     paid = make_order("paid")
     assert [t.action for t in paid.available_transitions_for(users["cs1"])] == ["flag_risk", "approve", "cancel"]
-    assert [t.action for t in paid.available_transitions_for(None)] == ["flag_risk", "cancel"]
+    # The system approves for an approval rule (审单策略).
+    assert [t.action for t in paid.available_transitions_for(None)] == ["flag_risk", "approve", "cancel"]
 
 
 @pytest.mark.django_db(transaction=True)
