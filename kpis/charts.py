@@ -21,15 +21,17 @@ def _fmt(value: float) -> str:
 def line_chart_svg(
     points: list[tuple[str, float | None]],
     *,
-    threshold: float,
+    threshold: float | None,
     higher_is_better: bool,
     title: str,
     unit: str = "",
 ) -> SafeString:
-    """`points` are (label, value or None), oldest first."""
+    """`points` are (label, value or None), oldest first. `threshold`: the dashed line points are
+    judged against (None: a figure without one, drawn plain)."""
     values = [v for _label, v in points if v is not None]
-    low = min([*values, threshold])
-    high = max([*values, threshold])
+    bounds = [*values, *([threshold] if threshold is not None else [])] or [0.0]
+    low = min(bounds)
+    high = max(bounds)
     if high == low:
         high, low = high + 1, max(0.0, low - 1) if low >= 0 else low - 1
     margin = (high - low) * 0.1
@@ -44,6 +46,8 @@ def line_chart_svg(
         return PAD_TOP + (high - v) / (high - low) * inner_h
 
     def failing(v: float) -> bool:
+        if threshold is None:
+            return False
         return v < threshold if higher_is_better else v > threshold
 
     parts = [
@@ -72,19 +76,20 @@ def line_chart_svg(
                 _fmt(value) + unit,
             )
         )
-    ty = f"{y(threshold):.1f}"
-    parts.append(
-        format_html(
-            '<line class="oh-chart-threshold" x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}" '
-            'stroke-dasharray="4 3" data-threshold="{}"/>',
-            PAD_LEFT,
-            ty,
-            WIDTH - PAD_RIGHT,
-            ty,
-            THRESHOLD_COLOUR,
-            _fmt(threshold),
+    if threshold is not None:
+        ty = f"{y(threshold):.1f}"
+        parts.append(
+            format_html(
+                '<line class="oh-chart-threshold" x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}" '
+                'stroke-dasharray="4 3" data-threshold="{}"/>',
+                PAD_LEFT,
+                ty,
+                WIDTH - PAD_RIGHT,
+                ty,
+                THRESHOLD_COLOUR,
+                _fmt(threshold),
+            )
         )
-    )
     # The line, broken where a day has no figure.
     segment: list[str] = []
     segments: list[list[str]] = []

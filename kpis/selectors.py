@@ -13,6 +13,15 @@
 - **Manual interventions**: `ManualIntervention` rows per local day (Asia/Shanghai, the hub's
   time zone); the KPI is the average per day over the window's days (today counts as a day);
   the worst day is shown beside it.
+
+Two figures of automatic processing (审单策略) beside them, without a threshold:
+
+- **Touchless rate**: of the orders that shipped in the window (their `ship` event), the share
+  that no person acted on before they shipped. The warehouse's packing and shipping are the
+  physical work and do not count as a touch; anything else a person did does (an approval, an
+  allocation by hand, a note, a changed detail, an exception cleared). Per local day of shipping.
+- **Paid → allocated**: for the orders allocated in the window, the time from their first
+  payment to the allocation, p50 and p95.
 """
 
 from __future__ import annotations
@@ -23,11 +32,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, F
+from django.db.models import Count, Exists, F, OuterRef, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from notifications.models import Notification
+from orders.models import OrderEvent
 from orders.selectors import shop_ids_of_brand
 from reconciliation.models import PHYSICAL_SOURCES, ReconciliationRun
 
@@ -243,6 +253,8 @@ def kpi_summary(days: int = 7, *, now: datetime | None = None, brand=None) -> di
     return {
         "days": days,
         "brand": brand,
+        "touchless": kpi_touchless(since=since, until=until, shop_ids=shop_ids),
+        "paid_to_allocated": kpi_paid_to_allocated(since=since, until=until, shop_ids=shop_ids),
         "since": since,
         "until": until,
         "thresholds": thresholds,
@@ -299,3 +311,59 @@ def kpi_daily_history_for_brand(*, brand, days: int = 30, now: datetime | None =
             )
         )
     return history
+
+
+# The physical work of the warehouse: a person packing and shipping does not make an order touched.
+_PHYSICAL_ACTIONS = ("pack", "ship")
+
+
+def kpi_touchless(*, since: datetime, until: datetime, shop_ids: list[int] | None = None) -> dict:
+    """Orders shipped in [since, until) and how many of them no person touched before (see the
+    module's docstring), in all and per local day of shipping. One query."""
+    ships = OrderEvent.objects.filter(action="ship", occurred_at__gte=since, occurred_at__lt=until)
+    if shop_ids is not None:
+        ships = ships.filter(order__shop_id__in=shop_ids)
+    touched = (
+        OrderEvent.objects.filter(
+            order_id=OuterRef("order_id"), actor__isnull=False, occurred_at__lte=OuterRef("occurred_at")
+        )
+        .exclude(action__in=_PHYSICAL_ACTIONS)
+        .order_by()
+    )
+    per_day: dict[date, list[int]] = {}
+    for at, was_touched in (
+        ships.annotate(touched=Exists(touched)).values_list("occurred_at", "touched").iterator(chunk_size=2000)
+    ):
+        counts = per_day.setdefault(timezone.localdate(at), [0, 0])
+        counts[0] += 1
+        counts[1] += not was_touched
+    shipped = sum(c[0] for c in per_day.values())
+    touchless = sum(c[1] for c in per_day.values())
+    return {
+        "shipped": shipped,
+        "touchless": touchless,
+        "percent": 100.0 * touchless / shipped if shipped else None,
+        "per_day": {day: (100.0 * c[1] / c[0] if c[0] else None) for day, c in sorted(per_day.items())},
+    }
+
+
+def kpi_paid_to_allocated(*, since: datetime, until: datetime, shop_ids: list[int] | None = None) -> dict:
+    """For the orders allocated in [since, until): seconds from their first payment to the
+    allocation, p50 and p95 (nearest rank). One query."""
+    allocations = OrderEvent.objects.filter(action="allocate", occurred_at__gte=since, occurred_at__lt=until)
+    if shop_ids is not None:
+        allocations = allocations.filter(order__shop_id__in=shop_ids)
+    first_paid = (
+        OrderEvent.objects.filter(order_id=OuterRef("order_id"), action="pay")
+        .order_by("occurred_at", "id")
+        .values("occurred_at")[:1]
+    )
+    rows = allocations.annotate(paid_at=Subquery(first_paid)).values_list("occurred_at", "paid_at")
+    values = sorted(
+        (allocated - paid).total_seconds() for allocated, paid in rows.iterator(chunk_size=2000) if paid is not None
+    )
+    return {
+        "samples": len(values),
+        "p50_seconds": _percentile(values, 0.5) if values else None,
+        "p95_seconds": _percentile(values, 0.95) if values else None,
+    }

@@ -13,11 +13,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from orders.selectors import brand_list_for_user
+from orders.selectors import brand_list_for_user, shop_ids_of_brand
 from orders.states import Role
 
 from .charts import line_chart_svg
-from .selectors import kpi_daily_history, kpi_daily_history_for_brand, kpi_summary
+from .selectors import days_window, kpi_daily_history, kpi_daily_history_for_brand, kpi_summary, kpi_touchless
 
 VIEW_PERMISSION = "kpis.view_kpidaily"
 NOW_DAYS = 7
@@ -87,6 +87,22 @@ def kpi_dashboard(request):
             ),
         },
     ]
+    # Touchless per day over the history window, from the records (the brand's orders with a brand).
+    since, until, _days = days_window(HISTORY_DAYS, now=summary["until"])
+    touchless_per_day = kpi_touchless(since=since, until=until, shop_ids=shop_ids_of_brand(brand=brand))["per_day"]
+    charts.append(
+        {
+            "code": "touchless",
+            "title": _("Touchless rate"),
+            "svg": line_chart_svg(
+                [(day.strftime("%m-%d"), touchless_per_day.get(day)) for day, _row in history],
+                threshold=None,
+                higher_is_better=True,
+                title=_("Touchless rate per day"),
+                unit="%",
+            ),
+        }
+    )
     pairs = [
         {**pair, "from_label": _role_label(pair["from_role"]), "to_label": _role_label(pair["to_role"])}
         for pair in summary["latency"]["pairs"]
@@ -106,6 +122,8 @@ def kpi_dashboard(request):
         ],
         "charts": charts,
         "pairs": pairs,
+        "touchless": summary["touchless"],
+        "paid_to_allocated": summary["paid_to_allocated"],
         "latency_p50": "—"
         if summary["latency"]["p50_seconds"] is None
         else f"{summary['latency']['p50_seconds']:.1f} s",

@@ -96,3 +96,54 @@ def test_shopify_to_delivered(live_worker, client, users, warehouses, settings):
     ]
     assert order.shipments.get().tracking_number == "LP7310000000E2E"
     assert order.invoice_request.status == "pending" and order.invoice_request.amount == order.amount
+
+
+def test_a_clean_shopify_order_moves_by_itself_and_one_with_a_remark_waits(
+    live_worker, client, users, warehouses, settings
+):
+    """审单策略 through the real worker: the approval rule (no cooling-off here, so the test does
+    not wait ten minutes; the wait is tested in tests/rules/test_auto_approval.py) approves the
+    clean order, a region rule allocates it, a weight rule plans the carrier; the order with a
+    buyer remark is refused and stays in customer service's queue."""
+    from orders.models import OrderEvent, OrderException
+    from rules.defaults import APPROVAL_NAME
+    from rules.models import Rule, RuleAction
+
+    settings.SHOPIFY_WEBHOOK_SECRET = "shpss_auto"
+    approval = Rule.objects.get(name=APPROVAL_NAME)
+    RuleAction.objects.filter(rule=approval).update(cooling_off_minutes=0)
+    approval.enabled = True
+    approval.save()
+    east = Rule.objects.create(name="华东 → 一号仓", trigger="approve", places=["region:east"], enabled=True)
+    RuleAction.objects.create(rule=east, kind="assign_warehouse", warehouse=warehouses[0])
+    light = Rule.objects.create(name="轻件走顺丰", trigger="allocate", weight_max_grams=1000, enabled=True)
+    RuleAction.objects.create(rule=light, kind="choose_carrier", carrier="sf")
+
+    buyers = {5560001: ("a@example.com", "+8613800138001"), 5560002: ("b@example.com", "+8613800138002")}
+    for number, note in ((5560001, None), (5560002, "请下午送")):
+        email, phone = buyers[number]
+        order = shopify_order(id=number, financial_status="paid", note=note, email=email, phone=phone)
+        body = shopify_body(order)
+        response = client.post(
+            "/webhooks/shopify/orders",
+            data=body,
+            content_type="application/json",
+            **shopify_headers(body, "shpss_auto"),
+        )
+        assert response.status_code in (200, 201), response.content
+    clean = Order.objects.get(channel="shopify", external_id="5560001")
+    remark = Order.objects.get(channel="shopify", external_id="5560002")
+
+    wait_for(lambda: Order.objects.get(pk=clean.pk).carrier == "sf", what="the clean order allocated, carrier planned")
+    clean.refresh_from_db()
+    assert (clean.state, clean.warehouse_id, clean.weight_grams) == ("allocated", warehouses[0].pk, 350)
+    steps = list(OrderEvent.objects.filter(order=clean).order_by("id").values_list("action", "actor_id"))
+    assert [action for action, _actor in steps][:4] == ["created", "pay", "approve", "allocate"]
+    assert {actor for _action, actor in steps} == {None}, "no person touched it"
+
+    wait_for(
+        lambda: OrderEvent.objects.filter(order=remark, action="approval_refused").exists(),
+        what="the approval refused for the order with a remark",
+    )
+    assert Order.objects.get(pk=remark.pk).state == "paid"
+    assert OrderException.objects.get(order=remark, cleared_at__isnull=True).reason == "buyer_remark"

@@ -453,7 +453,7 @@ def test_order_intake_is_idempotent_and_never_moves_back(users):
 def test_order_intake_refuses_whole(make_order):
     from orders.exceptions import IllegalTransition
 
-    make_order("packed", channel="amazon", external_id="A-1")
+    make_order("delivered", channel="amazon", external_id="A-1")
     before = database_state()
     with pytest.raises(IllegalTransition, match="Cancel order"):
         order_intake(

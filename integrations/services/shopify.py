@@ -20,6 +20,8 @@ from ..models import InboundDelivery
 logger = logging.getLogger(__name__)
 
 SOURCE = "shopify"
+# Shopify's financial_status values that mean money went back to the buyer (or never came).
+SHOPIFY_REFUND_STATUSES = frozenset({"refunded", "partially_refunded", "voided"})
 DELIVERY_ID_MAX = InboundDelivery._meta.get_field("delivery_id").max_length
 
 
@@ -68,6 +70,7 @@ def shopify_order_receive(*, body: bytes, topic: str, delivery_id: str, shop: Sh
                     # The buyer paid what Shopify says: a total the lines do not explain is
                     # recorded for someone to look at, not a reason to refuse the order.
                     lines_must_add_up=False,
+                    refund_requested=parsed.financial_status in SHOPIFY_REFUND_STATUSES,
                 )
                 InboundDelivery.objects.create(
                     source=SOURCE,

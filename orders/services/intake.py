@@ -41,10 +41,10 @@ from ..events import ORDER_CREATED, order_event_build, order_events_recorded
 from ..exceptions import IllegalTransition, InvalidActionData, OrderError
 from ..models import Order, OrderEvent, OrderException, OrderLine, OrderNumberSequence
 from ..outbox.services import outbox_enqueue_for_events
-from ..states import TRANSITIONS_BY_ACTION, Channel, State
+from ..states import TRANSITIONS_BY_ACTION, Channel, ExceptionReason, State
 from .intake_plans import IntakePlans
 from .lines import currency_code_clean, order_lines_build, order_lines_prepare, order_lines_weight
-from .order_exceptions import intake_exceptions_detect, order_exceptions_raise
+from .order_exceptions import ExceptionRaise, intake_exceptions_detect, order_exceptions_raise
 from .orders import (
     SHIPPING_FIELDS,
     _clean_amount,
@@ -81,6 +81,9 @@ INTAKE_MAX_LENGTHS = {
 
 _PAY = TRANSITIONS_BY_ACTION["pay"]
 _CANCEL = TRANSITIONS_BY_ACTION["cancel"]
+# Where a cancel or refund on the channel becomes customer service's exception (the warehouse has
+# the parcel, or the carrier does) rather than a cancel.
+CHANNEL_REQUEST_STATES = (State.ALLOCATED, State.PACKED, State.SHIPPED, State.PICKED_UP)
 HistoricalOrder = Order.history.model
 _TRACKED = [f.attname for f in HistoricalOrder.tracked_fields]
 
@@ -250,10 +253,12 @@ def order_intake(
     shop=None,
     lines: Sequence[dict] = (),
     lines_must_add_up: bool = True,
+    refund_requested: bool = False,
 ) -> IntakeResult:
     """Create or bring forward one order from a channel, in a transaction of its own. `shop`:
     the channel shop it came from (None: the channel's default shop). `lines`: what the buyer
-    bought (orders.services.lines), taken with a new order like its other details."""
+    bought (orders.services.lines), taken with a new order like its other details.
+    `refund_requested`: the channel says money went (or is going) back to the buyer."""
     for attempt in (1, 2):
         try:
             with transaction.atomic(durable=True):
@@ -268,6 +273,7 @@ def order_intake(
                     shop=shop,
                     lines=lines,
                     lines_must_add_up=lines_must_add_up,
+                    refund_requested=refund_requested,
                 )
         except IntegrityError:
             # Another request created the same order at the same moment (PostgreSQL makes the
@@ -289,6 +295,7 @@ def order_intake_in_transaction(
     shop=None,
     lines: Sequence[dict] = (),
     lines_must_add_up: bool = True,
+    refund_requested: bool = False,
 ) -> IntakeResult:
     """The same, joining the caller's transaction. On IntegrityError (a concurrent creation of
     the same order) the caller's transaction is spoiled: run it again, it will find the order."""
@@ -327,18 +334,30 @@ def order_intake_in_transaction(
             if order is None:
                 raise
             created = False
+    # A cancel or refund asked on the channel once the warehouse has the order cannot simply
+    # apply (the parcel may be packed or on its way): customer service must intercept it or
+    # answer the buyer, so it is an exception of theirs instead of a refusal the channel would
+    # retry for days.
+    channel_request = ""
+    if cancelled and order.state in CHANNEL_REQUEST_STATES:
+        cancelled = False
+        channel_request = _cancel_note("", cancel_reason)
+    elif refund_requested and order.state in (*CHANNEL_REQUEST_STATES, *_CANCEL.sources) and not cancelled:
+        channel_request = "渠道已退款 / refunded on the channel"
     actions = intake_actions(order=order, paid=paid, cancelled=cancelled)
     for action in actions:
         note = _cancel_note(source_note, cancel_reason) if action == _CANCEL.action else source_note
         order_transition_in_transaction(order.pk, action, actor=None, note=note)
     if actions:
         order = Order.objects.get(pk=order.pk)
-    if created:
-        order_exceptions_raise(
-            intake_exceptions_detect([order], lines=[clean_lines], mismatches=[mismatch]), source=INTAKE_SOURCE
-        )
+    raises = intake_exceptions_detect([order], lines=[clean_lines], mismatches=[mismatch]) if created else []
+    if channel_request:
+        detail = " · ".join(part for part in (source_note.strip(), channel_request) if part)
+        raises.append(ExceptionRaise(order, ExceptionReason.CHANNEL_REFUND, detail))
+    raised = order_exceptions_raise(raises, source=INTAKE_SOURCE)
+    changed = bool(actions) or any(r.reason == ExceptionReason.CHANNEL_REFUND for r in raised)
     return IntakeResult(
-        order=order, outcome=CREATED if created else UPDATED if actions else UNCHANGED, actions=tuple(actions)
+        order=order, outcome=CREATED if created else UPDATED if changed else UNCHANGED, actions=tuple(actions)
     )
 
 

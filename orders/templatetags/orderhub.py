@@ -46,6 +46,19 @@ def minutes_human(minutes: int) -> str:
 
 
 @register.filter
+def duration_short(seconds) -> str:
+    """45 → "45 s", 630 → "10.5 min", 7200 → "2.0 h": a measured duration at a glance."""
+    from django.utils.translation import gettext
+
+    seconds = float(seconds or 0)
+    if seconds < 120:
+        return gettext("%(value)s s") % {"value": f"{seconds:.0f}"}
+    if seconds < 7200:
+        return gettext("%(value)s min") % {"value": f"{seconds / 60:.1f}"}
+    return gettext("%(value)s h") % {"value": f"{seconds / 3600:.1f}"}
+
+
+@register.filter
 def choice_label(instance, field_name: str) -> str:
     """What instance.get_FOO_display() shows, from the field's choices read once per process:
     Django's rebuilds a hashable copy of all the choices on every call, hashing (so translating)

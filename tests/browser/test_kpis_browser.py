@@ -63,7 +63,7 @@ def test_kpi_dashboard_reads_at_both_sizes(live_server, open_page, users, device
     page.locator("#login-form [type=submit]").click()
     page.wait_for_url(f"{live_server.url}{path}")
 
-    expect(page.locator("svg.oh-chart")).to_have_count(3)
+    expect(page.locator("svg.oh-chart")).to_have_count(4)
     expect(page.locator("#kpi-accuracy.oh-kpi-fail")).to_be_visible()
     expect(page.locator("#chart-latency .oh-chart-fail").first).to_be_attached()
     # Nothing wider than the screen: a phone reads it without scrolling sideways.

@@ -55,7 +55,7 @@ def test_a_body_that_is_not_an_order_writes_nothing():
 
 
 def test_a_refused_change_writes_nothing_and_records_no_delivery(make_order):
-    make_order("shipped", channel="shopify", external_id=SHOPIFY_ID)
+    make_order("delivered", channel="shopify", external_id=SHOPIFY_ID)
     body = shopify_body(shopify_order(financial_status="paid", cancelled_at="2026-01-29T09:00:00+08:00"))
     before = _state()
     with pytest.raises(IllegalTransition):

@@ -313,9 +313,8 @@ def test_a_new_order_that_arrives_cancelled(client):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("state", ["shipped", "allocated", "delivered"])
-def test_cancelled_after_it_shipped_is_409_and_changes_nothing(client, make_order, state):
-    make_order(state, channel="shopify", external_id=SHOPIFY_ID)
+def test_cancelled_after_delivery_is_409_and_changes_nothing(client, make_order):
+    make_order("delivered", channel="shopify", external_id=SHOPIFY_ID)
     payload = shopify_order(financial_status="paid", cancelled_at="2026-01-29T09:00:00+08:00")
     before = database_state()
     response = post(client, payload, topic="orders/cancelled")
@@ -325,6 +324,40 @@ def test_cancelled_after_it_shipped_is_409_and_changes_nothing(client, make_orde
     # Shopify retries the same delivery: the same answer, still nothing written.
     assert post(client, payload, topic="orders/cancelled").status_code == 409
     assert database_state() == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("state", ["allocated", "packed", "shipped"])
+def test_cancelled_while_the_warehouse_has_it_is_customer_services_exception(client, make_order, state):
+    """平台取消: the parcel may be packed or on its way, so the order is not cancelled by itself:
+    customer service gets the exception (intercept it, or tell the buyer), once."""
+    from orders.models import OrderException
+
+    order = make_order(state, channel="shopify", external_id=SHOPIFY_ID)
+    payload = shopify_order(financial_status="paid", cancelled_at="2026-01-29T09:00:00+08:00", cancel_reason="customer")
+    response = post(client, payload, topic="orders/cancelled")
+    assert response.status_code == 200, response.content
+    assert response.json()["outcome"] == "updated" and response.json()["actions"] == []
+    order.refresh_from_db()
+    assert order.state == state
+    exception = OrderException.objects.get(order=order)
+    assert (exception.reason, exception.owner_role) == ("channel_refund", "customer_service")
+    assert "cancelled on the channel" in exception.detail and "customer" in exception.detail
+    # orders/updated for the same change: the exception is open already, nothing more.
+    assert post(client, payload, topic="orders/updated").json()["outcome"] == "unchanged"
+    assert OrderException.objects.filter(order=order).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_refund_on_the_channel_before_shipping_is_an_exception_too(client, make_order):
+    from orders.models import OrderException
+
+    order = make_order("reviewed", channel="shopify", external_id=SHOPIFY_ID)
+    response = post(client, shopify_order(financial_status="partially_refunded"), topic="orders/updated")
+    assert response.status_code == 200 and response.json()["outcome"] == "updated"
+    assert Order.objects.get(pk=order.pk).state == "reviewed"
+    exception = OrderException.objects.get(order=order, cleared_at__isnull=True)
+    assert exception.reason == "channel_refund" and "refunded on the channel" in exception.detail
 
 
 @pytest.mark.django_db

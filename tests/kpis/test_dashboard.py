@@ -52,7 +52,7 @@ def test_a_failing_kpi_is_red_and_the_charts_are_drawn(client, users, make_run):
     assert "94.50 %" in html
     assert 'id="kpi-interventions" data-status="pass"' in html
     assert 'id="kpi-latency" data-status="no_data"' in html
-    assert html.count('<svg class="oh-chart"') == 3
+    assert html.count('<svg class="oh-chart"') == 4  # the three KPIs and the touchless rate
     assert 'data-threshold="99.2"' in html and 'data-threshold="90"' in html
     # Today's accuracy point is below the threshold: drawn red.
     chart = html.split('id="chart-accuracy"')[1].split("</svg>")[0]
