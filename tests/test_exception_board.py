@@ -11,29 +11,15 @@ from django.test.utils import CaptureQueriesContext
 
 from orders.models import OrderException
 from orders.services.intake import order_intake
-from tests.factories import BrandFactory, ShopFactory
+from tests.factories import CLEAN_ADDRESS, BrandFactory, ShopFactory, channel_order
 
 pytestmark = pytest.mark.django_db
 
 URL = "/boards/exceptions/"
-ADDRESS = {
-    "recipient_name": "王伟",
-    "recipient_phone": "13800138000",
-    "ship_province": "浙江省",
-    "ship_city": "杭州市",
-    "ship_address": "文一西路 1 号",
-}
 
 
 def intake(external_id, **fields):
-    return order_intake(
-        channel="shopify",
-        external_id=external_id,
-        fields={"amount": "100.00", "currency": "CNY", **ADDRESS, **fields},
-        paid=True,
-        cancelled=False,
-        source_note="",
-    ).order
+    return channel_order(external_id, **fields)
 
 
 def numbers(html: str) -> list[str]:
@@ -115,7 +101,7 @@ def test_another_brands_exceptions_are_not_seen_or_cleared(client, users, queue)
     theirs = order_intake(
         channel="shopify",
         external_id="beta-1",
-        fields={"amount": "100.00", "currency": "CNY", **ADDRESS, "buyer_remark": "beta"},
+        fields={"amount": "100.00", "currency": "CNY", **CLEAN_ADDRESS, "buyer_remark": "beta"},
         paid=True,
         cancelled=False,
         source_note="",

@@ -9,18 +9,10 @@ from playwright.sync_api import expect
 
 from orders.demo import DEFAULT_PASSWORD
 from orders.models import OrderException
-from orders.services.intake import order_intake
+from tests.factories import channel_order
 
 from .conftest import DESKTOP, PHONE, screenshot
 
-ADDRESS = {
-    "recipient_name": "王伟",
-    "recipient_phone": "13800138000",
-    "ship_province": "浙江省",
-    "ship_city": "杭州市",
-    "ship_district": "余杭区",
-    "ship_address": "文一西路 969 号",
-}
 LINES = [
     {"sku": "TEA-LJ-250", "name": "西湖龙井 250g", "quantity": 2, "unit_price": "88.00", "discount": "8.00"},
     {"sku": "CUP-GL-300", "name": "双层玻璃杯 300ml", "quantity": 1, "unit_price": "39.90"},
@@ -37,16 +29,8 @@ def log_in(page, live_server, username: str, path: str) -> None:
 
 
 def intake(external_id, **fields):
-    return order_intake(
-        channel="shopify",
-        external_id=external_id,
-        fields={"amount": "217.90", "currency": "CNY", "shipping_fee": "10.00", **ADDRESS, **fields},
-        paid=True,
-        cancelled=False,
-        source_note="",
-        lines=LINES,
-        lines_must_add_up=False,
-    ).order
+    fields = {"amount": "217.90", "shipping_fee": "10.00", "ship_address": "文一西路 969 号", **fields}
+    return channel_order(external_id, lines=LINES, **fields)
 
 
 @pytest.mark.browser

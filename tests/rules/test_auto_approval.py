@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from orders.models import Order, OrderEvent, OrderException, OutboxMessage, Warehouse
 from orders.outbox.services import outbox_deliver
-from orders.services.intake import order_intake
 from orders.services.order_exceptions import order_exception_clear
 from orders.services.orders import order_create
 from orders.services.transition import order_transition
@@ -21,30 +20,16 @@ from rules.defaults import APPROVAL_NAME
 from rules.events import RULE_APPROVE_REACTION, RULES_RUN_REACTION
 from rules.models import Rule, RuleFiring
 from rules.preview import rule_preview
+from tests.factories import channel_order
 
 pytestmark = pytest.mark.django_db
 
-ADDRESS = {
-    "recipient_name": "王伟",
-    "recipient_phone": "13800138000",
-    "ship_province": "广东省",
-    "ship_city": "深圳市",
-    "ship_district": "南山区",
-    "ship_address": "科技园 1 号",
-}
+# Shenzhen, South China: the region rules below place it.
+SHENZHEN = {"ship_province": "广东省", "ship_city": "深圳市", "ship_district": "南山区", "ship_address": "科技园 1 号"}
 
 
-def intake(external_id, *, paid=True, lines=(), **fields) -> Order:
-    return order_intake(
-        channel="shopify",
-        external_id=external_id,
-        fields={"amount": "100.00", "currency": "CNY", **ADDRESS, **fields},
-        paid=paid,
-        cancelled=False,
-        source_note="",
-        lines=list(lines),
-        lines_must_add_up=False,
-    ).order
+def intake(external_id, **fields) -> Order:
+    return channel_order(external_id, **{**SHENZHEN, **fields})
 
 
 def deliver_all(kind: str) -> list[str | None]:

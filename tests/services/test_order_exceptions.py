@@ -17,30 +17,13 @@ from orders.services.order_exceptions import ExceptionNotOpen, order_exception_c
 from orders.services.orders import order_update_details
 from orders.services.transition import order_transition
 from orders.states import ExceptionReason, Role
+from tests.factories import CLEAN_ADDRESS, channel_order
 
 pytestmark = pytest.mark.django_db
 
-ADDRESS = {
-    "recipient_name": "王伟",
-    "recipient_phone": "13800138000",
-    "ship_province": "浙江省",
-    "ship_city": "杭州市",
-    "ship_district": "余杭区",
-    "ship_address": "文一西路 1 号",
-}
 
-
-def intake(external_id, *, paid=True, lines=(), channel="shopify", **fields):
-    return order_intake(
-        channel=channel,
-        external_id=external_id,
-        fields={"amount": "100.00", "currency": "CNY", **ADDRESS, **fields},
-        paid=paid,
-        cancelled=False,
-        source_note="",
-        lines=list(lines),
-        lines_must_add_up=False,
-    ).order
+def intake(external_id, **kwargs):
+    return channel_order(external_id, **kwargs)
 
 
 def open_reasons(order) -> list[str]:
@@ -93,7 +76,7 @@ def test_a_suspected_duplicate_names_its_twin_within_the_window(users):
 
 
 def test_the_batch_raises_what_one_at_a_time_raises_and_twins_inside_it(users):
-    fields = {"amount": "100.00", "currency": "CNY", **ADDRESS, "buyer_phone": "137", "buyer_remark": "快"}
+    fields = {"amount": "100.00", "currency": "CNY", **CLEAN_ADDRESS, "buyer_phone": "137", "buyer_remark": "快"}
     with transaction.atomic():
         orders = [
             r.order
