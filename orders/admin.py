@@ -17,11 +17,17 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from .admin_brands import BrandFilter
 from .exceptions import OrderError
-from .forms import OrderDetailsForm, TransitionForm
+from .forms import OrderAddressForm, OrderDetailsForm, TransitionForm
 from .models import Attachment, Order, OrderEvent, OrderException, OrderLine, Shipment
 from .permissions import user_display_name
 from .selectors import order_list_for_admin, order_visibility_q
-from .services.orders import EDITABLE_DETAILS, order_update_details
+from .services.orders import (
+    ADDRESS_EDITABLE_STATES,
+    EDITABLE_DETAILS,
+    SHIPPING_FIELDS,
+    order_address_fix,
+    order_update_details,
+)
 from .services.transition import order_transition
 from .states import TRANSITIONS_BY_ACTION, Role
 
@@ -270,6 +276,11 @@ class OrderAdmin(SimpleHistoryAdmin):
                 self.admin_site.admin_view(self.details_view),
                 name=f"{info[0]}_{info[1]}_details",
             ),
+            path(
+                "<path:object_id>/address/",
+                self.admin_site.admin_view(self.address_view),
+                name=f"{info[0]}_{info[1]}_address",
+            ),
             *super().get_urls(),
         ]
 
@@ -290,10 +301,16 @@ class OrderAdmin(SimpleHistoryAdmin):
                 elsewhere_links.append((t, url))
             else:
                 transition_forms.append((t, TransitionForm(transition=t, initial=initial)))
-        details_form = None
+        details_form = address_form = None
         if request.user.has_perm("orders.change_order"):
             details_form = OrderDetailsForm(initial={**initial, **{f: getattr(order, f) for f in EDITABLE_DETAILS}})
+            if order.state in ADDRESS_EDITABLE_STATES:
+                address_form = OrderAddressForm(initial={**initial, **{f: getattr(order, f) for f in SHIPPING_FIELDS}})
         return {
+            "address_form": address_form,
+            # An address exception waits on it: the form opens by itself.
+            "open_exception_address": address_form is not None
+            and order.exceptions.filter(reason="address_incomplete", cleared_at__isnull=True).exists(),
             "transition_forms": transition_forms,
             "elsewhere_links": elsewhere_links,
             "details_form": details_form,
@@ -360,6 +377,25 @@ class OrderAdmin(SimpleHistoryAdmin):
             messages.error(request, exc.message)
         else:
             messages.success(request, _("Order details saved."))
+        return self._back_to(order.pk)
+
+    def address_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        order = self._order_or_404(request, object_id)
+        form = OrderAddressForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "; ".join(" ".join(v) for v in form.errors.values()))
+            return self._back_to(order.pk)
+        address = {f: form.cleaned_data[f] for f in SHIPPING_FIELDS}
+        try:
+            order_address_fix(
+                order_id=order.pk, actor=request.user, expected_version=form.cleaned_data["expected_version"], **address
+            )
+        except OrderError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Address saved."))
         return self._back_to(order.pk)
 
 

@@ -98,6 +98,22 @@ class OrderDetailsForm(VersionedForm):
         )
 
 
+class OrderAddressForm(VersionedForm):
+    """Where the order goes, as customer service corrects it (orders.services.orders.order_address_fix)."""
+
+    recipient_name = forms.CharField(label=_("Recipient"), required=False, max_length=60)
+    recipient_phone = forms.CharField(label=_("Recipient phone"), required=False, max_length=32)
+    ship_province = forms.CharField(label=_("Province"), required=False, max_length=40)
+    ship_city = forms.CharField(label=_("City"), required=False, max_length=40)
+    ship_district = forms.CharField(label=_("District"), required=False, max_length=40)
+    ship_address = forms.CharField(label=_("Address"), required=False, max_length=200)
+    ship_postcode = forms.CharField(label=_("Postcode"), required=False, max_length=16)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.prefix = "address"
+
+
 class WriteOnlySecretsForm(forms.ModelForm):
     """A model form whose `secret_fields` are write-only: never rendered back, and left empty
     on an edit they keep what is stored. A new object must have them (unless optional)."""

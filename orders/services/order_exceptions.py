@@ -200,6 +200,20 @@ def _clear(exception: OrderException, *, order: Order, actor, note: str) -> Orde
     return exception
 
 
+def order_address_exception_settle(*, order: Order, actor) -> OrderException | None:
+    """After the address was edited (inside that transaction): an open *address incomplete*
+    exception is cleared by the edit when nothing is missing any more, the editor named; an
+    address still incomplete keeps it open. Returns the cleared exception, if any."""
+    exception = (
+        OrderException.objects.select_for_update()
+        .filter(order_id=order.pk, reason=ExceptionReason.ADDRESS_INCOMPLETE, cleared_at__isnull=True)
+        .first()
+    )
+    if exception is None or address_problems(order):
+        return None
+    return _clear(exception, order=order, actor=actor, note=_bilingual(gettext_lazy("the address was corrected")))
+
+
 # The transitions that raise or clear exceptions by themselves (the transition service asks).
 EXCEPTION_TRANSITIONS = frozenset({"flag_risk", "release", "cancel"})
 

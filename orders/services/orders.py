@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
+from typing import cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
+from django.db.models import CharField
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,7 +27,7 @@ from ..models import Order, OrderLine, OrderNumberSequence
 from ..outbox.services import outbox_enqueue_for_event, outbox_enqueue_for_events
 from ..permissions import role_of, user_display_name
 from ..selectors import order_is_visible_to
-from ..states import Channel, Priority, Role
+from ..states import Channel, Priority, Role, State
 from .intake_plans import IntakePlans
 from .lines import (
     currency_code_clean,
@@ -35,6 +37,7 @@ from .lines import (
     order_lines_weight,
 )
 from .locking import order_check_version, order_lock
+from .order_exceptions import order_address_exception_settle
 from .order_rows import order_save_locked
 from .shops import shop_for_order
 
@@ -274,6 +277,47 @@ def order_update_details(*, order_id: int, actor, expected_version: int | None, 
         if owner is not None:
             order_owner_check(order=order, owner=owner)
         _details_save_locked(order, changes, actor=actor)
+    return order
+
+
+# Until the parcel is packed the address is only data; from then on the label is printed and the
+# parcel must be intercepted instead (the warehouse and the carrier have the old address).
+ADDRESS_EDITABLE_STATES = frozenset(
+    {State.SUBMITTED, State.PAYMENT_FAILED, State.PAID, State.RISK_HOLD, State.REVIEWED, State.ALLOCATED}
+)
+
+
+def order_address_fix(*, order_id: int, actor, expected_version: int | None, **address) -> Order:
+    """Correct where the order goes (customer service, on the buyer's word), with the same lock
+    and version check as a transition and one `details_updated` event listing old → new. Only
+    before packing. An *address incomplete* exception is cleared by the fix when nothing is
+    missing any more (the fix is the owning role's clearing action)."""
+    unknown = set(address) - set(SHIPPING_FIELDS)
+    if unknown:
+        raise InvalidActionData(
+            _("These fields are not part of an address: %(fields)s.") % {"fields": ", ".join(sorted(unknown))}
+        )
+    _check_may_edit_details(actor)
+    clean = {}
+    for name, value in address.items():
+        text = str(value or "").strip()
+        column = cast(CharField, Order._meta.get_field(name))
+        limit = column.max_length or 0
+        if len(text) > limit:
+            raise InvalidActionData(
+                _("%(field)s: at most %(limit)s characters.") % {"field": column.verbose_name, "limit": limit}
+            )
+        clean[name] = text
+    with transaction.atomic(durable=True):
+        order = order_lock(order_id)
+        order_check_version(order, expected_version)
+        if order.state not in ADDRESS_EDITABLE_STATES:
+            raise InvalidActionData(
+                _("The order is %(state)s: the label is printed, so the parcel must be intercepted, not re-addressed.")
+                % {"state": State(order.state).label}
+            )
+        _details_save_locked(order, clean, actor=actor)
+        order_address_exception_settle(order=order, actor=actor)
     return order
 
 
