@@ -361,41 +361,34 @@ class OrderAdmin(SimpleHistoryAdmin):
         return self._back_to(order.pk)
 
     def details_view(self, request, object_id):
+        return self._details_post(
+            request, object_id, OrderDetailsForm, EDITABLE_DETAILS, order_update_details, _("Order details saved.")
+        )
+
+    def address_view(self, request, object_id):
+        return self._details_post(
+            request, object_id, OrderAddressForm, SHIPPING_FIELDS, order_address_fix, _("Address saved.")
+        )
+
+    def _details_post(self, request, object_id, form_class, fields, service, saved_message):
+        """A details form posted from the order page: read it, call its service with the
+        version the page showed, say what happened, back to the page."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         order = self._order_or_404(request, object_id)
-        form = OrderDetailsForm(request.POST)
+        form = form_class(request.POST)
         if not form.is_valid():
             messages.error(request, "; ".join(" ".join(v) for v in form.errors.values()))
             return self._back_to(order.pk)
-        changes = {f: form.cleaned_data[f] for f in EDITABLE_DETAILS}
+        changes = {f: form.cleaned_data[f] for f in fields}
         try:
-            order_update_details(
+            service(
                 order_id=order.pk, actor=request.user, expected_version=form.cleaned_data["expected_version"], **changes
             )
         except OrderError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, _("Order details saved."))
-        return self._back_to(order.pk)
-
-    def address_view(self, request, object_id):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        order = self._order_or_404(request, object_id)
-        form = OrderAddressForm(request.POST)
-        if not form.is_valid():
-            messages.error(request, "; ".join(" ".join(v) for v in form.errors.values()))
-            return self._back_to(order.pk)
-        address = {f: form.cleaned_data[f] for f in SHIPPING_FIELDS}
-        try:
-            order_address_fix(
-                order_id=order.pk, actor=request.user, expected_version=form.cleaned_data["expected_version"], **address
-            )
-        except OrderError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Address saved."))
+            messages.success(request, saved_message)
         return self._back_to(order.pk)
 
 

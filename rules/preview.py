@@ -112,7 +112,8 @@ def rule_preview(rule: Rule, *, days: int = PREVIEW_DAYS, now: datetime | None =
     candidates = preview_candidates(compiled.trigger, since=since, until=until)
     with timezone.override(RULES_TIME_ZONE):
         total = candidates.count()
-        rows = list(candidates.filter(rule_filter(compiled)).order_by("-ordered_at", "-pk").values_list(*_COLUMNS))
+        matching = candidates.filter(rule_filter(compiled))
+        rows = list(matching.order_by("-ordered_at", "-pk").values_list(*_COLUMNS))
     if compiled.previous_delivered_min is not None and rows:
         buyers = [SimpleNamespace(pk=r[0], buyer_email=r[2], buyer_phone=r[3]) for r in rows]
         counts = delivered_orders_counts(buyers)
@@ -129,27 +130,27 @@ def rule_preview(rule: Rule, *, days: int = PREVIEW_DAYS, now: datetime | None =
     actions = {a.pk: a for a in rule.actions.select_related("user", "warehouse")}
     for action in compiled.actions:
         if action.kind == ActionKind.APPROVE:
-            preview.actions.append(_approval_preview(actions[action.id], compiled, rows, since=since, until=until))
+            approval = _approval_preview(actions[action.id], compiled, rows, matching, since=since, until=until)
+            preview.actions.append(approval)
         else:
             preview.actions.append(_action_preview(actions[action.id], rows))
     return preview
 
 
-def _approval_preview(action, rule: CompiledRule, rows, *, since: datetime, until: datetime) -> ActionPreview:
+def _approval_preview(action, rule: CompiledRule, rows, matching, *, since: datetime, until: datetime) -> ActionPreview:
     """Of the matched orders: those an exception was raised on (they would have waited in the
     queue), those cancelled within the cooling-off of the trigger (the buyer's early cancel),
     and the rest, which the rule would have approved with no one pressing a button."""
     ids = {r[0] for r in rows}
     if not ids:
         return ActionPreview(action.get_kind_display(), _("No order would have been approved."), 0)
-    matched = preview_candidates(rule.trigger, since=since, until=until)
+    # `matching`: the candidates the rule's column conditions select (rule_preview's queryset).
     with timezone.override(RULES_TIME_ZONE):
-        matched = matched.filter(rule_filter(rule))
         excepted = set(
-            OrderException.objects.filter(order__in=matched.values("pk")).values_list("order_id", flat=True).distinct()
+            OrderException.objects.filter(order__in=matching.values("pk")).values_list("order_id", flat=True).distinct()
         )
         cooling = timedelta(minutes=action.cooling_off_minutes or 0)
-        cancelled = _cancelled_within(matched, trigger=rule.trigger, window=cooling, since=since, until=until)
+        cancelled = _cancelled_within(matching, trigger=rule.trigger, window=cooling, since=since, until=until)
     queued = len(ids & excepted)
     early = len((ids & cancelled) - excepted)
     would = len(ids) - queued - early
