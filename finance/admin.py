@@ -1,5 +1,6 @@
 """Finance's to-invoice list in the admin: the InvoiceRequest rows (never a gift order's), with
-filters, search, totals, the exports with the same filters, a bulk "mark requested", and each
+the amount to invoice (no revenue for gift lines; finance.selectors) and the gift lines that went
+out, filters, search, totals, the exports with the same filters, a bulk "mark requested", and each
 row's page with its moves (requested, issued with the invoice number, taken off the list, title
 and tax id). Nothing here writes a row: every button calls finance.services with the version the
 page showed."""
@@ -14,7 +15,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -25,6 +27,7 @@ from orders.selectors import order_visibility_q
 from orders.states import Channel, Role
 
 from .constants import OPEN_STATUSES, InvoiceStatus
+from .exports import gift_lines_text
 from .forms import MOVE_FORMS, InvoiceCancelForm, InvoiceDetailsForm, InvoiceIssuedForm, InvoiceRequestedForm
 from .models import InvoiceRequest
 from .selectors import (
@@ -33,6 +36,7 @@ from .selectors import (
     STATUS_OPEN,
     invoice_filter,
     invoice_filters_clean,
+    invoice_gift_lines_prefetch,
     invoice_list_base,
     invoice_search,
     invoice_totals_for_finance,
@@ -146,6 +150,7 @@ class InvoiceRequestAdmin(admin.ModelAdmin):
         "channel",
         "external_id",
         "amount_display",
+        "gift_lines_display",
         "status_label",
         "added",
         "requested",
@@ -166,7 +171,7 @@ class InvoiceRequestAdmin(admin.ModelAdmin):
     ordering = ("added_at", "id")
     actions = ("mark_requested",)
     fieldsets = (
-        (None, {"fields": ("order_link", "status_label", "amount_display", "version_shown")}),
+        (None, {"fields": ("order_link", "status_label", "amount_display", "goods_display", "version_shown")}),
         (_("Order"), {"fields": ("channel", "external_id")}),
         (_("Invoice"), {"fields": ("invoice_number", "buyer_title", "buyer_tax_id", "note")}),
         (_("Who and when"), {"fields": ("added", "requested", "issued", "cancelled", "last_change")}),
@@ -192,7 +197,12 @@ class InvoiceRequestAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         # Finance sees every brand; anyone brand-scoped who is given the list sees their brands.
         visible = order_visibility_q(request.user, prefix="order__")
-        return invoice_list_base().select_related("updated_by").filter(visible)
+        return (
+            invoice_list_base()
+            .select_related("updated_by")
+            .prefetch_related(invoice_gift_lines_prefetch())
+            .filter(visible)
+        )
 
     def get_search_results(self, request, queryset, search_term):
         return invoice_search(queryset, term=search_term), False
@@ -214,9 +224,60 @@ class InvoiceRequestAdmin(admin.ModelAdmin):
     def external_id(self, invoice):
         return invoice.order.external_id or "—"
 
-    @admin.display(description=_("Amount"), ordering="amount")
+    @admin.display(description=_("Amount to invoice"), ordering="invoiceable_amount")
     def amount_display(self, invoice):
-        return f"{invoice.amount:,.2f} {invoice.currency}"
+        return f"{_invoiceable(invoice):,.2f} {invoice.currency}"
+
+    @admin.display(description=_("Gift lines (no revenue)"))
+    def gift_lines_display(self, invoice):
+        return gift_lines_text(invoice.order) or "—"
+
+    @admin.display(description=capfirst(_("order lines")))
+    def goods_display(self, invoice):
+        """Every line of the order with its revenue (a gift line: "gift", 0), then the shipping
+        fee and the tax on top: what the amount to invoice is made of."""
+        order = invoice.order
+        lines = list(order.lines.order_by("position"))
+        if not lines:
+            return _("The order has no lines: the amount to invoice is the order's amount.")
+        gift = _("Gift")
+        rows = format_html_join(
+            "",
+            '<tr class="{}"><td>{}</td><td>{}</td><td>{}</td><td class="orderhub-money">{}</td><td>{}</td></tr>',
+            (
+                (
+                    "orderhub-gift-line" if line.is_gift else "",
+                    line.sku or "—",
+                    line.name,
+                    line.quantity,
+                    f"{line.revenue:,.2f}",
+                    gift if line.is_gift else "",
+                )
+                for line in lines
+            ),
+        )
+        extras = format_html_join(
+            "",
+            '<tr><td colspan="3">{}</td><td class="orderhub-money">{}</td><td></td></tr>',
+            (
+                (label, f"{value:,.2f}")
+                for label, value in (
+                    (capfirst(_("shipping fee")), order.shipping_fee),
+                    (capfirst(_("tax on top of prices")), order.tax_amount),
+                )
+                if value
+            ),
+        )
+        return format_html(
+            '<table class="orderhub-invoice-lines"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th>'
+            "</tr></thead><tbody>{}{}</tbody></table>",
+            _("SKU"),
+            _("Item"),
+            _("Quantity"),
+            _("Revenue"),
+            rows,
+            extras,
+        )
 
     @admin.display(description=_("Invoice status"), ordering="status")
     def status_label(self, invoice):
@@ -392,6 +453,11 @@ class InvoiceRequestAdmin(admin.ModelAdmin):
         else:
             messages.success(request, done)
         return back
+
+
+def _invoiceable(invoice):
+    # Annotated by finance.selectors.invoice_list_base (the list and the row's page read it).
+    return getattr(invoice, "invoiceable_amount", invoice.amount)
 
 
 def _when_who(at, user, *, system: bool = False) -> str:

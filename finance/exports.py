@@ -5,6 +5,10 @@ rows with one query, whatever their number.
 Text that a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage
 return: a channel order id or an invoice title typed by someone outside) is prefixed with a
 quote, and XLSX cells are written as text, never as formulas.
+
+The money columns are what finance invoices (finance.selectors): "Amount to invoice" counts no
+revenue for gift lines (an order without lines: its amount, as listed); "Gift lines" names what
+went out for free, so the goods add up with the packing list.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from orders.states import Channel
 
 from .constants import InvoiceStatus
 from .models import InvoiceRequest
+from .selectors import invoice_gift_lines_prefetch
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CHUNK_ROWS = 500
@@ -55,8 +60,9 @@ class ExportLabels:
                 _("Order number"),
                 _("Channel"),
                 _("External order id"),
-                _("Amount"),
+                _("Amount to invoice"),
                 _("Goods, gift lines excluded"),
+                _("Gift lines (no revenue)"),
                 _("Currency"),
                 _("Invoice status"),
                 _("Added at (%(zone)s)") % {"zone": zone},
@@ -78,14 +84,20 @@ def _local(value):
     return timezone.localtime(value, timezone.get_default_timezone()).replace(tzinfo=None)
 
 
+def gift_lines_text(order) -> str:
+    """ "BAG-01 × 1; CUP × 2": the order's gift lines (prefetched as `gift_lines`), "" for none."""
+    return "; ".join(str(line) for line in getattr(order, "gift_lines", ()))
+
+
 def _row(invoice: InvoiceRequest, labels: ExportLabels) -> list:
     order = invoice.order
     return [
         order.number,
         labels.channels.get(order.channel, order.channel),
         order.external_id,
-        invoice.amount,
+        getattr(invoice, "invoiceable_amount", invoice.amount),
         getattr(invoice, "goods_revenue", None),
+        gift_lines_text(order),
         invoice.currency,
         labels.statuses.get(invoice.status, invoice.status),
         _local(invoice.added_at),
@@ -98,8 +110,9 @@ def _row(invoice: InvoiceRequest, labels: ExportLabels) -> list:
 
 
 def _rows(queryset: QuerySet[InvoiceRequest]) -> Iterator[InvoiceRequest]:
-    # One query, read in chunks (a server-side cursor on PostgreSQL).
-    return queryset.iterator(chunk_size=2000)
+    # One query, read in chunks (a server-side cursor on PostgreSQL), and one more per chunk for
+    # its gift lines.
+    return queryset.prefetch_related(invoice_gift_lines_prefetch()).iterator(chunk_size=2000)
 
 
 def invoice_csv_chunks(queryset: QuerySet[InvoiceRequest], labels: ExportLabels) -> Iterator[str]:

@@ -1,18 +1,39 @@
 """Reads of finance's to-invoice list: the list, its filters, its totals. Gift orders are left
-out in the query itself, so no page, export or total can show one. Constant query counts."""
+out in the query itself, so no page, export or total can show one. Constant query counts.
+
+What finance invoices (`invoiceable_amount`): for an order with lines, what its lines bring in
+(a gift line carries no revenue: 0) plus the shipping fee and the tax charged on top of the
+prices; for an order without lines, the amount the row was listed with (the order's amount), as
+before lines existed. The gift lines are still read (`invoice_gift_lines_prefetch`) so finance
+sees what went out for free."""
 
 from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from orders.exceptions import InvalidActionData
-from orders.models import Order
-from orders.selectors import order_goods_revenue
+from orders.models import Order, OrderLine
 from orders.states import Channel
 
 from .constants import OPEN_STATUSES, InvoiceStatus
@@ -26,6 +47,7 @@ STATUS_CHOICES = (STATUS_OPEN, *InvoiceStatus.values, STATUS_ALL)
 FILTER_PARAMS = ("status", "channel", "currency", "added_from", "added_to", "q")
 SEARCH_LIMIT = 50
 _CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+_MONEY: DecimalField = DecimalField(max_digits=14, decimal_places=2)
 
 
 def invoice_list_for_finance(
@@ -46,12 +68,42 @@ def invoice_list_for_finance(
 
 
 def invoice_list_base() -> QuerySet[InvoiceRequest]:
-    """Every row finance may see: never a gift order's. `goods_revenue`: what the order's lines
-    bring in without its gift lines (None when the order has no lines)."""
+    """Every row finance may see: never a gift order's. Annotated with `goods_revenue` (what the
+    order's lines bring in, a gift line at 0; None when the order has no lines) and
+    `invoiceable_amount` (see the module's docstring)."""
     return (
         InvoiceRequest.objects.filter(order__is_gift=False)
         .select_related("order", "requested_by", "issued_by", "cancelled_by")
-        .annotate(goods_revenue=order_goods_revenue("order_id"))
+        .annotate(goods_revenue=_lines_revenue())
+        .annotate(
+            # No lines: the goods are NULL, so is the sum, and the listed amount counts.
+            invoiceable_amount=Coalesce(
+                F("goods_revenue") + F("order__shipping_fee") + F("order__tax_amount"), F("amount"), output_field=_MONEY
+            )
+        )
+    )
+
+
+def _lines_revenue() -> Subquery:
+    """The revenue of the row's order's lines (quantity × unit price less the discounts; a gift
+    line none): NULL for an order without lines, 0 for one whose every line is a gift."""
+    net = ExpressionWrapper(F("quantity") * F("unit_price") - F("discount"), output_field=_MONEY)
+    revenue = Case(When(is_gift=True, then=Value(Decimal("0"))), default=net, output_field=_MONEY)
+    lines = (
+        OrderLine.objects.filter(order_id=OuterRef("order_id"))
+        .order_by()
+        .values("order_id")
+        .annotate(lines_revenue=Sum(revenue))
+        .values("lines_revenue")
+    )
+    return Subquery(lines, output_field=_MONEY)
+
+
+def invoice_gift_lines_prefetch() -> Prefetch:
+    """The gift lines of each row's order as `order.gift_lines` (position order), in one query
+    for a page or a chunk of an export: finance sees they went out, at no revenue."""
+    return Prefetch(
+        "order__lines", queryset=OrderLine.objects.filter(is_gift=True).order_by("position"), to_attr="gift_lines"
     )
 
 
@@ -94,13 +146,17 @@ def invoice_search(queryset: QuerySet[InvoiceRequest], *, term: str) -> QuerySet
 
 
 def invoice_totals_for_finance(queryset: QuerySet[InvoiceRequest]) -> list[dict]:
-    """[{"status", "currency", "count", "amount"}] over the given rows (the list's filtered rows),
-    in one aggregate query. Gift orders are not in them: they carry no revenue."""
+    """[{"status", "currency", "count", "amount"}] over the given rows (the list's filtered rows,
+    from `invoice_list_base`), in one aggregate query; "amount" sums what is invoiced
+    (`invoiceable_amount`: no revenue for gift lines). Gift orders are not in them: they carry
+    no revenue."""
+    if "invoiceable_amount" not in queryset.query.annotations:
+        queryset = invoice_list_base().filter(pk__in=queryset.values("pk"))
     rows = (
         queryset.filter(order__is_gift=False)
         .order_by()
         .values("status", "currency")
-        .annotate(count=Count("pk"), amount=Sum("amount"))
+        .annotate(count=Count("pk"), amount=Sum("invoiceable_amount"))
     )
     rank = {status: index for index, status in enumerate(InvoiceStatus.values)}
     return sorted(rows, key=lambda row: (rank.get(row["status"], len(rank)), row["currency"]))

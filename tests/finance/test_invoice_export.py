@@ -28,8 +28,9 @@ HEADER = [
     "Order number",
     "Channel",
     "External order id",
-    "Amount",
+    "Amount to invoice",
     "Goods, gift lines excluded",
+    "Gift lines (no revenue)",
     "Currency",
     "Invoice status",
     "Added at (Asia/Shanghai)",
@@ -98,7 +99,7 @@ def test_csv_has_the_rows_with_a_bom_without_gifts_or_formulas(login, rows):
 
     first = dict(zip(HEADER, lines[0], strict=True))
     assert first["Channel"] == "Taobao/Tmall" and first["External order id"] == "TB-20260128-0001"
-    assert (first["Amount"], first["Currency"], first["Invoice status"]) == ("1299.00", "CNY", "Issued")
+    assert (first["Amount to invoice"], first["Currency"], first["Invoice status"]) == ("1299.00", "CNY", "Issued")
     assert first["Invoice number"] == "24312000000012345678"
     assert first["Invoice title"] == TITLE and first["Buyer tax id"] == "91330100MA2H3X4Y5Z"
     assert first["Issued at (Asia/Shanghai)"] and first["Requested at (Asia/Shanghai)"]
@@ -180,7 +181,7 @@ def test_xlsx_has_the_rows_as_text_and_numbers(login, rows):
     assert "GIFT-1" not in str(values)
 
     first = dict(zip(HEADER, values[1], strict=True))
-    assert first["Amount"] == 1299 and first["Invoice title"] == TITLE
+    assert first["Amount to invoice"] == 1299 and first["Invoice title"] == TITLE
     assert isinstance(first["Issued at (Asia/Shanghai)"], datetime)
     assert first["Issued at (Asia/Shanghai)"].tzinfo is None  # local wall time, as Excel shows it
     cells = {HEADER[i]: cell for i, cell in enumerate(next(sheet.iter_rows(min_row=3, max_row=3)))}
@@ -242,4 +243,6 @@ def test_the_goods_figure_leaves_gift_lines_out(login, users):
     InvoiceRequest.objects.create(order=order, amount=order.amount, currency="CNY")
     header, *lines_out = csv_rows(login("fin1").get(CSV_URL, {"status": "all"}))
     row = dict(zip(header, lines_out[0], strict=True))
-    assert (row["Amount"], row["Goods, gift lines excluded"]) == ("107.00", "95.00")
+    # The bag the channel priced at 12.00 is a gift: no revenue, not invoiced, but listed.
+    assert (row["Amount to invoice"], row["Goods, gift lines excluded"]) == ("95.00", "95.00")
+    assert row["Gift lines (no revenue)"] == "PROMO × 1; BAG × 1"
