@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from orders.models import Order, OrderEvent
+from orders.models import Order, OrderEvent, OrderLine
 from orders.states import Carrier
 
 
@@ -48,7 +48,9 @@ class ReturnRequest(models.Model):
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="returns", verbose_name=_("order"))
     status = models.CharField(_("status"), max_length=16, choices=ReturnStatus.choices, default=ReturnStatus.REQUESTED)
     reason = models.TextField(_("reason"))
-    # [{"sku": "A-1", "name": "…", "quantity": 1}]: what comes back.
+    # [{"sku": "A-1", "name": "…", "quantity": 1}]: what comes back, as text. For an order with
+    # lines the same as the return's ReturnLine rows say (written from them); for an order
+    # without lines (brought in before lines existed) the only record of the items.
     items = models.JSONField(_("items"), default=list, blank=True)
     source = models.CharField(_("requested via"), max_length=16, choices=ReturnSource.choices)
     channel_reference = models.CharField(_("channel's return id"), max_length=64, blank=True)
@@ -100,6 +102,33 @@ class ReturnRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order.number} · {self.get_status_display()}"
+
+
+class ReturnLine(models.Model):
+    """How many units of one of the order's lines come back with a return. Written with the
+    return by `aftersales.services.returns` (which checks that the line is the order's and that
+    no more units come back than were bought and not already returned); never changed after."""
+
+    return_request = models.ForeignKey(
+        ReturnRequest, on_delete=models.CASCADE, related_name="lines", verbose_name=_("return")
+    )
+    order_line = models.ForeignKey(
+        OrderLine, on_delete=models.PROTECT, related_name="return_lines", verbose_name=_("order line")
+    )
+    quantity = models.PositiveIntegerField(_("quantity returned"), validators=[MinValueValidator(1)])
+
+    class Meta:
+        verbose_name = _("returned line")
+        verbose_name_plural = _("returned lines")
+        ordering = ["return_request", "order_line__position"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="return_line_quantity_positive"),
+            # A line is named once per return, with all its units coming back.
+            models.UniqueConstraint(fields=["return_request", "order_line"], name="return_line_once_per_return"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_line.sku or self.order_line.name} × {self.quantity}"
 
 
 class RefundStatus(models.TextChoices):

@@ -20,11 +20,14 @@ from orders.states import Channel
 
 
 def _demo_request_return(order: Order, *, actor, users: dict) -> None:
+    # The whole order comes back (the demo refunds all of it): every unit of every line, or an
+    # item as text on an order without lines.
+    lines = [{"line": line.pk, "quantity": line.quantity} for line in order.lines.order_by("position")]
     return_request_create(
         order_id=order.pk,
         actor=actor,
         reason=NOTES["request_return"],
-        items=[{"sku": "CUP-01", "name": "保温杯", "quantity": 1}],
+        **({"lines": lines} if lines else {"items": [{"sku": "CUP-01", "name": "保温杯", "quantity": 1}]}),
     )
 
 

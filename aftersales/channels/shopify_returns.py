@@ -17,7 +17,10 @@ as public apps receive it, read defensively):
 - The order is found by its Shopify id (`order.id`, else `order.admin_graphql_api_id`, else a
   top-level `order_id`) among the hub's Shopify orders.
 - Reason: each line's `return_reason` with its notes; items: SKU and title from the line item,
-  the quantity from the return line.
+  the quantity from the return line, and the line item's id, which the return service matches
+  to the order's line of that Shopify id (else by SKU): an item on none of the order's lines
+  is refused like any return the hub cannot open. An order without lines keeps the items as
+  text, as before lines existed.
 
 Shopify's webhook endpoint (integrations) hands this topic to after-sales through the extension
 point `integrations.shopify_topics` (SHOPIFY_TOPICS below), so integrations names no after-sales
@@ -122,7 +125,7 @@ def shopify_return_parse(body: bytes) -> ShopifyReturn:
         name = (_text(item, "title") or _text(item, "name"))[:200]
         if not (sku or name):
             name = f"Shopify line item {_digits(item.get('id')) or _digits(line.get('id')) or index + 1}"
-        items.append({"sku": sku, "name": name, "quantity": quantity})
+        items.append({"sku": sku, "name": name, "quantity": quantity, "platform_line_id": _digits(item.get("id"))})
         words = [_text(line, "return_reason") or "unknown"]
         words += [note for note in (_text(line, "return_reason_note"), _text(line, "customer_note")) if note]
         reasons.append(f"{name or sku} ×{quantity}: {' — '.join(words)}")

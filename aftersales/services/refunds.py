@@ -29,7 +29,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -48,9 +48,10 @@ from orders.states import STATE_MAP, PaymentStatus, Role, State
 
 from ..events import REFUND_FAILED, REFUND_PAID, REFUND_REQUESTED
 from ..models import DuplicateRefundAttempt, Refund, RefundStatus, ReturnRequest, ReturnStatus
+from ..selectors import LIVE_REFUND_STATUSES, order_refunded_total, return_refund_proposed
 
 REFUND_PAY = "refund_pay"
-LIVE_STATUSES = (RefundStatus.PENDING, RefundStatus.PAID)
+LIVE_STATUSES = LIVE_REFUND_STATUSES
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("9999999999.99")  # the column holds 12 digits
 # Sent to the gateway as is (Alipay out_request_no: at most 64 characters).
@@ -160,10 +161,7 @@ def _request_locked(order: Order, *, actor, amount: Decimal, reason: str, return
             _("Return #%(id)s of order %(number)s is “%(status)s”: only an approved return is refunded.")
             % {"id": return_request.pk, "number": order.number, "status": return_request.get_status_display()}
         )
-    refunded = (
-        Refund.objects.filter(order=order, status__in=LIVE_STATUSES).aggregate(total=Sum("amount"))["total"]
-        or Decimal("0")
-    ).quantize(CENT)
+    refunded = order_refunded_total(order_id=order.pk)
     left = order.amount - refunded
     if amount > left:
         raise RefundRefused(
@@ -181,6 +179,13 @@ def _request_locked(order: Order, *, actor, amount: Decimal, reason: str, return
                 "left": max(left, Decimal("0.00")),
             }
         )
+
+    # What the return's lines proposed (aftersales.selectors), kept with the request so the
+    # timeline tells an amount typed differently from the proposal.
+    proposed = None
+    if return_request is not None:
+        return_request.order = order
+        proposed = return_refund_proposed(return_request)
 
     if key is None:
         key = _new_key(order, return_request)
@@ -218,6 +223,7 @@ def _request_locked(order: Order, *, actor, amount: Decimal, reason: str, return
             "currency": order.currency,
             "return": return_request.pk if return_request else None,
             "idempotency_key": key,
+            **({"proposed": str(proposed)} if proposed is not None else {}),
         },
     )
     refund.request_event = event

@@ -1,7 +1,7 @@
 """Returns: a buyer's request, the after-sales review, and the repeat-customer rule.
 
-    return_request_create(*, order_id, actor, reason, items=(), attachments=(), source="hub",
-                          channel_reference="", expected_version=None) -> ReturnRequest
+    return_request_create(*, order_id, actor, reason, items=(), lines=None, attachments=(),
+                          source="hub", channel_reference="", expected_version=None) -> ReturnRequest
     return_review(*, return_id, actor, approve, note="", expected_version=None,
                   expected_order_version=None, prepaid_label=False) -> ReturnRequest
 
@@ -10,6 +10,19 @@ order only through the transition service (`request_return`, `approve_return`,
 `reject_return`: their role checks are the ones that apply) and keeps the `ReturnRequest` in
 step with it. Every refusal raises an `OrderError` subclass with a translatable message and
 leaves everything as it was.
+
+What comes back: on an order with lines, a return names lines and units, written as
+`ReturnLine` rows (the refund proposed is computed from them, `aftersales.selectors`). A caller
+names them either as `lines` ([{"line": <OrderLine id>, "quantity": n}], the admin form) or as
+`items` ([{"sku", "name", "quantity"}] with an optional "platform_line_id", the channel
+webhook), which are matched to the order's lines: by the channel's line id, else by SKU, else
+(an item without a SKU) by name; units of a SKU on several lines go to them in line order, as
+many as each has left. The checks, each its own refusal: a line not of this order (or an item
+matching none of its lines), a quantity below 1, a line named twice, and more units than are
+left to return (the line's quantity less its units on earlier returns that were not
+rejected); an order with lines also needs at least one. An order without lines (brought in
+before lines existed) keeps the items as text, as before. The request event's data carries the
+lines (`lines`: [{"line", "sku", "quantity"}]).
 
 An approval (by a person or by the rule) asks for the return label through the outbox
 (`return_label_issue`, see `return_labels.py`), written in the approval's transaction.
@@ -29,7 +42,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from orders.exceptions import ActionNotPermitted, ConflictError, InvalidActionData, OrderError
-from orders.models import Order
+from orders.models import Order, OrderLine
 from orders.outbox.services import outbox_enqueue_kind
 from orders.permissions import actor_may_take, role_of, user_display_name
 from orders.selectors import buyer_delivered_orders_counts
@@ -41,17 +54,19 @@ from rules.services import rule_note, rules_return_approval
 from ..models import (
     OPEN_RETURN_STATUSES,
     LabelStatus,
+    ReturnLine,
     ReturnRequest,
     ReturnSource,
     ReturnStatus,
 )
+from ..selectors import order_lines_returned
 
 RETURN_LABEL_REACTION = "return_label_issue"
 
 REASON_MAX_LENGTH = 4000
 MAX_ITEMS = 100
 MAX_QUANTITY = 9999
-_SKU_MAX, _NAME_MAX = 64, 200
+_SKU_MAX, _NAME_MAX, _LINE_ID_MAX = 64, 200, 64
 _CHANNEL_REFERENCE_MAX = cast(int, ReturnRequest._meta.get_field("channel_reference").max_length)  # a CharField's
 
 # ---------------------------------------------------------------------------------------------
@@ -125,7 +140,8 @@ def _local(value) -> str:
 
 
 def return_items_clean(items) -> list[dict]:
-    """[{"sku", "name", "quantity"}] → the same, stripped; a SKU or a name, a whole quantity > 0."""
+    """[{"sku", "name", "quantity"}] → the same, stripped; a SKU or a name, a whole quantity > 0.
+    An item may also carry the channel's line id ("platform_line_id"), kept when given."""
     if items in (None, ""):
         return []
     if isinstance(items, dict) or not isinstance(items, list | tuple):
@@ -153,8 +169,172 @@ def return_items_clean(items) -> list[dict]:
                 _("Item %(n)d: the quantity must be a whole number from 1 to %(max)d.")
                 % {"n": number, "max": MAX_QUANTITY}
             )
-        clean.append({"sku": sku, "name": name, "quantity": quantity})
+        entry = {"sku": sku, "name": name, "quantity": quantity}
+        line_id = str(item.get("platform_line_id") or "").strip()
+        if len(line_id) > _LINE_ID_MAX:
+            raise InvalidActionData(
+                _("Item %(n)d: the channel's line id may have %(max)d characters at most.")
+                % {"n": number, "max": _LINE_ID_MAX}
+            )
+        if line_id:
+            entry["platform_line_id"] = line_id
+        clean.append(entry)
     return clean
+
+
+def return_lines_clean(lines) -> list[dict]:
+    """[{"line": <OrderLine id>, "quantity": n}] → the same with whole numbers: each line once,
+    each quantity from 1 to MAX_QUANTITY. Whether the lines are the order's is checked with the
+    order locked (`_return_lines_resolve`)."""
+    if isinstance(lines, dict) or not isinstance(lines, list | tuple):
+        raise InvalidActionData(_("The returned lines must be a list of lines (line, quantity)."))
+    if len(lines) > MAX_ITEMS:
+        raise InvalidActionData(_("At most %(max)d items per return.") % {"max": MAX_ITEMS})
+    clean: list[dict] = []
+    seen: set[int] = set()
+    for number, entry in enumerate(lines, start=1):
+        line_id = entry.get("line") if isinstance(entry, dict) else None
+        if isinstance(line_id, str) and line_id.strip().isdigit():
+            line_id = int(line_id.strip())
+        if isinstance(line_id, bool) or not isinstance(line_id, int) or line_id < 1:
+            raise InvalidActionData(_("Returned line %(n)d does not name a line of the order.") % {"n": number})
+        quantity = entry.get("quantity")
+        if isinstance(quantity, str) and quantity.strip().lstrip("-").isdigit():
+            quantity = int(quantity.strip())
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 < quantity <= MAX_QUANTITY:
+            raise InvalidActionData(
+                _("Returned line %(n)d: the quantity must be a whole number from 1 to %(max)d.")
+                % {"n": number, "max": MAX_QUANTITY}
+            )
+        if line_id in seen:
+            raise InvalidActionData(
+                _("Returned line %(n)d names a line already named: give each line once, with all its units.")
+                % {"n": number}
+            )
+        seen.add(line_id)
+        clean.append({"line": line_id, "quantity": quantity})
+    return clean
+
+
+def _line_label(line: OrderLine) -> str:
+    """How a line is named in a refusal: its number on the order, SKU and name."""
+    what = " ".join(part for part in (line.sku, line.name) if part)
+    return f"#{line.position} {what}".strip()
+
+
+def _item_label(item: dict) -> str:
+    return " ".join(part for part in (item.get("sku", ""), item.get("name", "")) if part)
+
+
+def _too_many(*, number: str, what: str, asked: int, ordered: int, returned: int) -> InvalidActionData:
+    return InvalidActionData(
+        _(
+            "%(what)s: %(asked)d coming back is more than is left to return on order %(number)s "
+            "(%(ordered)d ordered, %(returned)d already on earlier returns, %(left)d left)."
+        )
+        % {
+            "what": what,
+            "asked": asked,
+            "number": number,
+            "ordered": ordered,
+            "returned": returned,
+            "left": max(ordered - returned, 0),
+        }
+    )
+
+
+def _return_lines_resolve(order: Order, *, items: list[dict], lines: list[dict] | None) -> list[tuple[OrderLine, int]]:
+    """What comes back as (order line, units), in line order, checked against the order's lines
+    and what earlier returns took (the order is locked: no other return can slip in). [] for an
+    order without lines, whose return keeps its items as text."""
+    order_lines = list(OrderLine.objects.filter(order_id=order.pk).order_by("position"))
+    if not order_lines:
+        if lines:
+            raise InvalidActionData(
+                _("Order %(number)s has no lines: say what comes back as items (SKU, name, quantity).")
+                % {"number": order.number}
+            )
+        return []
+    returned = order_lines_returned(order_id=order.pk)
+
+    def left(line: OrderLine) -> int:
+        return max(line.quantity - returned.get(line.pk, 0), 0)
+
+    chosen: dict[int, int] = {}
+    if lines:
+        by_id = {line.pk: line for line in order_lines}
+        for entry in lines:
+            line = by_id.get(entry["line"])
+            if line is None:
+                raise InvalidActionData(
+                    _("Line #%(id)s is not a line of order %(number)s.") % {"id": entry["line"], "number": order.number}
+                )
+            if entry["quantity"] > left(line):
+                raise _too_many(
+                    number=order.number,
+                    what=_line_label(line),
+                    asked=entry["quantity"],
+                    ordered=line.quantity,
+                    returned=returned.get(line.pk, 0),
+                )
+            chosen[line.pk] = entry["quantity"]
+    elif items:
+        named_by: dict[int, int] = {}  # line id -> the item (number) that named it
+        for number, item in enumerate(items, start=1):
+            candidates = _lines_matching(order_lines, item)
+            if not candidates:
+                raise InvalidActionData(
+                    _(
+                        "Item %(n)d (%(item)s) is not on order %(number)s: none of its lines has this "
+                        "channel line id or SKU."
+                    )
+                    % {"n": number, "item": _item_label(item) or "—", "number": order.number}
+                )
+            for line in candidates:
+                if line.pk in named_by:
+                    raise InvalidActionData(
+                        _(
+                            "Item %(n)d names the same line as item %(other)d (%(line)s): give each line once, "
+                            "with all its units."
+                        )
+                        % {"n": number, "other": named_by[line.pk], "line": _line_label(line)}
+                    )
+            wanted = item["quantity"]
+            if wanted > sum(left(line) for line in candidates):
+                raise _too_many(
+                    number=order.number,
+                    what=_("Item %(n)d (%(item)s)") % {"n": number, "item": _item_label(item) or "—"},
+                    asked=wanted,
+                    ordered=sum(line.quantity for line in candidates),
+                    returned=sum(returned.get(line.pk, 0) for line in candidates),
+                )
+            for line in candidates:
+                take = min(wanted, left(line))
+                if take:
+                    chosen[line.pk] = take
+                    named_by[line.pk] = number
+                    wanted -= take
+                if not wanted:
+                    break
+    if not chosen:
+        raise InvalidActionData(
+            _("Order %(number)s has lines: say which of them come back, and how many units of each.")
+            % {"number": order.number}
+        )
+    return [(line, chosen[line.pk]) for line in order_lines if line.pk in chosen]
+
+
+def _lines_matching(order_lines: list[OrderLine], item: dict) -> list[OrderLine]:
+    """The order's lines an item names: by the channel's line id, else by SKU, else (an item
+    without a SKU) by name."""
+    line_id = item.get("platform_line_id", "")
+    if line_id:
+        by_id = [line for line in order_lines if line.platform_line_id == line_id]
+        if by_id:
+            return by_id
+    if item["sku"]:
+        return [line for line in order_lines if line.sku == item["sku"]]
+    return [line for line in order_lines if item["name"] and line.name == item["name"]]
 
 
 def _reason_clean(reason: str) -> str:
@@ -200,14 +380,18 @@ def return_request_create(
     actor,
     reason: str,
     items=(),
+    lines=None,
     attachments=(),
     source: str = ReturnSource.HUB,
     channel_reference: str = "",
     expected_version: int | None = None,
 ) -> ReturnRequest:
     """Open a return for the order as `actor` (customer service, or None for the system: the
-    channel webhook). With a `channel_reference` the call is idempotent: the channel's return
-    already recorded for this order is returned as it is. Must be the outermost transaction."""
+    channel webhook). What comes back is `lines` ([{"line": <OrderLine id>, "quantity": n}]) or
+    `items` ([{"sku", "name", "quantity", "platform_line_id"?}], matched to the order's lines;
+    see the module's docstring), not both. With a `channel_reference` the call is idempotent:
+    the channel's return already recorded for this order is returned as it is. Must be the
+    outermost transaction."""
     try:
         with transaction.atomic(durable=True):
             case, _created = return_request_create_in_transaction(
@@ -215,6 +399,7 @@ def return_request_create(
                 actor=actor,
                 reason=reason,
                 items=items,
+                lines=lines,
                 attachments=attachments,
                 source=source,
                 channel_reference=channel_reference,
@@ -242,6 +427,7 @@ def return_request_create_in_transaction(
     actor,
     reason: str,
     items=(),
+    lines=None,
     attachments=(),
     source: str = ReturnSource.HUB,
     channel_reference: str = "",
@@ -252,7 +438,10 @@ def return_request_create_in_transaction(
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("return_request_create_in_transaction needs an open transaction")
     reason = _reason_clean(reason)
+    if lines is not None and items:
+        raise TypeError("return_request_create takes lines or items, not both")
     clean_items = return_items_clean(items)
+    clean_lines = return_lines_clean(lines) if lines is not None else None
     if source not in ReturnSource.values:
         raise InvalidActionData(_("Unknown return source “%(source)s”.") % {"source": source})
     reference = (channel_reference or "").strip()
@@ -273,6 +462,12 @@ def return_request_create_in_transaction(
     if open_case is not None:
         open_case.order = order
         raise ReturnAlreadyOpen(open_case)
+    returned = _return_lines_resolve(order, items=clean_items, lines=clean_lines)
+    if returned:
+        # The text of what comes back follows the lines, for every reader of `items`.
+        clean_items = [{"sku": line.sku, "name": line.name, "quantity": units} for line, units in returned]
+    else:
+        clean_items = [{key: item[key] for key in ("sku", "name", "quantity")} for item in clean_items]
 
     event = order_transition_in_transaction(
         order.pk,
@@ -281,6 +476,11 @@ def return_request_create_in_transaction(
         expected_version=expected_version,
         note=reason,
         attachments=attachments,
+        event_data=(
+            {"lines": [{"line": line.pk, "sku": line.sku, "quantity": units} for line, units in returned]}
+            if returned
+            else None
+        ),
     )
     case = ReturnRequest.objects.create(
         order=event.order,
@@ -292,6 +492,9 @@ def return_request_create_in_transaction(
         requested_by=actor,
         requested_at=event.occurred_at,
         request_event=event,
+    )
+    ReturnLine.objects.bulk_create(
+        ReturnLine(return_request=case, order_line=line, quantity=units) for line, units in returned
     )
 
     # The operations rules of "return requested" that approve returns (the seed's repeat-customer
