@@ -72,6 +72,31 @@ DEFAULT_MAPPINGS = {
 }
 
 
+# Quantity columns: read from any export that has one, whatever its mapping (a mapping that names
+# "quantity" or "sku" itself makes that column required instead). Matched like the mapping's
+# columns (case, spacing, "-" and "_" aside); the first name the header has wins. With a
+# quantity and no SKU column, the rows of an order give its total units; with both, each row is
+# one line (SKU × quantity) and the rows of an order follow one another.
+QUANTITY_COLUMNS = {
+    "quantity": (
+        "数量",
+        "商品数量",
+        "购买数量",
+        "宝贝数量",
+        "货品数量",
+        "出库数量",
+        "quantity",
+        "qty",
+        "units",
+        "宝贝总数量",
+        "商品总数量",
+        "总数量",
+        "total quantity",
+    ),
+    "sku": ("商家编码", "商品编码", "货品编码", "SKU编码", "SKU", "seller sku", "sku code"),
+}
+
+
 def default_mappings_install(SourceMapping) -> None:
     """Create the default mapping of each source that has none (idempotent)."""
     for source, spec in DEFAULT_MAPPINGS.items():

@@ -1,6 +1,7 @@
 """Reading another system's export row by row, in constant memory.
 
-    source_rows_open(path, *, columns) -> SourceFile  (a context manager; iterate it for SourceRow)
+    source_rows_open(path, *, columns, optional=None) -> SourceFile  (a context manager; iterate
+    it for SourceRow; `fields` says which hub fields the header has)
 
 - CSV: the encoding is decided on the first chunk (1 MB): UTF-8 (with or without BOM), else
   GB18030 (a superset of GBK, so Chinese platforms' GBK exports read the same). The file is then
@@ -8,8 +9,10 @@
   the reading with an error naming the line. Comma- or tab-separated: the header line decides.
 - XLSX: the first sheet, streamed (openpyxl read-only mode, values only). Old .xls is refused.
 - Row 1 is the header, matched against the mapping's columns whatever their case, spacing, "-"
-  or "_"; a missing column is an error naming it. Blank rows are skipped. Row numbers are the
-  spreadsheet's (header = row 1).
+  or "_"; a missing column is an error naming it. `optional` columns ({hub field: the names it
+  may have}, e.g. the quantity columns of reconciliation.defaults) are read when the header has
+  one of their names, and are no error when it has none. Blank rows are skipped. Row numbers
+  are the spreadsheet's (header = row 1).
 
 Any problem with the file as a whole raises SourceFileError (a message for the operator).
 """
@@ -41,9 +44,10 @@ class SourceRow:
 
 
 class SourceFile:
-    def __init__(self, path: Path, *, columns: dict[str, str]):
+    def __init__(self, path: Path, *, columns: dict[str, str], optional: dict[str, tuple[str, ...]] | None = None):
         self.path = Path(path)
         self.columns = columns
+        self.optional = optional or {}
         self.encoding = ""
         self._binary = None
         self._workbook = None
@@ -141,7 +145,22 @@ class SourceFile:
                 _("row 1: the header has no column %(missing)s. Found: %(found)s.")
                 % {"missing": "; ".join(missing), "found": found}
             )
+        taken = set(index.values())
+        for field, names in self.optional.items():
+            if field in index:
+                continue
+            position = next(
+                (positions[k] for k in map(_header_key, names) if positions.get(k) not in (None, *taken)), None
+            )
+            if position is not None:
+                index[field] = position
+                taken.add(position)
         return index
+
+    @property
+    def fields(self) -> frozenset[str]:
+        """The hub fields the header has (the mapping's, and the optional ones found)."""
+        return frozenset(self._index)
 
     # -- rows ----------------------------------------------------------------------------------
 
@@ -177,5 +196,7 @@ def _encoding_of(head: bytes, *, complete: bool) -> str:
     raise SourceFileError(_("the file is neither UTF-8 nor GBK text, nor an XLSX workbook"))
 
 
-def source_rows_open(path: Path | str, *, columns: dict[str, str]) -> SourceFile:
-    return SourceFile(Path(path), columns=columns)
+def source_rows_open(
+    path: Path | str, *, columns: dict[str, str], optional: dict[str, tuple[str, ...]] | None = None
+) -> SourceFile:
+    return SourceFile(Path(path), columns=columns, optional=optional)

@@ -28,10 +28,22 @@ How it works, in constant memory whatever the size of the file:
    `order_transition` as the system, at the version seen when compared, with an event naming
    the run, the source, the file and the row. What cannot be fixed is listed with the reason.
 
+Quantities: where the export has a quantity column (named by the mapping, or one of the names in
+reconciliation.defaults.QUANTITY_COLUMNS), the units are compared with the hub order's lines too
+(gift lines count: they go out in the parcel). With a SKU column as well, each row is one line
+and the rows of an order follow one another (its key on every row, or left blank after its
+first row): every SKU's units are compared, and a SKU on one side only is a difference; without
+one, the order's rows add up to its total units. The order's other columns (status, amount,
+payment, tracking number) are compared on its first row, and an order missing in the hub is
+reported once. A hub order without lines has no units to compare: its quantities are not
+compared. Each difference is a `quantity_mismatch` with both figures ("TEA-01 × 3" against
+"TEA-01 × 2"; blank where the SKU is missing). A file without a quantity column is compared as
+before, and its run has no `quantity_mismatch` count.
+
 Safe corrections (SAFE_FIXES): the physical truth moves an order forward — a carrier or the
 warehouse says delivered while the hub says shipped or picked up → deliver; the platform says
 closed while the hub can still cancel → cancel; finance says paid while the hub waits for the
-payment → pay. Amounts and tracking numbers are never changed here (a tracking number is never
+payment → pay. Amounts, quantities and tracking numbers are never changed here (a tracking number is never
 overwritten): a person looks at them.
 """
 
@@ -55,10 +67,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from orders.exceptions import OrderError
-from orders.models import Order, Shipment
+from orders.models import Order, OrderLine, Shipment
 from orders.services.transition import order_transition
 from orders.states import TRANSITIONS_BY_ACTION, Channel, MainStatus, PaymentStatus, State
 
+from .defaults import QUANTITY_COLUMNS
 from .models import ReconciliationRun, Source, SourceMapping
 from .readers import SourceFileError, source_rows_open
 
@@ -71,6 +84,8 @@ AMOUNT_MISMATCH = "amount_mismatch"
 PAYMENT_MISMATCH = "payment_mismatch"
 TRACKING_MISMATCH = "tracking_mismatch"
 UNREADABLE = "unreadable_value"
+# Units differ, or a SKU is on one side only: only for an export with a quantity column.
+QUANTITY_MISMATCH = "quantity_mismatch"
 DIFFERENCE_KINDS = (
     MISSING_IN_HUB,
     MISSING_IN_SOURCE,
@@ -79,11 +94,12 @@ DIFFERENCE_KINDS = (
     PAYMENT_MISMATCH,
     TRACKING_MISMATCH,
     UNREADABLE,
+    QUANTITY_MISMATCH,
 )
 
 # The fields a mapping may name (hub field -> the export's column).
 KEY_FIELDS = ("number", "external_id", "tracking_number")
-MAPPING_FIELDS = (*KEY_FIELDS, "status", "amount", "payment", "ordered_at")
+MAPPING_FIELDS = (*KEY_FIELDS, "status", "amount", "payment", "ordered_at", "quantity", "sku")
 
 # (source, what the source says (main status)) -> (the hub states it may move from, the action).
 SAFE_FIXES: dict[tuple[str, str], tuple[tuple[str, ...], str]] = {
@@ -210,6 +226,21 @@ def _amount(value) -> Decimal | None:
         return None
 
 
+def _quantity(value) -> int | None:
+    """Whole units (2, "2", 2.0, "2.00"), or None for anything else (a fraction, a negative, text)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    try:
+        number = Decimal(repr(value) if isinstance(value, float) else _text(value).replace(",", ""))
+    except InvalidOperation:
+        return None
+    if not number.is_finite() or number < 0 or number != number.to_integral_value():
+        return None
+    return int(number)
+
+
 def _time(value) -> datetime | None:
     if isinstance(value, datetime):
         parsed = value
@@ -299,8 +330,9 @@ def _run(run, result, *, mapping, channel, path, source, fix, actor, report_file
         writer.writerow(REPORT_HEADER)
     comparer = _Comparer(run=run, mapping=mapping, channel=channel, writer=writer, fix=fix)
     try:
-        with source_rows_open(path, columns=mapping.columns) as rows:
+        with source_rows_open(path, columns=mapping.columns, optional=QUANTITY_COLUMNS) as rows:
             result.encoding = rows.encoding
+            comparer.fields_found(rows.fields)
             chunk = []
             for row in rows:
                 chunk.append(row)
@@ -311,6 +343,7 @@ def _run(run, result, *, mapping, channel, path, source, fix, actor, report_file
                         progress(comparer.rows_read, rows.progress)
             if chunk:
                 comparer.compare(chunk)
+            comparer.group_close()
             if progress:
                 progress(comparer.rows_read, 1.0)
     except SourceFileError as exc:
@@ -332,7 +365,8 @@ def _run(run, result, *, mapping, channel, path, source, fix, actor, report_file
             writer.writerow([row, "not_fixed", "", number, "", "", "", reason])
     run.rows_read = comparer.rows_read
     run.orders_compared = comparer.orders_compared
-    run.differences = {kind: comparer.counts.get(kind, 0) for kind in DIFFERENCE_KINDS}
+    kinds = DIFFERENCE_KINDS if comparer.quantities else tuple(k for k in DIFFERENCE_KINDS if k != QUANTITY_MISMATCH)
+    run.differences = {kind: comparer.counts.get(kind, 0) for kind in kinds}
     run.status_compared = comparer.status_compared
     run.status_matched = comparer.status_matched
     run.fixed = len(result.fixed)
@@ -363,6 +397,17 @@ class _Comparer:
         self.last_time: datetime | None = None
         self.fixes: list[PlannedFix] = []
         self.not_fixed: list[tuple[int, str, str]] = []
+        # Quantities (fields_found decides): the rows of the order being read, and the orders
+        # whose rows were read already (a later row of theirs is out of place).
+        self.quantities = False
+        self.per_sku = False
+        self.group: _LineGroup | None = None
+        self.grouped: set[int] = set()
+
+    def fields_found(self, fields: frozenset[str]) -> None:
+        """What the header has: a quantity column turns the quantity comparison on."""
+        self.quantities = "quantity" in fields
+        self.per_sku = self.quantities and "sku" in fields
 
     def _diff(self, kind, row, key, number, name, source_value, hub_value, note="") -> None:
         self.counts[kind] += 1
@@ -396,6 +441,7 @@ class _Comparer:
                 key = key.upper()
             keys[source_row.row] = key
         orders = self._orders([k for k in keys.values() if k])
+        lines = self._hub_lines([o["id"] for o in orders.values()]) if self.quantities else {}
         for source_row in chunk:
             self.rows_read += 1
             values = source_row.values
@@ -406,13 +452,112 @@ class _Comparer:
                 if at is not None:
                     self.first_time = at if self.first_time is None else min(self.first_time, at)
                     self.last_time = at if self.last_time is None else max(self.last_time, at)
+            if self.quantities:
+                group = self.group
+                if group is not None and (not key or key == group.key):
+                    self._group_add(group, row, values)  # one more line of the order above
+                    continue
+                self.group_close()
             order = orders.get(key) if key else None
             if order is None:
                 self._diff(MISSING_IN_HUB, row, key, "", self.key, key, "")
+                if self.quantities and key:
+                    self.group = _LineGroup(key=key, row=row, order=None, hub=None)  # its lines: once
                 continue
             self.orders_compared += 1
             self.seen.append(order["id"])
             self._compare_order(row, key, values, order)
+            if self.quantities:
+                self._group_open(row, key, values, order, lines.get(order["id"], []))
+
+    # -- quantities ----------------------------------------------------------------------------
+
+    def _hub_lines(self, order_ids: list[int]) -> dict[int, list[tuple[str, int]]]:
+        """{order id: [(SKU, quantity)]} of the chunk's orders, in one query."""
+        found: dict[int, list[tuple[str, int]]] = {}
+        rows = OrderLine.objects.filter(order_id__in=order_ids).order_by("order_id", "position")
+        for order_id, sku, quantity in rows.values_list("order_id", "sku", "quantity").iterator(chunk_size=10000):
+            found.setdefault(order_id, []).append((sku, quantity))
+        return found
+
+    def _group_open(self, row: int, key: str, values: dict, order: dict, hub: list[tuple[str, int]]) -> None:
+        if order["id"] in self.grouped:
+            self._diff(
+                UNREADABLE,
+                row,
+                key,
+                order["number"],
+                "quantity",
+                _text(values.get("quantity")),
+                "",
+                _("the order's rows do not follow one another: its quantities were compared on its first rows"),
+            )
+            self.group = _LineGroup(key=key, row=row, order=None, hub=None)
+            return
+        self.grouped.add(order["id"])
+        # No lines in the hub: no units to compare with.
+        self.group = _LineGroup(key=key, row=row, order=order, hub=hub or None)
+        self._group_add(self.group, row, values)
+
+    def _group_add(self, group: _LineGroup, row: int, values: dict) -> None:
+        if group.order is None or group.hub is None or group.unreadable:
+            return
+        raw = values.get("quantity")
+        sku = _text(values.get("sku")) if self.per_sku else ""
+        if _text(raw) == "" and not sku:
+            return  # a row without a line (the order's own row of a line export)
+        quantity = _quantity(raw)
+        if quantity is None:
+            self._diff(UNREADABLE, row, group.key, group.order["number"], "quantity", _text(raw), "")
+            group.unreadable = True
+            return
+        group.units[sku.upper()] += quantity
+        group.skus.setdefault(sku.upper(), sku)
+        group.read = True
+
+    def group_close(self) -> None:
+        """Compare the units of the order whose rows were just read (at the end of the file too)."""
+        group, self.group = self.group, None
+        if group is None or group.order is None or group.hub is None or group.unreadable or not group.read:
+            return  # not compared: missing in the hub, no lines in the hub, or no units in the file
+        number = group.order["number"]
+        if not self.per_sku:
+            source_total, hub_total = sum(group.units.values()), sum(quantity for _sku, quantity in group.hub)
+            if source_total != hub_total:
+                self._diff(QUANTITY_MISMATCH, group.row, group.key, number, "quantity", source_total, hub_total)
+                self._refuse(
+                    group.row, number, _("quantities are never changed by reconciliation: a person checks them")
+                )
+            return
+        hub_units: Counter = Counter()
+        for sku, quantity in group.hub:
+            hub_units[sku.upper()] += quantity
+            group.skus.setdefault(sku.upper(), sku)
+        differs = False
+        for code, sku in group.skus.items():
+            source, hub = group.units.get(code), hub_units.get(code)
+            if source == hub:
+                continue
+            differs = True
+            if hub is None:
+                note = _("SKU missing in the hub")
+            elif source is None:
+                note = _("SKU missing in the source")
+            else:
+                note = _("units differ")
+            shown = sku or _("(no SKU)")
+            self._diff(
+                QUANTITY_MISMATCH,
+                group.row,
+                group.key,
+                number,
+                "sku",
+                f"{shown} × {source}" if source is not None else "",
+                f"{shown} × {hub}" if hub is not None else "",
+                note,
+            )
+        if differs:
+            self._refuse(group.row, number, _("quantities are never changed by reconciliation: a person checks them"))
 
     def _compare_order(self, row: int, key: str, values: dict, order: dict) -> None:
         number = order["number"]
@@ -514,6 +659,21 @@ class _Comparer:
             if i < size and ordered[i] == order_id:
                 continue
             self._diff(MISSING_IN_SOURCE, "", number, number, "", "", main_status)
+
+
+@dataclass
+class _LineGroup:
+    """The rows of one order in an export with quantities: the units by SKU (upper case; "" for
+    a file without SKUs), the hub's lines (None: not compared), the order's first row."""
+
+    key: str
+    row: int
+    order: dict | None
+    hub: list[tuple[str, int]] | None
+    units: Counter = field(default_factory=Counter)
+    skus: dict[str, str] = field(default_factory=dict)  # upper case → as first written
+    unreadable: bool = False
+    read: bool = False  # a quantity was read from its rows
 
 
 def _fixes_apply(*, run, path: Path, source: str, fixes: list[PlannedFix], actor, result: RunResult) -> None:

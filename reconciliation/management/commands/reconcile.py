@@ -3,11 +3,11 @@
     manage.py reconcile --source {platform,wms,finance,carrier} FILE [--fix] [--report OUT.csv]
                         [--json] [--user USERNAME] [--mapping NAME] [--channel CHANNEL]
 
-Reads the CSV or XLSX file streaming (reconciliation.services explains the comparison and the
-safe corrections), records the run, prints a summary table (or, with --json, the counts as
-JSON) on stdout and a progress bar on stderr when it is a terminal. Without --fix nothing in
-the hub changes. A file that cannot be read fails the command, names the problem and changes
-nothing.
+Reads the CSV or XLSX file streaming (reconciliation.services explains the comparison, the
+quantities where the file has a quantity column, and the safe corrections), records the run,
+prints a summary table (or, with --json, the counts as JSON) on stdout and a progress bar on
+stderr when it is a terminal. Without --fix nothing in the hub changes. A file that cannot be
+read fails the command, names the problem and changes nothing.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ LABELS = {
     "payment_mismatch": "payment status differs",
     "tracking_mismatch": "tracking number differs",
     "unreadable_value": "unreadable value",
+    "quantity_mismatch": "quantities differ (units or SKU)",
 }
 
 
@@ -115,10 +116,12 @@ class Command(BaseCommand):
             f"{run.file_name} ({Source(run.source).label}, {result.encoding}, mapping “{chosen.name}”): "
             f"{run.rows_read:,} rows, {run.orders_compared:,} orders compared in {seconds:.1f} s. Run #{run.pk}."
         )
-        width = max(len(v) for v in LABELS.values())
+        # Quantities only for a file with a quantity column: the run counts them then.
+        kinds = [kind for kind in DIFFERENCE_KINDS if kind in run.differences]
+        width = max(len(LABELS[kind]) for kind in kinds)
         self.stdout.write(f"  {'difference':<{width}}  {'count':>9}")
-        for kind in DIFFERENCE_KINDS:
-            self.stdout.write(f"  {LABELS[kind]:<{width}}  {run.differences.get(kind, 0):>9,}")
+        for kind in kinds:
+            self.stdout.write(f"  {LABELS[kind]:<{width}}  {run.differences[kind]:>9,}")
         if run.status_compared:
             share = 100 * run.status_matched / run.status_compared
             self.stdout.write(f"  statuses matched: {run.status_matched:,}/{run.status_compared:,} ({share:.2f} %)")
