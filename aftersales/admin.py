@@ -20,7 +20,8 @@ from orders.permissions import user_display_name
 from orders.selectors import order_visibility_q
 from orders.states import Role
 
-from .models import DuplicateRefundAttempt, Refund
+from .models import DuplicateRefundAttempt, Refund, ReturnRequest
+from .selectors import RefundProposal, return_refund_proposal
 from .services.refunds import refund_request
 
 # -- refunds ------------------------------------------------------------------------------------
@@ -36,7 +37,12 @@ class RefundRequestForm(forms.Form):
         min_value=1,
         help_text=_("For a refund that closes an approved return: the return's number (#). Leave empty otherwise."),
     )
-    amount = forms.DecimalField(label=_("Amount"), max_digits=12, decimal_places=2)
+    amount = forms.DecimalField(
+        label=_("Amount"),
+        max_digits=12,
+        decimal_places=2,
+        help_text=_("For a return: starts from the refund its lines propose (below). You may change it."),
+    )
     reason = forms.CharField(label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
     # Made when the page is shown: a second click or a resent form is the same request, which the
     # service refuses as a duplicate instead of paying twice.
@@ -121,7 +127,20 @@ class RefundAdmin(admin.ModelAdmin):
     def paid(self, refund):
         return local_time(refund.paid_at)
 
+    def _proposal(self, request, return_id) -> RefundProposal | None:
+        """The refund the return's lines propose, for a return the person may see."""
+        if not str(return_id or "").strip().isdigit():
+            return None
+        case = (
+            ReturnRequest.objects.filter(order_visibility_q(request.user, prefix="order__"), pk=int(return_id))
+            .select_related("order")
+            .first()
+        )
+        return return_refund_proposal(case) if case is not None else None
+
     def add_view(self, request, form_url="", extra_context=None):
+        """Finance's "Request a refund". With ?return_id= the amount starts from the refund the
+        return's lines propose, shown line by line; whatever is typed, the service checks it."""
         if not self.has_add_permission(request):
             raise PermissionDenied
         if request.method == "POST":
@@ -151,17 +170,25 @@ class RefundAdmin(admin.ModelAdmin):
                         },
                     )
                     return HttpResponseRedirect(reverse("admin:aftersales_refund_change", args=[refund.pk]))
+            proposal = self._proposal(request, request.POST.get("return_id"))
         else:
             initial = {"request_key": f"admin-{uuid.uuid4().hex}"}
             for name in ("order", "return_id"):
                 if request.GET.get(name):
                     initial[name] = request.GET[name]
+            proposal = self._proposal(request, request.GET.get("return_id"))
+            if proposal is not None:
+                # The page starts from what the return's lines propose; the person may change it.
+                initial["order"] = proposal.return_request.order.number
+                if proposal.priced and proposal.amount > 0:
+                    initial["amount"] = proposal.amount
             form = RefundRequestForm(initial=initial)
         context = {
             **self.admin_site.each_context(request),
             "title": _t("Request a refund"),
             "opts": self.opts,
             "form": form,
+            "proposal": proposal,
             **(extra_context or {}),
         }
         return TemplateResponse(request, "admin/aftersales/refund/request_form.html", context)

@@ -1,7 +1,9 @@
-"""Returns in the admin: the after-sales review list, one page per return (details, photos, and
-the approve / reject form with the versions the page showed), customer service's "Request
-return" form, and the after-sales rules. Nothing here writes a row: every change is a call to
-`aftersales.services.returns`, and its refusals come back as messages."""
+"""Returns in the admin: the after-sales review list, one page per return (details, the lines
+coming back, photos, the refund their lines propose, and the approve / reject form with the
+versions the page showed), customer service's "Request return" form (the order's lines with
+what was ordered, what earlier returns took and a quantity each), and the after-sales rules.
+Nothing here writes a row: every change is a call to `aftersales.services.returns`, and its
+refusals come back as messages."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from orders.states import TRANSITIONS_BY_ACTION
 
 from .models import OPEN_RETURN_STATUSES, LabelStatus, ReturnRequest, ReturnStatus
 from .return_forms import ReturnActionForm, ReturnRequestForm, ReturnReviewForm
+from .selectors import order_lines_returnable, return_refund_proposal
 from .services.returns import return_request_create, return_review
 
 BULK_REVIEW_LIMIT = 100
@@ -208,12 +211,22 @@ class ReturnRequestAdmin(admin.ModelAdmin):
         photos = []
         if case.request_event_id:
             photos = list(Attachment.objects.filter(event_id=case.request_event_id).order_by("id"))
+        returned_lines = list(case.lines.select_related("order_line").order_by("order_line__position", "pk"))
+        may_refund = request.user.has_perm("aftersales.add_refund")
+        proposal = return_refund_proposal(case) if case.status != ReturnStatus.REJECTED else None
+        refund_url = None
+        if may_refund and case.status == ReturnStatus.APPROVED:
+            query = urlencode({"order": case.order.number, "return_id": case.pk})
+            refund_url = f"{reverse('admin:aftersales_refund_add')}?{query}"
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": _("Return #%(id)s of %(number)s") % {"id": case.pk, "number": case.order.number},
             "case": case,
             "items": case.items or [],
+            "returned_lines": returned_lines,
+            "proposal": proposal,
+            "refund_url": refund_url,
             "photos": photos,
             "form": form,
             "may_approve": _may(request, "approve_return"),
@@ -226,13 +239,18 @@ class ReturnRequestAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/aftersales/returnrequest/review.html", context)
 
     def add_view(self, request, form_url="", extra_context=None):
-        """Customer service's "Request return": the order (?order=<number>), reason, items and
-        photos; the return service does the rest."""
+        """Customer service's "Request return": the order (?order=<number>), reason, how many
+        units of each of the order's lines come back (the items as text for an order without
+        lines) and photos; the return service checks and does the rest."""
         if not self.has_add_permission(request):
             raise PermissionDenied
         order = None
         if request.method == "POST":
-            form = ReturnRequestForm(request.POST, request.FILES)
+            # The order's lines make the form's quantity fields: read the order first.
+            number = (request.POST.get("order") or "").strip().upper()
+            order = _visible_order(request, number) if number else None
+            order_lines = order_lines_returnable(order_id=order.pk) if order else []
+            form = ReturnRequestForm(request.POST, request.FILES, order_lines=order_lines)
             if form.is_valid():
                 data = form.cleaned_data
                 order = _visible_order(request, data["order"])
@@ -245,6 +263,7 @@ class ReturnRequestAdmin(admin.ModelAdmin):
                             actor=request.user,
                             reason=data["reason"],
                             items=data["items"],
+                            lines=data["lines"],
                             attachments=data["photos"],
                             expected_version=data["expected_version"],
                         )
@@ -267,7 +286,10 @@ class ReturnRequestAdmin(admin.ModelAdmin):
         else:
             number = (request.GET.get("order") or "").strip().upper()
             order = _visible_order(request, number) if number else None
-            form = ReturnRequestForm(initial={"order": number, "expected_version": order.version if order else None})
+            form = ReturnRequestForm(
+                initial={"order": number, "expected_version": order.version if order else None},
+                order_lines=order_lines_returnable(order_id=order.pk) if order else [],
+            )
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

@@ -1,7 +1,10 @@
-"""Forms of the return pages: customer service's request (reason, items, photos) and the
-after-sales review. They only read input; the return services decide and write."""
+"""Forms of the return pages: customer service's request (reason, the lines or items coming
+back, photos) and the after-sales review. They only read input; the return services decide and write."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django import forms
 from django.contrib.admin.helpers import ActionForm
@@ -9,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from orders.forms import MultipleFileField, MultipleFileInput
+from orders.models import OrderLine
 
 
 def return_items_parse(text: str) -> list[dict]:
@@ -29,7 +33,29 @@ def return_items_parse(text: str) -> list[dict]:
     return items
 
 
+@dataclass(frozen=True)
+class ReturnableLine:
+    """One of the order's lines on the request form: what was ordered, what earlier returns
+    (not rejected) took, and the quantity input."""
+
+    line: OrderLine
+    returned: int
+    field: forms.BoundField
+
+    @property
+    def left(self) -> int:
+        return max(self.line.quantity - self.returned, 0)
+
+
+def _line_field_name(line: OrderLine) -> str:
+    return f"line_{line.pk}"
+
+
 class ReturnRequestForm(forms.Form):
+    """The order, the reason, what comes back and photos. `order_lines`: the order's lines with
+    the units earlier returns took ([(line, returned)]); when there are any, the form asks a
+    quantity per line instead of the items as text."""
+
     order = forms.CharField(label=gettext_lazy("Order number"), max_length=32)
     reason = forms.CharField(
         label=gettext_lazy("Reason"),
@@ -50,11 +76,56 @@ class ReturnRequestForm(forms.Form):
     )
     expected_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, required=False)
 
+    def __init__(self, *args, order_lines: Sequence[tuple[OrderLine, int]] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self._order_lines = list(order_lines)
+        if self._order_lines:
+            # The lines say what comes back; the text box is for orders without lines.
+            del self.fields["items"]
+        for line, returned in self._order_lines:
+            left = max(line.quantity - returned, 0)
+            self.fields[_line_field_name(line)] = forms.IntegerField(
+                label=gettext_lazy("Quantity coming back"),
+                required=False,
+                min_value=0,
+                initial=0,
+                widget=forms.NumberInput(
+                    attrs={
+                        "min": 0,
+                        "max": left,
+                        "class": "vIntegerField",
+                        "aria-label": _("%(line)s: units coming back") % {"line": line.sku or line.name},
+                    }
+                ),
+            )
+
+    @property
+    def returnable_lines(self) -> list[ReturnableLine]:
+        return [
+            ReturnableLine(line=line, returned=returned, field=self[_line_field_name(line)])
+            for line, returned in self._order_lines
+        ]
+
     def clean_order(self):
         return self.cleaned_data["order"].strip().upper()
 
     def clean_items(self):
         return return_items_parse(self.cleaned_data.get("items", ""))
+
+    def clean(self):
+        data = super().clean()
+        if self._order_lines:
+            data["items"] = []
+            data["lines"] = [
+                {"line": line.pk, "quantity": quantity}
+                for line, _returned in self._order_lines
+                if (quantity := data.get(_line_field_name(line)))
+            ]
+            if not data["lines"] and not self.errors:
+                raise forms.ValidationError(_("Give the number of units coming back for at least one line."))
+        else:
+            data["lines"] = None
+        return data
 
 
 class ReturnReviewForm(forms.Form):
