@@ -14,7 +14,9 @@ class AftersalesConfig(HubAppConfig):
     order_actions_elsewhere = "aftersales.admin_returns.ORDER_ACTIONS_ELSEWHERE"
     # The rules' "approve the return" action changes after-sales' records: after-sales applies it.
     # Shopify's `returns/request` deliveries, signed and checked by its webhook, open returns here.
+    # The order's timeline page lists its returns and the lines coming back.
     extensions = {
         "rules.action_handlers": "aftersales.services.returns.RULE_ACTION_HANDLERS",
+        "orders.timeline_sections": "aftersales.timeline.TIMELINE_SECTIONS",
         "integrations.shopify_topics": "aftersales.channels.shopify_returns.SHOPIFY_TOPICS",
     }

@@ -104,6 +104,12 @@ def test_customer_service_picks_lines_and_finance_refunds_the_proposal_once(logi
         {"line": order.lines.get(sku="CUP-01").pk, "sku": "CUP-01", "quantity": 2}
     ]
 
+    # The order's timeline lists its returns with the lines coming back.
+    timeline = cs.get(reverse("orders:timeline", args=[order.number])).content.decode()
+    returns = timeline[timeline.index('class="tl-section tl-returns"') :].split("</section>", 1)[0]
+    card = returns.split(f'data-return="{case.pk}"', 1)[1].split("</li>\n", 1)[0]
+    assert "CUP-01" in card and "保温杯" in card and "× 2" in card and review_url(case) in card
+
     # The return's page: the lines coming back and the refund they propose. The cups are the
     # line's last two units: 29.99 less the 10.00 the first one proposed.
     html = cs.get(review_url(case)).content.decode()
