@@ -70,11 +70,14 @@ class ProposedLine:
 
     @property
     def unit_amount(self) -> Decimal:
-        """What one unit cost the buyer after the line's discounts (unrounded share, shown to
-        the cent)."""
+        """What one unit cost the buyer after the line's discounts: to the cent when it is a
+        whole number of cents, else to four decimals (9.9967 for 29.99 over 3), so the page's
+        "each × units" reads as the proposal's sum before its rounding."""
         if self.line.is_gift:
             return ZERO
-        return _share(self.line.net_amount, 1, self.line.quantity)
+        share = self.line.net_amount / self.line.quantity
+        cents = share.quantize(CENT)
+        return cents if share == cents else share.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
 
     @property
     def takes_last_unit(self) -> bool:

@@ -270,6 +270,7 @@ def test_the_whole_order_proposes_exactly_its_lines_and_the_shipping_fee(lined, 
         ("LID-02", Decimal("10.00"), True),
         ("STICKER", Decimal("0.00"), False),
     ]
+    assert [p.unit_amount for p in proposal.lines] == [Decimal("9.9967"), Decimal("5.00"), Decimal("0.00")]
     assert proposal.lines_total == Decimal("39.99") and proposal.shipping_fee == Decimal(SHIPPING)
     assert proposal.amount == order.amount == Decimal(AMOUNT) and not proposal.capped
 
