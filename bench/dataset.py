@@ -53,6 +53,7 @@ import json
 import os
 import random
 import sys
+import tempfile
 import time
 import zoneinfo
 from array import array
@@ -60,7 +61,7 @@ from bisect import bisect_right
 from collections import Counter
 from itertools import accumulate
 
-GENERATOR_VERSION = 4  # 4: each order's last change by role and until when it is contested
+GENERATOR_VERSION = 5  # 5: order lines (~2.5 per order, a catalogue of SKUs), the orders' charges and weight
 MARKER_TABLE = "bench_dataset"
 DAY = 86_400
 HOUR = 3_600
@@ -173,7 +174,7 @@ ORDER_COLUMNS = (
     "id, number, channel, external_id, buyer_email, buyer_phone, ordered_at, amount, currency, state, "
     "state_changed_at, priority, version, created_at, updated_at, cs_owner_id, main_order_id, updated_by_id, "
     "warehouse_id, recipient_name, recipient_phone, ship_address, ship_city, ship_district, ship_postcode, "
-    "ship_province, shop_id"
+    "ship_province, shop_id, shipping_fee, tax_amount, buyer_remark, carrier, weight_grams"
 )
 EVENT_COLUMNS = (
     "id, order_id, action, from_state, to_state, actor_id, actor_name, actor_role, occurred_at, order_version, "
@@ -181,7 +182,20 @@ EVENT_COLUMNS = (
 )
 SHIPMENT_COLUMNS = "id, order_id, sequence, carrier, tracking_number, reason, event_id, created_by_id, created_at"
 HISTORY_COLUMNS = f"history_id, {ORDER_COLUMNS}, history_date, history_change_reason, history_type, history_user_id"
-TABLES = ("orders_order", "orders_orderevent", "orders_shipment", "orders_historicalorder")
+LINE_COLUMNS = (
+    "id, order_id, position, platform_line_id, sku, name, quantity, unit_price, discount, currency, is_gift, "
+    "weight_grams"
+)
+TABLES = ("orders_order", "orders_orderevent", "orders_shipment", "orders_historicalorder", "orders_orderline")
+
+# Order lines: 1-6 per order (about 2.5 on average), SKUs of a catalogue, quantities mostly 1;
+# unit prices near the catalogue's and discounts such that the lines add up to the order's
+# amount exactly (orders.services.lines.order_totals_mismatch: no shipping fee, no tax on top).
+CATALOGUE_SKUS = 3_000
+LINE_COUNT_WEIGHTS = [32, 26, 19, 12, 7, 4]  # 1 … 6 lines: mean 2.48
+QUANTITY_WEIGHTS = [80, 15, 5]  # 1, 2, 3 of a line
+GIFT_LINE_SHARE = 0.005  # orders (not gift orders) with a free gift line on top (赠品)
+ITEM_KINDS = ["保温杯", "茶叶礼盒", "蓝牙耳机", "帆布包", "护手霜", "登山杖", "收纳盒", "香薰蜡烛", "抱枕", "速干T恤"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -254,7 +268,9 @@ def _marker_problem(marker: dict | None, params: dict, *, max_age_hours: float, 
     orders, max_order = cursor.fetchone()
     cursor.execute("SELECT coalesce(max(id), 0) FROM orders_orderevent")
     (max_event,) = cursor.fetchone()
-    if (orders, max_order, max_event) != (stats["orders"], stats["orders"], stats["events"]):
+    cursor.execute("SELECT coalesce(max(id), 0) FROM orders_orderline")
+    (max_line,) = cursor.fetchone()
+    if (orders, max_order, max_event, max_line) != (stats["orders"], stats["orders"], stats["events"], stats["lines"]):
         return "the tables no longer hold the stored set"
     return None
 
@@ -397,6 +413,16 @@ class _Generator:
         self.event_lines: list[bytes] = []
         self.shipment_rows: list[tuple[int, str, str]] = []
         self.history_rows: list[tuple[int, str]] = []
+        # The lines: their own random stream (the orders and events are those of the set without
+        # lines), their COPY text spooled to a temporary file while the orders stream.
+        self.line_rng = random.Random(seed + 1)
+        self.catalogue = _catalogue(random.Random(seed + 2))
+        self.catalogue_prices = [price for price, _sku, _name, _grams in self.catalogue]
+        self.line_count_cum = list(accumulate(LINE_COUNT_WEIGHTS))
+        self.quantity_cum = list(accumulate(QUANTITY_WEIGHTS))
+        self.lines_file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by lines())
+        self.line_block: list[str] = []
+        self.line_id = 0
 
     def _brand_of(self, i: int) -> int:
         """Brands in turn; the big orders are brand 1's, so cs1 opens them."""
@@ -467,6 +493,70 @@ class _Generator:
             return _fit(times, int(limit - rng.uniform(0, max(0, (limit - t0) / 2))), last_exact=False)
         return times
 
+    def _lines(self, i: int, channel: str, amount: str) -> str:
+        """Order i's lines, as COPY text into the lines file; returns the order's weight (COPY
+        text). The lines' net amounts add up to `amount` exactly; a gift order's only line is a
+        gift (its whole price discounted)."""
+        rng, catalogue, prices = self.line_rng, self.catalogue, self.catalogue_prices
+        whole, _dot, cents = amount.partition(".")
+        total = int(whole) * 100 + int(cents or 0)
+        stats = self.stats
+        if total == 0:
+            count, quantities = 1, [1]
+        else:
+            count = 1 + bisect_right(self.line_count_cum, rng.random() * self.line_count_cum[-1])
+            quantities = [
+                1 + bisect_right(self.quantity_cum, rng.random() * self.quantity_cum[-1]) for _ in range(count)
+            ]
+        # SKUs priced near the order's amount per item (within half to one and a half of it).
+        per_item = max(1, total // sum(quantities)) if total else rng.choice(prices)
+        low = bisect_right(prices, per_item // 2)
+        high = max(low + 1, bisect_right(prices, per_item * 3 // 2))
+        low, high = min(low, len(prices) - 1), min(high, len(prices))
+        picked = [catalogue[rng.randrange(low, high)] for _ in range(count)]
+        units = [price for price, _sku, _name, _grams in picked]
+        gross = sum(u * q for u, q in zip(units, quantities, strict=True))
+        if total and gross < total:
+            # Dearer than the catalogue's tier: prices up (rounded up), the cents back as a discount.
+            units = [-(-u * total // gross) for u in units]
+            gross = sum(u * q for u, q in zip(units, quantities, strict=True))
+        discount_total = gross - total
+        line_gross = [u * q for u, q in zip(units, quantities, strict=True)]
+        discounts = [discount_total * g // gross for g in line_gross]
+        biggest = max(range(count), key=line_gross.__getitem__)
+        discounts[biggest] += discount_total - sum(discounts)
+        rows = list(zip(picked, quantities, units, discounts, strict=True))
+        if total and count < 6 and rng.random() < GIFT_LINE_SHARE:
+            gift = catalogue[rng.randrange(len(catalogue))]
+            rows.append((gift, 1, gift[0], gift[0]))
+            stats["gift_lines"] += 1
+        weight = 0
+        block, platform = self.line_block, channel != "manual"
+        for position, ((_price, sku, name, grams), quantity, unit, discount) in enumerate(rows, 1):
+            self.line_id += 1
+            gift = "t" if unit * quantity == discount else "f"
+            line_ref = f"{i}{position:02d}" if platform else ""
+            block.append(
+                f"{self.line_id}\t{i}\t{position}\t{line_ref}\t{sku}\t{name}\t{quantity}\t"
+                f"{unit // 100}.{unit % 100:02d}\t{discount // 100}.{discount % 100:02d}\tCNY\t{gift}\t{grams}\n"
+            )
+            weight += grams * quantity
+        stats["lines"] += len(rows)
+        if len(block) >= CHUNK * 3:
+            self.lines_file.write("".join(block).encode())
+            block.clear()
+        return str(weight)
+
+    def lines(self):
+        """The lines' COPY text, in the order of their orders (ids follow the orders')."""
+        if self.line_block:
+            self.lines_file.write("".join(self.line_block).encode())
+            self.line_block = []
+        self.lines_file.seek(0)
+        while chunk := self.lines_file.read(8 << 20):
+            yield chunk
+        self.lines_file.close()
+
     def _contested(self, changed_by_role: dict[str, int]) -> str:
         """role_changed_at and contested_until as the saves of the order's changes left them
         (HubSettings' default thresholds). Orders untouched for longer than the longest window
@@ -523,7 +613,8 @@ class _Generator:
                 )
                 tail = (
                     f"{RECIPIENTS[i % len(RECIPIENTS)]}\t{phone}\t{street.format(n=1 + i % 997, m=1 + i % 39)}\t"
-                    f"{city}\t{district}\t{postcode}\t{province}\t{shop_id}"
+                    f"{city}\t{district}\t{postcode}\t{province}\t{shop_id}\t0.00\t0.00\t\t\t"
+                    f"{self._lines(i, channel, amount)}"
                 )
                 owner_text = str(owner) if owner else NULL
                 main = str(i - 1) if gift else NULL
@@ -647,6 +738,19 @@ class _Generator:
         rows = sorted(self.history_rows)
         self.stats["history"] = len(rows)
         yield "".join(f"{number}\t{line}" for number, (_key, line) in enumerate(rows, 1))
+
+
+def _catalogue(rng: random.Random) -> list[tuple[int, str, str, int]]:
+    """CATALOGUE_SKUS products as (unit price in cents, SKU, name, grams), cheapest first:
+    prices from 9.90 to 899.00, spread log-evenly (most goods are cheap), ending in .90 or .00."""
+    products = []
+    for k in range(1, CATALOGUE_SKUS + 1):
+        yuan = int(9.9 * (899 / 9.9) ** rng.random())
+        cents = yuan * 100 + (90 if yuan < 100 else 0)
+        kind = ITEM_KINDS[k % len(ITEM_KINDS)]
+        products.append((cents, f"BN-{k:05d}", f"{kind} {k:04d}", rng.randrange(50, 3000, 10)))
+    products.sort()
+    return products
 
 
 def _fit(times: list[int], end: int, *, last_exact: bool) -> list[int]:
@@ -782,11 +886,12 @@ def _build(*, n_orders, events_per_order, seed, params, log) -> dict:
             ("orders_orderevent", EVENT_COLUMNS, generator.events()),
             ("orders_shipment", SHIPMENT_COLUMNS, generator.shipments()),
             ("orders_historicalorder", HISTORY_COLUMNS, generator.history()),
+            ("orders_orderline", LINE_COLUMNS, generator.lines()),
         ):
             with raw.cursor().copy(f"COPY {table} ({columns}) FROM STDIN WITH (FREEZE)") as copy:
                 for block in blocks:
                     copy.write(block)
-        timings["sort_and_copy_events_shipments_history"] = time.perf_counter() - mark
+        timings["sort_and_copy_events_shipments_history_lines"] = time.perf_counter() - mark
         mark = time.perf_counter()
         for statement in indexes:
             cursor.execute(statement)
@@ -796,6 +901,7 @@ def _build(*, n_orders, events_per_order, seed, params, log) -> dict:
             ("orders_orderevent", "id"),
             ("orders_shipment", "id"),
             ("orders_historicalorder", "history_id"),
+            ("orders_orderline", "id"),
         ):
             cursor.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
@@ -830,6 +936,7 @@ def _build(*, n_orders, events_per_order, seed, params, log) -> dict:
         cursor.execute(f"UPDATE {MARKER_TABLE} SET stats = %s WHERE id = 1", [json.dumps(stats, ensure_ascii=False)])
     log(
         f"Data set: {n_orders:,} orders, {stats['events']:,} events, {stats['shipments']:,} shipments, "
+        f"{stats['lines']:,} lines, "
         f"{stats['active']:,} waiting on someone ({stats['stale']:,} stale), {stats['warehouse_stage']:,} in the "
         f"warehouse, built in {stats['build_seconds']:.0f} s {stats['timings']}"
     )
