@@ -131,9 +131,10 @@ class BenchError(Exception):
 class Worker:
     """A real Celery worker as a separate OS process, on the benchmark's queue only, no beat."""
 
-    def __init__(self, queue: str):
+    def __init__(self, queue: str, *, log: Path = WORKER_LOG, prefix: str = "notify-bench"):
         self.queue = queue
-        self.name = f"notify-bench-{os.getpid()}@{socket.gethostname()}"
+        self.log_path = log
+        self.name = f"{prefix}-{os.getpid()}@{socket.gethostname()}"
         celery = Path(sys.executable).with_name("celery")
         if not celery.exists():
             celery = ROOT / ".venv" / "bin" / "celery"
@@ -168,8 +169,8 @@ class Worker:
                 "ORDERHUB_TASK_QUEUE": self.queue,
             }
         )
-        WORKER_LOG.parent.mkdir(parents=True, exist_ok=True)
-        self.log = WORKER_LOG.open("w", encoding="utf-8")
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.log = self.log_path.open("w", encoding="utf-8")
         self.proc = subprocess.Popen(
             self.command,
             cwd=ROOT,
@@ -223,7 +224,7 @@ class Worker:
 
     def log_tail(self, lines: int = 30) -> str:
         try:
-            return "\n".join(WORKER_LOG.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+            return "\n".join(self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
 
