@@ -200,6 +200,55 @@ def rows_load() -> list[Row]:
     ]
 
 
+def rows_day() -> list[Row]:
+    d = _load("day")
+    if d is None:
+        return [_not_run("a sale day: clean orders approved and allocated by the rules", "≥ 95 %", "day")]
+    t, w = d["targets"], d["worker"]
+    scale = f"{d['orders']:,} orders in {d['minutes']:g} min"
+    touch, ex, lat, integ = t["touchless"], t["exceptions"], t["paid_to_allocated"], t["integrity"]
+    injected = sum(ex["injected"].values())
+    right = sum(ex["in_the_right_queue"].values())
+    lost = integ["missing"] + integ["doubled"] + sum(integ["events_doubled_by_action"].values())
+    outbox = integ["outbox"]
+    not_done = sum(count for status, count in outbox.items() if status != "done")
+    worker = f"solo worker {w['delivered_per_s_mean']}/s mean, {w['delivered_per_s_peak_60s']}/s peak minute" + (
+        "" if w["kept_up"] else f", did not keep up (pickup p95 {w['pickup_delay_p95_s']} s)"
+    )
+    return [
+        Row(
+            f"sale day ({scale}): clean orders approved and allocated by the rules",
+            f"{touch['value']:.1%} of {touch['clean_orders']:,}",
+            "≥ 95 %",
+            touch["pass"],
+            source="day.json",
+        ),
+        Row(
+            "the same day: injected exceptions in the owning role's queue; early cancels cancelled",
+            f"{right}/{injected}, {ex['clean_orders_in_queue']} clean in queue; "
+            f"{ex['early_cancels_cancelled']}/{ex['early_cancels']} cancelled, {ex['early_cancels_approved']} approved",
+            "all, none wrong, none approved",
+            ex["pass"],
+            source="day.json",
+        ),
+        Row(
+            f"the same day: paid → allocated p95 (cooling-off {lat['cooling_off_s']} s)",
+            f"{lat['p95_s']} s (overhang {lat['overhang_p95_s']} s)",
+            f"≤ {lat['target_s']:g} s",
+            lat["pass"],
+            floor=worker,
+            source="day.json",
+        ),
+        Row(
+            "the same day: each order, event and delivery once, every outbox row done",
+            f"{lost} lost or doubled, {not_done} outbox rows not done",
+            "0, 0",
+            integ["pass"],
+            source="day.json",
+        ),
+    ]
+
+
 def _machine_of(d: dict | None) -> str:
     m = (d or {}).get("machine")
     if not isinstance(m, dict):
@@ -219,6 +268,7 @@ def machine() -> str:
 def render() -> str:
     sections = [
         ("Writes", rows_transition() + rows_notify() + rows_import()),
+        ("A sale day", rows_day()),
         ("Reads at 1,000,000 orders", rows_boards()),
         ("Background work", rows_sweeps() + rows_reconcile()),
         ("Everything at once", rows_load()),
