@@ -158,10 +158,12 @@ def sweep_conflicts(now: datetime | None = None) -> SweepCounts:
 
 
 def order_paid_at():
-    """When the order was paid: its latest "pay" event (the index on (order, occurred_at) finds
-    an order's few events), else when it was ordered (paid at intake)."""
+    """When the order's promise to ship started: set by a split or a merge (Order.promise_from),
+    else its latest "pay" event (the index on (order, occurred_at) finds an order's few events),
+    else when it was ordered (paid at intake). Never before the order time, which the sweep's
+    first cut relies on."""
     pay = OrderEvent.objects.filter(order_id=OuterRef("pk"), action="pay").order_by("-occurred_at")
-    return Coalesce(Subquery(pay.values("occurred_at")[:1]), F("ordered_at"))
+    return Coalesce(F("promise_from"), Subquery(pay.values("occurred_at")[:1]), F("ordered_at"))
 
 
 def sweep_sla(now: datetime | None = None) -> SweepCounts:

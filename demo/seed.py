@@ -14,9 +14,10 @@ from aftersales.services.refunds import refund_mark_paid, refund_request
 from aftersales.services.returns import return_request_create, return_review
 from integrations.payments.base import RefundResult
 from orders.demo import DEMO_BRAND_STAFF, NOTES, demo_address, order_move_to
-from orders.models import Order, Shop
+from orders.models import SHIPPING_FIELDS, Order, Shop
 from orders.services.orders import order_create
-from orders.states import Channel
+from orders.services.split_merge import order_merge
+from orders.states import Channel, State
 
 
 def _demo_request_return(order: Order, *, actor, users: dict) -> None:
@@ -91,6 +92,8 @@ def demo_order_create(
 ) -> Order:
     """A demo order brought to `target`; with `shops`, of one of them (its channel), owned by
     someone who works its brand."""
+    if target == State.MERGED:
+        return _demo_merged(users=users, warehouses=warehouses, rng=rng, shops=shops)
     shop = rng.choice(shops) if shops else None
     if shop is not None:
         cs = users[rng.choice(DEMO_BRAND_STAFF.get(shop.brand.code) or ["cs1", "cs2"])]
@@ -121,3 +124,32 @@ def demo_order_create(
         **demo_address(rng),
     )
     return order_move_to(order, target, users=users, warehouses=warehouses, rng=rng, steps=AFTER_SALES_STEPS)
+
+
+def _demo_merged(*, users: dict, warehouses: list, rng: random.Random, shops) -> Order:
+    """合单 as customer service does it: the buyer of an earlier paid demo order ordered again
+    to the same address; the new order goes into the first one's parcel. Returns the merged one."""
+    kept = (
+        Order.objects.filter(state=State.PAID, main_order__isnull=True, gifts__isnull=True, merged_parts__isnull=True)
+        .exclude(buyer_email="")
+        .order_by("pk")
+        .first()
+    )
+    if kept is None:
+        kept = demo_order_create(State.PAID, users=users, warehouses=warehouses, rng=rng, shops=shops)
+    amount = Decimal(rng.choice([39, 59, 88, 129])) + Decimal("0.90")
+    again = order_create(
+        actor=None,
+        channel=kept.channel,
+        shop=kept.shop,
+        amount=amount,
+        external_id="" if kept.channel == Channel.MANUAL else f"{kept.channel.upper()}-{rng.randrange(10**9, 10**10)}",
+        buyer_email=kept.buyer_email,
+        buyer_phone=kept.buyer_phone,
+        cs_owner=kept.cs_owner,
+        lines=demo_lines(amount, rng),
+        **{name: getattr(kept, name) for name in SHIPPING_FIELDS},
+    )
+    again = order_move_to(again, State.PAID, users=users, warehouses=warehouses, rng=rng)
+    order_merge(order_ids=[kept.pk, again.pk], actor=kept.cs_owner, note=NOTES.get("merge", "同一买家，合并发货"))
+    return Order.objects.get(pk=again.pk)

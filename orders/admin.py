@@ -8,6 +8,7 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -17,10 +18,10 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from .admin_brands import BrandFilter
 from .exceptions import OrderError
-from .forms import OrderAddressForm, OrderDetailsForm, TransitionForm
+from .forms import OrderAddressForm, OrderDetailsForm, OrderMergeForm, OrderSplitForm, TransitionForm
 from .models import Attachment, Order, OrderEvent, OrderException, OrderLine, Shipment
-from .permissions import user_display_name
-from .selectors import order_list_for_admin, order_visibility_q
+from .permissions import actor_may_take, user_display_name
+from .selectors import order_list_for_admin, order_merge_candidates, order_visibility_q
 from .services.orders import (
     ADDRESS_EDITABLE_STATES,
     EDITABLE_DETAILS,
@@ -28,6 +29,7 @@ from .services.orders import (
     order_address_fix,
     order_update_details,
 )
+from .services.split_merge import SPLIT_PERMISSION, SPLITTABLE_STATES, order_merge, order_split
 from .services.transition import order_transition
 from .states import TRANSITIONS_BY_ACTION, Role
 
@@ -40,6 +42,10 @@ ACTIONS_ELSEWHERE: dict = {}
 
 def order_action_elsewhere_register(action: str, url_for) -> None:
     ACTIONS_ELSEWHERE[action] = url_for
+
+
+# 合单 moves lines and money as well as the state: its page, never the bare transition.
+order_action_elsewhere_register("merge", lambda order: reverse("admin:orders_order_merge", args=[order.pk]))
 
 
 def local_time(value):
@@ -114,6 +120,7 @@ class ShipmentInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 class OrderLineInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = OrderLine
+    fk_name = "order"
     extra = 0
     verbose_name_plural = _("What is in the order")
     fields = (
@@ -126,8 +133,17 @@ class OrderLineInline(ReadOnlyAdminMixin, admin.TabularInline):
         "line_total",
         "is_gift",
         "platform_line_id",
+        "bought_on",
     )
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("origin_order")
+
+    @admin.display(description=_("Bought on order"))
+    def bought_on(self, line):
+        # Moved here by a split or a merge: the platform order the buyer bought it on.
+        return line.origin_order.number if line.origin_order_id else "—"
 
     @admin.display(description=_("Line total"))
     def line_total(self, line):
@@ -182,6 +198,7 @@ class OrderAdmin(SimpleHistoryAdmin):
                     "priority",
                     "main_order",
                     "gift",
+                    "split_and_merge",
                 )
             },
         ),
@@ -233,6 +250,37 @@ class OrderAdmin(SimpleHistoryAdmin):
     def warehouse_stage_label(self, order):
         return order.get_warehouse_stage_display() if order.warehouse_stage else "—"
 
+    @admin.display(description=_("Split and merged (拆单/合单)"))
+    def split_and_merge(self, order):
+        """The orders this one was split off from or merged into, and those split off it or
+        merged into it: each a link to its page."""
+        parts = []
+        if order.split_from_id:
+            parts.append((_("split off from"), [order.split_from]))
+        if order.merged_into_id:
+            parts.append((_("merged into"), [order.merged_into]))
+        for label, related in ((_("split off it"), order.split_parts), (_("merged into it"), order.merged_parts)):
+            found = list(related.order_by("pk"))
+            if found:
+                parts.append((label, found))
+        if not parts:
+            return "—"
+        return format_html_join(
+            "; ",
+            "{} {}",
+            (
+                (
+                    label,
+                    format_html_join(
+                        ", ",
+                        '<a href="{}">{}</a>',
+                        ((reverse("admin:orders_order_change", args=[o.pk]), o.number) for o in related),
+                    ),
+                )
+                for label, related in parts
+            ),
+        )
+
     @admin.display(description=_("Gift order"), boolean=True)
     def gift(self, order):
         return order.is_gift
@@ -281,6 +329,16 @@ class OrderAdmin(SimpleHistoryAdmin):
                 self.admin_site.admin_view(self.address_view),
                 name=f"{info[0]}_{info[1]}_address",
             ),
+            path(
+                "<path:object_id>/split/",
+                self.admin_site.admin_view(self.split_view),
+                name=f"{info[0]}_{info[1]}_split",
+            ),
+            path(
+                "<path:object_id>/merge/",
+                self.admin_site.admin_view(self.merge_view),
+                name=f"{info[0]}_{info[1]}_merge",
+            ),
             *super().get_urls(),
         ]
 
@@ -306,7 +364,14 @@ class OrderAdmin(SimpleHistoryAdmin):
             details_form = OrderDetailsForm(initial={**initial, **{f: getattr(order, f) for f in EDITABLE_DETAILS}})
             if order.state in ADDRESS_EDITABLE_STATES:
                 address_form = OrderAddressForm(initial={**initial, **{f: getattr(order, f) for f in SHIPPING_FIELDS}})
+        may_split = (
+            request.user.has_perm(SPLIT_PERMISSION)
+            and order.state in SPLITTABLE_STATES
+            and order.main_order_id is None
+            and sum(order.lines.values_list("quantity", flat=True)) > 1
+        )
         return {
+            "split_url": reverse("admin:orders_order_split", args=[order.pk]) if may_split else "",
             "address_form": address_form,
             # An address exception waits on it: the form opens by itself.
             "open_exception_address": address_form is not None
@@ -368,6 +433,79 @@ class OrderAdmin(SimpleHistoryAdmin):
     def address_view(self, request, object_id):
         return self._details_post(
             request, object_id, OrderAddressForm, SHIPPING_FIELDS, order_address_fix, _("Address saved.")
+        )
+
+    def split_view(self, request, object_id):
+        """拆单: choose units of the lines for a new order of the same buyer."""
+        order = self._order_or_404(request, object_id)
+        if not request.user.has_perm(SPLIT_PERMISSION):
+            raise PermissionDenied
+        lines = order.lines.order_by("position")
+        form = OrderSplitForm(
+            request.POST if request.method == "POST" else None, lines=lines, initial={"expected_version": order.version}
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                part = order_split(
+                    order_id=order.pk,
+                    actor=request.user,
+                    lines=form.picks(),
+                    expected_version=form.cleaned_data["expected_version"],
+                    note=form.cleaned_data["note"],
+                )
+            except OrderError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(
+                    request,
+                    _("Order %(number)s was split: the units chosen are now order %(part)s.")
+                    % {"number": order.number, "part": part.number},
+                )
+                return self._back_to(order.pk)
+        return self._order_page(request, order, "admin/orders/order/split.html", _("Split order %s"), form=form)
+
+    def merge_view(self, request, object_id):
+        """合单: this order and the buyer's other open orders to the same address, as one parcel."""
+        order = self._order_or_404(request, object_id)
+        if not actor_may_take(request.user, TRANSITIONS_BY_ACTION["merge"]):
+            raise PermissionDenied
+        candidates = order_merge_candidates(order=order, user=request.user)
+        form = OrderMergeForm(
+            request.POST if request.method == "POST" else None,
+            candidates=candidates,
+            initial={"expected_version": order.version},
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                kept = order_merge(
+                    order_ids=[order.pk, *form.cleaned_data["orders"]],
+                    actor=request.user,
+                    expected_versions={order.pk: form.cleaned_data["expected_version"], **form.versions()},
+                    note=form.cleaned_data["note"],
+                )
+            except OrderError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(
+                    request,
+                    _("Merged into order %(number)s: one parcel for the buyer.") % {"number": kept.number},
+                )
+                return self._back_to(kept.pk)
+        return self._order_page(
+            request, order, "admin/orders/order/merge.html", _("Merge order %s"), form=form, candidates=candidates
+        )
+
+    def _order_page(self, request, order, template, title, **context):
+        return TemplateResponse(
+            request,
+            template,
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "order": order,
+                "title": title % order.number,
+                **context,
+            },
         )
 
     def _details_post(self, request, object_id, form_class, fields, service, saved_message):

@@ -34,6 +34,12 @@ EXCEPTION_CLEARED = "exception_cleared"
 # An approval rule's turn came and the order was not clean (an open exception): it waits in the
 # exception queue for its owner. No state or version change.
 APPROVAL_REFUSED = "approval_refused"
+# 拆单/合单 (orders/services/split_merge.py): on the order split, on the part split off from it
+# (its first event), and on the order others were merged into; the parts merged take the
+# `merge` transition.
+ORDER_SPLIT = "split"
+ORDER_SPLIT_OFF = "split_off"
+ORDER_MERGED_IN = "merged_in"
 
 _OTHER_VERBS = {
     ORDER_CREATED: _("created the order"),
@@ -45,6 +51,9 @@ _OTHER_VERBS = {
     EXCEPTION_RAISED: _("raised an exception"),
     EXCEPTION_CLEARED: _("cleared an exception"),
     APPROVAL_REFUSED: _("did not approve automatically"),
+    ORDER_SPLIT: _("split lines off into a new order"),
+    ORDER_SPLIT_OFF: _("made this order from lines split off another"),
+    ORDER_MERGED_IN: _("merged the buyer's other orders into this one"),
 }
 
 # What a reaction rule can listen to: every transition, plus the events above.
@@ -59,6 +68,9 @@ EVENT_TYPE_CHOICES = [
     (EXCEPTION_RAISED, _("An exception was raised (异常订单)")),
     (EXCEPTION_CLEARED, _("An exception was cleared")),
     (APPROVAL_REFUSED, _("An automatic approval was refused")),
+    (ORDER_SPLIT, _("An order was split")),
+    (ORDER_SPLIT_OFF, _("An order was made by a split")),
+    (ORDER_MERGED_IN, _("Orders were merged into an order")),
 ]
 
 

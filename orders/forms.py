@@ -152,3 +152,49 @@ class WriteOnlySecretsForm(forms.ModelForm):
             except forms.ValidationError as exc:
                 self.add_error(name, exc)
         return data
+
+
+class OrderSplitForm(VersionedForm):
+    """拆单: how many units of each line go to the new order (0: the line stays)."""
+
+    note = forms.CharField(label=_("Why"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, lines, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lines = list(lines)
+        for line in self.lines:
+            self.fields[self.field_name(line)] = forms.IntegerField(
+                label=str(line), min_value=0, max_value=line.quantity, initial=0, required=False
+            )
+
+    @staticmethod
+    def field_name(line) -> str:
+        return f"units_{line.pk}"
+
+    def rows(self):
+        """(line, its units field) for the template's table."""
+        return [(line, self[self.field_name(line)]) for line in self.lines]
+
+    def picks(self) -> dict[int, int]:
+        return {line.pk: self.cleaned_data.get(self.field_name(line)) or 0 for line in self.lines}
+
+
+class OrderMergeForm(VersionedForm):
+    """合单: which of the buyer's other orders go into one parcel with this one, and the version
+    of each that the page showed."""
+
+    orders = forms.TypedMultipleChoiceField(label=_("Orders to merge"), coerce=int, widget=forms.CheckboxSelectMultiple)
+    note = forms.CharField(label=_("Why"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, candidates, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.candidates = list(candidates)
+        self.fields["orders"].choices = [(o.pk, o.number) for o in self.candidates]
+        self.fields["orders"].initial = [o.pk for o in self.candidates]
+        for order in self.candidates:
+            self.fields[f"version_{order.pk}"] = forms.IntegerField(
+                widget=forms.HiddenInput, initial=order.version, min_value=1
+            )
+
+    def versions(self) -> dict[int, int]:
+        return {o.pk: self.cleaned_data[f"version_{o.pk}"] for o in self.candidates}

@@ -239,6 +239,18 @@ def _transition_methods() -> type:
 OrderTransitions = _transition_methods()
 
 
+# Where the parcel goes: the address fields of an order, in the order forms show them.
+SHIPPING_FIELDS = (
+    "recipient_name",
+    "recipient_phone",
+    "ship_province",
+    "ship_city",
+    "ship_district",
+    "ship_address",
+    "ship_postcode",
+)
+
+
 class Order(FSMModelMixin, OrderTransitions, models.Model):
     number = models.CharField(_("order number"), max_length=32, unique=True, editable=False)
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
@@ -311,6 +323,29 @@ class Order(FSMModelMixin, OrderTransitions, models.Model):
         related_name="gifts",
         help_text=_("Set for gift orders only: the order this gift belongs to."),
     )
+    # 拆单/合单 (orders/services/split_merge.py): the order this one was split off from, and the
+    # order this one was merged into (then it is in state "merged" and holds no lines or money).
+    split_from = models.ForeignKey(
+        "self",
+        verbose_name=_("split off from"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="split_parts",
+        editable=False,
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_parts",
+        editable=False,
+    )
+    # The promise to ship runs from the payment; a part split off keeps its order's, and an
+    # order others were merged into takes the earliest of theirs (alerts' SLA sweep reads it).
+    promise_from = models.DateTimeField(_("promise runs from"), null=True, blank=True, editable=False)
     # Derived by the database from main_order: nobody sets "is gift" by hand.
     is_gift = models.GeneratedField(
         expression=ExpressionWrapper(Q(main_order__isnull=False), output_field=models.BooleanField()),
@@ -353,7 +388,10 @@ class Order(FSMModelMixin, OrderTransitions, models.Model):
         verbose_name = _("order")
         verbose_name_plural = _("orders")
         ordering = ["-ordered_at", "-id"]
-        permissions = [(t.permission_codename, f"Can take action: {t.action}") for t in TRANSITIONS]
+        permissions = [
+            *((t.permission_codename, f"Can take action: {t.action}") for t in TRANSITIONS),
+            ("split_order", "Can split an order into two"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["channel", "external_id"],
@@ -443,6 +481,16 @@ class OrderLine(models.Model):
     # 赠品: sent with the order, carries no revenue (finance's views and exports leave it out).
     is_gift = models.BooleanField(_("gift line"), default=False)
     weight_grams = models.PositiveIntegerField(_("weight per unit (g)"), null=True, blank=True)
+    # The order the buyer bought this line on, when a split or a merge moved it to another one:
+    # its platform order, for write-back and reconciliation.
+    origin_order = models.ForeignKey(
+        Order,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("bought on order"),
+    )
 
     class Meta:
         verbose_name = _("order line")

@@ -19,6 +19,9 @@ _SEE_ORDERS = [
     "orders.view_warehouse",
 ]
 
+# 拆单: split an order by its lines (merging is the `merge` transition, in the table).
+_SPLIT = "orders.split_order"
+
 # The outbox: see what reactions did, give failed ones another go.
 _OUTBOX = ["orders.view_outboxmessage", "orders.change_outboxmessage"]
 _ROBOTS = ["notifications.view_chatrobot", "notifications.add_chatrobot", "notifications.change_chatrobot"]
@@ -124,6 +127,7 @@ ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
         _EXCEPTION_BOARD,
         "orders.add_order",
         "orders.change_order",
+        _SPLIT,
         *_RETURNS_SEE,
         *_RETURNS_OPEN,
         "aftersales.view_refund",
@@ -163,6 +167,7 @@ ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
         *_REFUNDS_SEE,
         "orders.add_order",
         "orders.change_order",
+        _SPLIT,
         "orders.add_warehouse",
         "orders.change_warehouse",
         *_PROMISE_PROPOSALS,

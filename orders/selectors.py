@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connections
 from django.db.models import (
     BooleanField,
@@ -29,13 +30,25 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from .models import Attachment, Brand, HubSettings, Order, OrderEvent, OrderException, OrderLine, Shipment, Shop
+from .models import (
+    SHIPPING_FIELDS,
+    Attachment,
+    Brand,
+    HubSettings,
+    Order,
+    OrderEvent,
+    OrderException,
+    OrderLine,
+    Shipment,
+    Shop,
+)
 from .permissions import role_of
 from .states import (
     CS_BOARD_STATUSES,
     EXCEPTION_OWNERS,
     STALE_WATCHED_STATES,
     TERMINAL_STATES,
+    TRANSITIONS_BY_ACTION,
     WAREHOUSE_BOARD_STAGES,
     ExceptionReason,
     Priority,
@@ -168,6 +181,55 @@ def order_list_for_admin(*, user=None) -> QuerySet[Order]:
     return order_list_visible_to(
         user=user, queryset=Order.objects.select_related("cs_owner", "warehouse").prefetch_related("shop__brand")
     )
+
+
+def merge_window() -> timedelta:
+    """How far apart in time a buyer's orders may be to be merged (ORDERHUB_MERGE_WINDOW_HOURS)."""
+    return timedelta(hours=getattr(settings, "ORDERHUB_MERGE_WINDOW_HOURS", 48))
+
+
+def order_merge_candidates(*, order: Order, user=None) -> list[Order]:
+    """The buyer's other orders that could be merged with `order` (合单): same shop, buyer and
+    address, not in the warehouse yet, ordered within the merge window of it; those `user`
+    sees. Oldest first. The merge service checks all of it again under the locks."""
+    merge = TRANSITIONS_BY_ACTION["merge"]
+    if order.state not in merge.sources or order.main_order_id is not None:
+        return []
+    if not (order.buyer_email or order.buyer_phone):
+        return []
+    window = merge_window()
+    candidates = order_list_visible_to(
+        user=user,
+        queryset=Order.objects.filter(
+            shop_id=order.shop_id,
+            currency=order.currency,
+            state__in=merge.sources,
+            main_order__isnull=True,
+            buyer_email__iexact=order.buyer_email,
+            buyer_phone=order.buyer_phone,
+            ordered_at__gte=order.ordered_at - window,
+            ordered_at__lte=order.ordered_at + window,
+        ).exclude(pk=order.pk),
+    )
+
+    where = order_place_key(order)
+    return [
+        o for o in candidates.order_by("ordered_at", "pk")[:50] if order_place_key(o) == where and not o.gifts.exists()
+    ]
+
+
+def _text_key(value: str) -> str:
+    return " ".join((value or "").split()).casefold()
+
+
+def order_buyer_key(order: Order) -> tuple[str, str]:
+    """Who bought it, as a merge compares buyers (spaces and case aside)."""
+    return _text_key(order.buyer_email), _text_key(order.buyer_phone)
+
+
+def order_place_key(order: Order) -> tuple[str, ...]:
+    """Where it goes, as a merge compares addresses (spaces and case aside)."""
+    return tuple(_text_key(getattr(order, name)) for name in SHIPPING_FIELDS)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -55,6 +55,9 @@ class State(models.TextChoices):
     REFUNDED = "refunded", _("Refunded")  # 退款打款
     ARCHIVED = "archived", _("Archived")  # 归档结案
     CANCELLED = "cancelled", _("Cancelled")
+    # 合单: its lines and money went to another order of the same buyer, which ships them; the
+    # platform id and the timeline stay here (Order.merged_into says where it went).
+    MERGED = "merged", _("Merged into another order")
 
 
 class MainStatus(models.TextChoices):
@@ -122,10 +125,12 @@ STATE_MAP: dict[str, tuple[str, str, str]] = {
     State.REFUNDED: (MainStatus.CLOSED, PaymentStatus.REFUNDED, WarehouseStage.NONE),
     State.ARCHIVED: (MainStatus.CLOSED, PaymentStatus.PAID, WarehouseStage.NONE),
     State.CANCELLED: (MainStatus.CLOSED, PaymentStatus.PENDING, WarehouseStage.NONE),
+    # Paid: the money is on the order it was merged into, not given back.
+    State.MERGED: (MainStatus.CLOSED, PaymentStatus.PAID, WarehouseStage.NONE),
 }
 assert set(STATE_MAP) == set(State), "every state needs its derived statuses"
 
-TERMINAL_STATES = frozenset({State.ARCHIVED})
+TERMINAL_STATES = frozenset({State.ARCHIVED, State.MERGED})
 
 # States where someone in the hub owes the next step: an order that sits in one of them past the
 # stale threshold is shown red on the boards. Not submitted (the buyer has not paid), not picked
@@ -163,6 +168,9 @@ class Transition:
     note_required: bool = False
     # Only gift orders take it (they follow their main order).
     gift_only: bool = False
+    # Taken only by its own service, which does more than move the state (merge: the lines and
+    # the money go to the order that absorbs this one); the order page links to that service's page.
+    service_only: bool = False
 
     @property
     def permission_codename(self) -> str:
@@ -338,6 +346,16 @@ TRANSITIONS: tuple[Transition, ...] = (
         _("Cancel order"),
         _("cancelled the order"),
         note_required=True,
+    ),
+    Transition(
+        "merge",
+        # Before the warehouse has it: one parcel instead of several for the same buyer.
+        (State.PAID, State.REVIEWED),
+        State.MERGED,
+        frozenset({CS, OPS}),
+        _("Merge with the buyer's other orders"),
+        _("merged the order into another"),
+        service_only=True,
     ),
     Transition(
         "archive",

@@ -107,6 +107,10 @@ class OrderTimelinePage:
     totals_mismatch: str = ""
     # What the order waits for a person for (异常订单), oldest first.
     open_exceptions: list[OrderException] = field(default_factory=list)
+    # 拆单/合单: the orders split off this one and those merged into it (its own split_from and
+    # merged_into are on the order).
+    split_parts: list[Order] = field(default_factory=list)
+    merged_parts: list[Order] = field(default_factory=list)
 
     @property
     def item_count(self) -> int:
@@ -119,7 +123,7 @@ def order_for_timeline(*, number: str, user=None) -> Order | None:
     the same in both cases, so it does not tell which numbers exist."""
     return (
         order_list_visible_to(user=user)
-        .select_related("cs_owner", "warehouse", "main_order", "shop__brand")
+        .select_related("cs_owner", "warehouse", "main_order", "split_from", "merged_into", "shop__brand")
         .prefetch_related(Prefetch("gifts", queryset=Order.objects.only("id", "number", "main_order_id")))
         .filter(number=(number or "").strip().upper())
         .first()
@@ -260,6 +264,8 @@ def order_timeline_page_data(*, order: Order, user, request=None) -> OrderTimeli
         lines=list(order.lines.all()),
         totals_mismatch=(created.data or {}).get("totals_mismatch", "") if created is not None else "",
         open_exceptions=list(order.exceptions.filter(cleared_at__isnull=True).order_by("raised_at", "id")),
+        split_parts=list(order.split_parts.only("id", "number").order_by("pk")),
+        merged_parts=list(order.merged_parts.only("id", "number").order_by("pk")),
     )
 
 

@@ -31,6 +31,7 @@ from integrations.models import CarrierAccount
 from orders.demo import DEMO_WAREHOUSES, demo_address, demo_users_ensure, demo_warehouses_ensure, order_move_to
 from orders.models import Brand, Order, OrderEvent, Shipment, Shop, Warehouse
 from orders.services.orders import order_create
+from orders.services.split_merge import order_merge
 from orders.services.transition import order_transition
 from orders.states import Carrier, Channel, Role, State
 
@@ -170,6 +171,21 @@ class OrderFactory(_ServiceMade, DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class, *, state, users, warehouses, rng, after_sales, address, **fields):
+        if state == State.MERGED:
+            # Made by the merge service, not a path: a first order of the same buyer takes it in.
+            twin = {**address, **fields, "external_id": ""}
+            kept = order_move_to(
+                order_create(actor=None, **twin), State.PAID, users=users, warehouses=warehouses, rng=rng
+            )
+            order = order_move_to(
+                order_create(actor=None, **{**address, **fields}),
+                State.PAID,
+                users=users,
+                warehouses=warehouses,
+                rng=rng,
+            )
+            order_merge(order_ids=[kept.pk, order.pk], actor=users["cs1"])
+            return Order.objects.get(pk=order.pk)
         order = order_create(actor=None, **{**address, **fields})
         steps = AFTER_SALES_STEPS if after_sales else None  # returns and refunds as the demo makes them
         return order_move_to(order, state, users=users, warehouses=warehouses, rng=rng, steps=steps)

@@ -123,6 +123,8 @@ LOGIN_URL = "admin:login"
 
 # Orders
 ORDERHUB_CURRENCY = env("ORDERHUB_CURRENCY", default="CNY")
+# 合单: a buyer's orders placed at most this many hours apart may be merged into one parcel.
+ORDERHUB_MERGE_WINDOW_HOURS = env.int("ORDERHUB_MERGE_WINDOW_HOURS", default=48)
 # Orders above this amount (in ORDERHUB_CURRENCY) go to the priority packing lane.
 ORDERHUB_PRIORITY_AMOUNT = env("ORDERHUB_PRIORITY_AMOUNT", default="500")
 ORDERHUB_ATTACHMENT_MAX_BYTES = env.int("ORDERHUB_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)

@@ -338,6 +338,8 @@ def order_intake_in_transaction(
     # apply (the parcel may be packed or on its way): customer service must intercept it or
     # answer the buyer, so it is an exception of theirs instead of a refusal the channel would
     # retry for days.
+    if order.state == State.MERGED:
+        return _merged_order_request(order, cancelled=cancelled, refund_requested=refund_requested, note=source_note)
     channel_request = ""
     if cancelled and order.state in CHANNEL_REQUEST_STATES:
         cancelled = False
@@ -359,6 +361,22 @@ def order_intake_in_transaction(
     return IntakeResult(
         order=order, outcome=CREATED if created else UPDATED if changed else UNCHANGED, actions=tuple(actions)
     )
+
+
+def _merged_order_request(order: Order, *, cancelled: bool, refund_requested: bool, note: str) -> IntakeResult:
+    """The channel speaks of an order merged into another (合单): its goods ship in that one, so a
+    cancel or refund the buyer asked for is customer service's exception there, naming the
+    platform order; anything else (an update, a payment already recorded) changes nothing."""
+    if not (cancelled or refund_requested):
+        return IntakeResult(order=order, outcome=UNCHANGED, actions=())
+    kept = Order.objects.select_for_update(of=("self",)).get(pk=order.merged_into_id)
+    asked = "渠道申请取消 / cancel asked on the channel" if cancelled else "渠道已退款 / refunded on the channel"
+    detail = " · ".join(part for part in (note.strip(), asked, f"{order.number} ({order.external_id})") if part)
+    raised = order_exceptions_raise(
+        [ExceptionRaise(kept, ExceptionReason.CHANNEL_REFUND, detail, {"merged_order": order.number})],
+        source=INTAKE_SOURCE,
+    )
+    return IntakeResult(order=order, outcome=UPDATED if raised else UNCHANGED, actions=())
 
 
 def _locked(channel: str, external_id: str) -> Order | None:

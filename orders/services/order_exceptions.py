@@ -238,6 +238,27 @@ def order_exceptions_clear_for_state(*, order: Order, actor, action: str) -> Non
         _clear(exception, order=order, actor=actor, note="")
 
 
+def order_exceptions_carry(*, from_order: Order, to_order: Order, actor, move: bool) -> list[OrderException]:
+    """A split or a merge (inside its transaction): the open exceptions of `from_order` are
+    raised on `to_order` too (the same buyer, address and remark), and with `move` cleared on
+    `from_order`, which needs nobody any more. Returns those raised."""
+    open_ones = list(OrderException.objects.filter(order_id=from_order.pk, cleared_at__isnull=True).order_by("id"))
+    raised = order_exceptions_raise(
+        [
+            ExceptionRaise(
+                order=to_order, reason=e.reason, detail=e.detail, data={**e.data, "carried_from": from_order.number}
+            )
+            for e in open_ones
+        ],
+        source=Source.PERSON if actor is not None else Source.SYSTEM,
+        actor=actor,
+    )
+    if move:
+        for exception in open_ones:
+            _clear(exception, order=from_order, actor=actor, note=to_order.number)
+    return raised
+
+
 def order_has_open_exception(order_id: int) -> bool:
     return OrderException.objects.filter(order_id=order_id, cleared_at__isnull=True).exists()
 

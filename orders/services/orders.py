@@ -23,7 +23,7 @@ from ..exceptions import (
     OwnerNotEligible,
     OwnerNotOfBrand,
 )
-from ..models import Order, OrderLine, OrderNumberSequence
+from ..models import SHIPPING_FIELDS, Order, OrderLine, OrderNumberSequence
 from ..outbox.services import outbox_enqueue_for_event, outbox_enqueue_for_events
 from ..permissions import role_of, user_display_name
 from ..selectors import order_is_visible_to
@@ -79,17 +79,6 @@ def _clean_email(email: str) -> str:
         except ValidationError:
             raise InvalidActionData(_("“%(email)s” is not an email address.") % {"email": email}) from None
     return email
-
-
-SHIPPING_FIELDS = (
-    "recipient_name",
-    "recipient_phone",
-    "ship_province",
-    "ship_city",
-    "ship_district",
-    "ship_address",
-    "ship_postcode",
-)
 
 
 def order_create(*, actor, **fields) -> Order:

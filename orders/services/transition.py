@@ -61,6 +61,10 @@ def order_transition(
     applied = False
     try:
         transition, clean = _prepare(action, actor=actor, note=note, data=data)
+        if transition.service_only:
+            raise InvalidActionData(
+                _("“%(action)s” moves more than the state: it is done on its own page.") % {"action": transition.label}
+            )
         files = attachments_check(attachments)
         with transaction.atomic(durable=True):
             event = _apply(

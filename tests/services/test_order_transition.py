@@ -87,6 +87,13 @@ def test_role_matrix(transition, source, role, make_order, users, warehouses):
     order = order_in(source, transition, make_order)
     before = snapshot(order.pk)
     who = actor(users, role)
+    if transition.service_only:
+        # Taken only by its own service (merge: orders/services/split_merge.py, tested there).
+        refused = InvalidActionData if role in transition.roles else ActionNotPermitted
+        with pytest.raises(refused):
+            order_transition(order.pk, transition.action, actor=who, **data_for(transition, warehouses))
+        assert snapshot(order.pk) == before
+        return
     if role in transition.roles:
         event = order_transition(
             order.pk, transition.action, actor=who, expected_version=order.version, **data_for(transition, warehouses)
@@ -110,7 +117,13 @@ def test_role_matrix(transition, source, role, make_order, users, warehouses):
         assert snapshot(order.pk) == before
 
 
-ILLEGAL = [(t, state) for t in TRANSITIONS for state in State if state not in t.sources]
+# Not the merge (its service refuses it first) nor a gift's move from "merged" (no gift is merged).
+ILLEGAL = [
+    (t, state)
+    for t in TRANSITIONS
+    for state in State
+    if state not in t.sources and not t.service_only and not (t.gift_only and state == State.MERGED)
+]
 
 
 @pytest.mark.django_db
@@ -320,7 +333,13 @@ def test_available_transitions_follow_state_and_role(make_order, users):
     assert [t.action for t in packed.available_transitions_for(users["wh1"])] == ["ship"]
     assert packed.available_transitions_for(users["cs1"]) == []
     paid = make_order("paid")
-    assert [t.action for t in paid.available_transitions_for(users["cs1"])] == ["flag_risk", "approve", "cancel"]
+    # Merging links to its own page (orders/admin.py ACTIONS_ELSEWHERE).
+    assert [t.action for t in paid.available_transitions_for(users["cs1"])] == [
+        "flag_risk",
+        "approve",
+        "cancel",
+        "merge",
+    ]
     # The system approves for an approval rule (审单策略).
     assert [t.action for t in paid.available_transitions_for(None)] == ["flag_risk", "approve", "cancel"]
 

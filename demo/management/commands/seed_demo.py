@@ -38,6 +38,7 @@ STATE_WEIGHTS = {
     State.REFUNDED: 1,
     State.ARCHIVED: 2,
     State.CANCELLED: 1,
+    State.MERGED: 1,
 }
 
 
