@@ -164,7 +164,12 @@ class OrderSplitForm(VersionedForm):
         self.lines = list(lines)
         for line in self.lines:
             self.fields[self.field_name(line)] = forms.IntegerField(
-                label=str(line), min_value=0, max_value=line.quantity, initial=0, required=False
+                label=str(line),
+                min_value=0,
+                max_value=line.quantity,
+                initial=0,
+                required=False,
+                widget=forms.NumberInput(attrs={"class": "orderhub-units", "inputmode": "numeric"}),
             )
 
     @staticmethod

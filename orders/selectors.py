@@ -214,7 +214,9 @@ def order_merge_candidates(*, order: Order, user=None) -> list[Order]:
 
     where = order_place_key(order)
     return [
-        o for o in candidates.order_by("ordered_at", "pk")[:50] if order_place_key(o) == where and not o.gifts.exists()
+        o
+        for o in candidates.prefetch_related("lines").order_by("ordered_at", "pk")[:50]
+        if order_place_key(o) == where and not o.gifts.exists()
     ]
 
 
