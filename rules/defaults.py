@@ -9,6 +9,8 @@ Operations rules of the seed:
 - 自动审单 / Approve clean orders: paid → approved by the system after a 10-minute cooling-off
   when the order has no open exception. Off by default (an upgrade must not start approving a
   running hub's orders; the demo as well).
+- 自动审单：异常处理后 / Approve once the exceptions are cleared: an exception cleared → the same
+  approval (10-minute cooling-off, refused while another exception is open). Off by default.
 - 仓库承诺时效 / SLA per warehouse: allocated to a warehouse → tell the warehouse team the
   promise applies. Off by default: the promise itself is each warehouse's promised ship time,
   which the SLA sweep checks every minute (a rule acts on events; a missed promise is the
@@ -35,6 +37,16 @@ APPROVAL_DESCRIPTION = (
     "exception queue. Off by default: preview it, then switch it on."
 )
 APPROVAL_COOLING_OFF_MINUTES = 10
+# The same approval once an owner cleared an exception: an order that waited in the queue moves
+# on by itself when nothing is open any more (with a cooling-off again, for a buyer's late word).
+APPROVAL_AFTER_EXCEPTION_NAME = "自动审单：异常处理后 / Approve once the exceptions are cleared"
+APPROVAL_AFTER_EXCEPTION_DESCRIPTION = (
+    "异常被负责的角色解除后，订单已付款且没有其他未解除的异常时，10 分钟后自动审核通过；"
+    "还有其他异常时，时间线记一条未自动审核并说明原因。默认关闭 / "
+    "Once its owner clears an exception, a paid order with nothing else open is approved by the system "
+    "ten minutes later; with another exception still open, an 'approval refused' line says which. "
+    "Off by default."
+)
 
 # name, trigger, action: ("notify", {"notify_cs_owner": …, "role": …}) or ("reaction", code)
 BUILTIN_REACTIONS = [
@@ -131,6 +143,15 @@ def rules_defaults_install(rule_model, action_model) -> None:
             enabled=False,
             trigger="pay",
             position=20,
+        )
+        action_model.objects.create(rule=rule, kind="approve", cooling_off_minutes=APPROVAL_COOLING_OFF_MINUTES)
+    if APPROVAL_AFTER_EXCEPTION_NAME not in existing:
+        rule = rule_model.objects.create(
+            name=APPROVAL_AFTER_EXCEPTION_NAME,
+            description=APPROVAL_AFTER_EXCEPTION_DESCRIPTION,
+            enabled=False,
+            trigger="exception_cleared",
+            position=21,
         )
         action_model.objects.create(rule=rule, kind="approve", cooling_off_minutes=APPROVAL_COOLING_OFF_MINUTES)
     for name, trigger, kind, fields in BUILTIN_REACTIONS:

@@ -16,7 +16,7 @@ from orders.services.order_exceptions import order_exception_clear
 from orders.services.orders import order_create
 from orders.services.transition import order_transition
 from orders.states import Carrier, ExceptionReason, State
-from rules.defaults import APPROVAL_NAME
+from rules.defaults import APPROVAL_AFTER_EXCEPTION_NAME, APPROVAL_NAME
 from rules.events import RULE_APPROVE_REACTION, RULES_RUN_REACTION
 from rules.models import Rule, RuleFiring
 from rules.preview import rule_preview
@@ -104,6 +104,41 @@ def test_an_order_with_an_open_exception_is_refused_and_waits_in_the_queue(appro
     exception = OrderException.objects.get(order=order)
     order_exception_clear(exception_id=exception.pk, actor=users["cs1"], note="已读")
     assert Order.objects.get(pk=order.pk).state == State.PAID
+
+
+def test_with_the_second_rule_an_order_moves_on_once_its_last_exception_is_cleared(approval_rule, users):
+    after = Rule.objects.get(name=APPROVAL_AFTER_EXCEPTION_NAME)
+    assert (after.enabled, after.trigger, after.actions.get().cooling_off_minutes) == (False, "exception_cleared", 10)
+    after.enabled = True
+    after.save()
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        order = intake("two", buyer_remark="请周末送货", amount="0.00")
+        reasons = set(OrderException.objects.filter(order=order).values_list("reason", flat=True))
+        assert reasons == {ExceptionReason.BUYER_REMARK, ExceptionReason.AMOUNT_ANOMALY}
+        deliver_all(RULES_RUN_REACTION)
+        traveller.shift(timedelta(minutes=10))
+        deliver_all(RULE_APPROVE_REACTION)
+        # One cleared, the other still open: refused again, saying which.
+        remark = OrderException.objects.get(order=order, reason=ExceptionReason.BUYER_REMARK)
+        order_exception_clear(exception_id=remark.pk, actor=users["cs1"], note="已读")
+        deliver_all(RULES_RUN_REACTION)
+        traveller.shift(timedelta(minutes=10))
+        deliver_all(RULE_APPROVE_REACTION)
+        assert Order.objects.get(pk=order.pk).state == State.PAID
+        last = OrderEvent.objects.filter(order=order, action="approval_refused").latest("id")
+        assert last.data["reasons"] == [ExceptionReason.AMOUNT_ANOMALY]
+        # Finance clears the last one: ten minutes later the system approves, naming the rule.
+        amount = OrderException.objects.get(order=order, reason=ExceptionReason.AMOUNT_ANOMALY)
+        order_exception_clear(exception_id=amount.pk, actor=users["fin1"], note="赠品单，金额为 0 正常")
+        deliver_all(RULES_RUN_REACTION)
+        traveller.shift(timedelta(minutes=9))
+        deliver_all(RULE_APPROVE_REACTION)
+        assert Order.objects.get(pk=order.pk).state == State.PAID
+        traveller.shift(timedelta(minutes=1))
+        deliver_all(RULE_APPROVE_REACTION)
+    assert Order.objects.get(pk=order.pk).state == State.REVIEWED
+    approved = OrderEvent.objects.get(order=order, action="approve")
+    assert approved.actor is None and APPROVAL_AFTER_EXCEPTION_NAME in approved.note
 
 
 def test_an_address_broken_during_the_cooling_off_is_raised_and_refused(approval_rule, users):

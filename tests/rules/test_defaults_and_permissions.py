@@ -8,7 +8,14 @@ import pytest
 from django.urls import reverse
 
 from orders.outbox.listeners import subscriptions_for
-from rules.defaults import APPROVAL_NAME, BUILTIN_REACTIONS, HIGH_VALUE_NAME, REPEAT_RETURN_NAME, SLA_NAME
+from rules.defaults import (
+    APPROVAL_AFTER_EXCEPTION_NAME,
+    APPROVAL_NAME,
+    BUILTIN_REACTIONS,
+    HIGH_VALUE_NAME,
+    REPEAT_RETURN_NAME,
+    SLA_NAME,
+)
 from rules.events import RULES_RUN_REACTION
 from rules.models import Rule, RuleFiring
 from tests.rules.forms import rule_post_data
@@ -52,6 +59,7 @@ def test_the_defaults_come_back_after_a_flush():
         REPEAT_RETURN_NAME,
         SLA_NAME,
         APPROVAL_NAME,
+        APPROVAL_AFTER_EXCEPTION_NAME,
         *(name for name, *_rest in BUILTIN_REACTIONS),
     }
     assert RULES_RUN_REACTION in {kind for _r, _k, kind, _p in subscriptions_for("request_return")}
