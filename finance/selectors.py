@@ -11,22 +11,15 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 
 from django.db.models import (
-    Case,
     Count,
     DecimalField,
-    ExpressionWrapper,
     F,
-    OuterRef,
     Prefetch,
     Q,
     QuerySet,
-    Subquery,
     Sum,
-    Value,
-    When,
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -34,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from orders.exceptions import InvalidActionData
 from orders.models import Order, OrderLine
+from orders.selectors import order_goods_revenue
 from orders.states import Channel
 
 from .constants import OPEN_STATUSES, InvoiceStatus
@@ -74,7 +68,7 @@ def invoice_list_base() -> QuerySet[InvoiceRequest]:
     return (
         InvoiceRequest.objects.filter(order__is_gift=False)
         .select_related("order", "requested_by", "issued_by", "cancelled_by")
-        .annotate(goods_revenue=_lines_revenue())
+        .annotate(goods_revenue=order_goods_revenue("order_id"))
         .annotate(
             # No lines: the goods are NULL, so is the sum, and the listed amount counts.
             invoiceable_amount=Coalesce(
@@ -82,21 +76,6 @@ def invoice_list_base() -> QuerySet[InvoiceRequest]:
             )
         )
     )
-
-
-def _lines_revenue() -> Subquery:
-    """The revenue of the row's order's lines (quantity × unit price less the discounts; a gift
-    line none): NULL for an order without lines, 0 for one whose every line is a gift."""
-    net = ExpressionWrapper(F("quantity") * F("unit_price") - F("discount"), output_field=_MONEY)
-    revenue = Case(When(is_gift=True, then=Value(Decimal("0"))), default=net, output_field=_MONEY)
-    lines = (
-        OrderLine.objects.filter(order_id=OuterRef("order_id"))
-        .order_by()
-        .values("order_id")
-        .annotate(lines_revenue=Sum(revenue))
-        .values("lines_revenue")
-    )
-    return Subquery(lines, output_field=_MONEY)
 
 
 def invoice_gift_lines_prefetch() -> Prefetch:

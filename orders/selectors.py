@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import connections
@@ -591,16 +592,18 @@ def buyer_delivered_orders_counts(orders: list[Order]) -> list[int]:
 
 
 def order_goods_revenue(order_ref: str = "pk") -> Subquery:
-    """What the order's lines bring in, gift lines left out (a gift carries no revenue): a
-    subquery to annotate rows with, NULL for an order without lines. `order_ref`: the outer
-    query's reference to the order (e.g. "order_id" from an invoice request)."""
+    """What the order's lines bring in (quantity × unit price less the discounts; a gift line
+    none): a subquery to annotate rows with, NULL for an order without lines, 0 for one whose
+    every line is a gift. `order_ref`: the outer query's reference to the order (e.g.
+    "order_id" from an invoice request)."""
     money: DecimalField = DecimalField(max_digits=14, decimal_places=2)
     net = ExpressionWrapper(F("quantity") * F("unit_price") - F("discount"), output_field=money)
+    revenue = Case(When(is_gift=True, then=Value(Decimal("0"))), default=net, output_field=money)
     lines = (
-        OrderLine.objects.filter(order_id=OuterRef(order_ref), is_gift=False)
+        OrderLine.objects.filter(order_id=OuterRef(order_ref))
         .order_by()
         .values("order_id")
-        .annotate(goods=Sum(net))
+        .annotate(goods=Sum(revenue))
         .values("goods")
     )
     return Subquery(lines, output_field=money)
