@@ -609,6 +609,41 @@ def order_goods_revenue(order_ref: str = "pk") -> Subquery:
     return Subquery(lines, output_field=money)
 
 
+def order_lines_as_bought(order_ids) -> dict[int, list[tuple[str, int]]]:
+    """{order id: [(SKU, quantity)]}: the lines each order was bought with on its channel, where
+    they are now (a split or a merge moves lines; each remembers its platform order), in
+    position order. For reconciliation and write-back, which speak of the channel's orders."""
+    ids = list(order_ids)
+    found: dict[int, list[tuple[str, int]]] = {}
+    if not ids:
+        return found
+    rows = (
+        OrderLine.objects.filter(Q(order_id__in=ids, origin_order__isnull=True) | Q(origin_order_id__in=ids))
+        .order_by("origin_order_id", "order_id", "position")
+        .values_list("order_id", "origin_order_id", "sku", "quantity")
+    )
+    for order_id, origin_id, sku, quantity in rows.iterator(chunk_size=10000):
+        found.setdefault(origin_id or order_id, []).append((sku, quantity))
+    return found
+
+
+def order_amounts_as_bought(orders: dict[int, Decimal]) -> dict[int, Decimal]:
+    """{order id: amount} as the channel knows it, from {order id: amount in the hub}: a split
+    moved part of the amount to the part split off, a merge moved a part's amount to the order
+    kept; their events say how much, and this adds it back (or takes it off). Orders never split
+    or merged keep their amount; one query for the few that were."""
+    amounts = dict(orders)
+    events = OrderEvent.objects.filter(
+        order_id__in=list(orders), action__in=("split", "merge", "merged_in")
+    ).values_list("order_id", "action", "data")
+    for order_id, action, data in events.iterator(chunk_size=2000):
+        if action == "split" or action == "merge":
+            amounts[order_id] += Decimal(data.get("amount") or 0)
+        else:
+            amounts[order_id] -= sum((Decimal(part.get("amount") or 0) for part in data.get("parts", [])), Decimal(0))
+    return amounts
+
+
 # -- the exception queues (异常订单) ---------------------------------------------------------------
 
 

@@ -67,7 +67,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from orders.exceptions import OrderError
-from orders.models import Order, OrderLine, Shipment
+from orders.models import Order, Shipment
+from orders.selectors import order_amounts_as_bought, order_lines_as_bought
 from orders.services.transition import order_transition
 from orders.states import TRANSITIONS_BY_ACTION, Channel, MainStatus, PaymentStatus, State
 
@@ -429,6 +430,18 @@ class _Comparer:
             if self.channel:
                 rows = rows.filter(channel=self.channel)
         found = {o["id"]: o for o in rows.annotate(latest_tracking=Subquery(latest)).values(*fields, "latest_tracking")}
+        # The channel's figure, not the hub's: a split or a merge moved money between orders.
+        for order_id, amount in order_amounts_as_bought({i: o["amount"] for i, o in found.items()}).items():
+            found[order_id]["amount"] = amount
+        # A merged order ships in the order it was merged into (合单): its status and tracking
+        # number are that one's. Its own state stays, so a fix never moves the order kept.
+        into = dict(Order.objects.filter(pk__in=list(found), state=State.MERGED).values_list("pk", "merged_into_id"))
+        if into:
+            kept = Order.objects.filter(pk__in=set(into.values())).annotate(latest_tracking=Subquery(latest))
+            shipped = {o["id"]: o for o in kept.values("id", "main_status", "payment_status", "latest_tracking")}
+            for order_id, kept_id in into.items():
+                for name in ("main_status", "payment_status", "latest_tracking"):
+                    found[order_id][name] = shipped[kept_id][name]
         if self.key == "tracking_number":
             return {tracking: found[order_id] for tracking, order_id in by_tracking.items() if order_id in found}
         return {o[self.key]: o for o in found.values()}
@@ -474,11 +487,8 @@ class _Comparer:
 
     def _hub_lines(self, order_ids: list[int]) -> dict[int, list[tuple[str, int]]]:
         """{order id: [(SKU, quantity)]} of the chunk's orders, in one query."""
-        found: dict[int, list[tuple[str, int]]] = {}
-        rows = OrderLine.objects.filter(order_id__in=order_ids).order_by("order_id", "position")
-        for order_id, sku, quantity in rows.values_list("order_id", "sku", "quantity").iterator(chunk_size=10000):
-            found.setdefault(order_id, []).append((sku, quantity))
-        return found
+        # As bought on the channel: lines a split or a merge moved still count for their platform order.
+        return order_lines_as_bought(order_ids)
 
     def _group_open(self, row: int, key: str, values: dict, order: dict, hub: list[tuple[str, int]]) -> None:
         if order["id"] in self.grouped:
@@ -643,6 +653,10 @@ class _Comparer:
         ordered = array("q", sorted(seen))
         del seen
         scope = Order.objects.filter(main_order__isnull=True)
+        if self.source in (Source.PLATFORM, Source.FINANCE):
+            # A part split off (拆单) is no order of the channel's, nor paid on its own: the
+            # order it came from stands for it there. Its parcel is the carrier's, so it stays.
+            scope = scope.filter(split_from__isnull=True)
         if self.source == Source.PLATFORM:
             scope = scope.filter(channel=self.channel)
         elif self.source == Source.FINANCE:
