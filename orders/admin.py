@@ -312,32 +312,22 @@ class OrderAdmin(SimpleHistoryAdmin):
         return local_time(order.updated_at)
 
     def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
+        info = f"{self.opts.app_label}_{self.opts.model_name}"
+        order_pages = {
+            "details": self.details_view,
+            "address": self.address_view,
+            "split": self.split_view,
+            "merge": self.merge_view,
+        }
         return [
             path(
                 "<path:object_id>/transition/<str:action>/",
                 self.admin_site.admin_view(self.transition_view),
-                name=f"{info[0]}_{info[1]}_transition",
+                name=f"{info}_transition",
             ),
-            path(
-                "<path:object_id>/details/",
-                self.admin_site.admin_view(self.details_view),
-                name=f"{info[0]}_{info[1]}_details",
-            ),
-            path(
-                "<path:object_id>/address/",
-                self.admin_site.admin_view(self.address_view),
-                name=f"{info[0]}_{info[1]}_address",
-            ),
-            path(
-                "<path:object_id>/split/",
-                self.admin_site.admin_view(self.split_view),
-                name=f"{info[0]}_{info[1]}_split",
-            ),
-            path(
-                "<path:object_id>/merge/",
-                self.admin_site.admin_view(self.merge_view),
-                name=f"{info[0]}_{info[1]}_merge",
+            *(
+                path(f"<path:object_id>/{page}/", self.admin_site.admin_view(view), name=f"{info}_{page}")
+                for page, view in order_pages.items()
             ),
             *super().get_urls(),
         ]
