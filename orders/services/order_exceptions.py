@@ -238,10 +238,14 @@ def order_exceptions_clear_for_state(*, order: Order, actor, action: str) -> Non
         _clear(exception, order=order, actor=actor, note="")
 
 
-def order_exceptions_carry(*, from_order: Order, to_order: Order, actor, move: bool) -> list[OrderException]:
+def order_exceptions_carry(
+    *, from_order: Order, to_order: Order, actor, move: bool, answered_twins: Sequence[int] = ()
+) -> list[OrderException]:
     """A split or a merge (inside its transaction): the open exceptions of `from_order` are
     raised on `to_order` too (the same buyer, address and remark), and with `move` cleared on
-    `from_order`, which needs nobody any more. Returns those raised."""
+    `from_order`, which needs nobody any more. A *suspected duplicate* of one of
+    `answered_twins` is not carried: merging the two answered it (both are wanted, in one
+    parcel). Returns those raised."""
     open_ones = list(OrderException.objects.filter(order_id=from_order.pk, cleared_at__isnull=True).order_by("id"))
     raised = order_exceptions_raise(
         [
@@ -249,6 +253,7 @@ def order_exceptions_carry(*, from_order: Order, to_order: Order, actor, move: b
                 order=to_order, reason=e.reason, detail=e.detail, data={**e.data, "carried_from": from_order.number}
             )
             for e in open_ones
+            if not (e.reason == ExceptionReason.SUSPECTED_DUPLICATE and e.data.get("twin") in answered_twins)
         ],
         source=Source.PERSON if actor is not None else Source.SYSTEM,
         actor=actor,
@@ -257,6 +262,16 @@ def order_exceptions_carry(*, from_order: Order, to_order: Order, actor, move: b
         for exception in open_ones:
             _clear(exception, order=from_order, actor=actor, note=to_order.number)
     return raised
+
+
+def order_duplicates_answered(*, order: Order, twins: Sequence[int], actor) -> None:
+    """A merge (inside its transaction): the order's open *suspected duplicate* of one of
+    `twins` is answered by the merge, which ships both in one parcel: cleared, saying so."""
+    for exception in OrderException.objects.filter(
+        order_id=order.pk, reason=ExceptionReason.SUSPECTED_DUPLICATE, cleared_at__isnull=True
+    ).order_by("id"):
+        if exception.data.get("twin") in twins:
+            _clear(exception, order=order, actor=actor, note=_bilingual(gettext_lazy("merged into one parcel")))
 
 
 def order_has_open_exception(order_id: int) -> bool:

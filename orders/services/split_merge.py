@@ -47,7 +47,7 @@ from ..permissions import actor_may_take, role_of
 from ..selectors import merge_window, order_buyer_key, order_place_key
 from ..states import TRANSITIONS_BY_ACTION, Role, State
 from .locking import order_check_version, order_lock
-from .order_exceptions import order_exceptions_carry
+from .order_exceptions import order_duplicates_answered, order_exceptions_carry
 from .order_rows import order_save_locked
 from .orders import order_number_next
 from .transition import order_transition_in_transaction
@@ -321,6 +321,7 @@ def _merge_locked(kept: Order, parts: list[Order], *, actor, note: str) -> Order
     position = kept.lines.aggregate(last=Max("position"))["last"] or 0
     promise = min(order_promise_start(o) for o in [kept, *parts])
     remarks = [kept.buyer_remark] if kept.buyer_remark else []
+    merged_ids = [kept.pk, *(p.pk for p in parts)]
     absorbed = []
     for part in parts:
         lines = list(part.lines.order_by("position"))
@@ -352,10 +353,11 @@ def _merge_locked(kept: Order, parts: list[Order], *, actor, note: str) -> Order
                 **summary,
             },
         )
-        order_exceptions_carry(from_order=part, to_order=kept, actor=actor, move=True)
+        order_exceptions_carry(from_order=part, to_order=kept, actor=actor, move=True, answered_twins=merged_ids)
         absorbed.append(
             {"number": part.number, "id": part.pk, "external_id": part.external_id, "amount": str(money["amount"])}
         )
+    order_duplicates_answered(order=kept, twins=merged_ids, actor=actor)
     kept.buyer_remark = "\n".join(remarks)[: Order._meta.get_field("buyer_remark").max_length]
     kept.weight_grams = _weight(list(kept.lines.all()))
     kept.promise_from = promise

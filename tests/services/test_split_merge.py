@@ -272,3 +272,17 @@ def test_a_cancel_on_the_channel_for_a_merged_order_goes_to_the_order_kept(users
         channel="shopify", external_id=second.external_id, fields={}, paid=True, cancelled=True, source_note=""
     )
     assert OrderException.objects.filter(order=kept).count() == 1
+
+
+def test_merging_two_suspected_duplicates_answers_the_question(users):
+    same = {"lines": [{"sku": "TEA-1", "quantity": 1, "unit_price": "50.00"}], "amount": "50.00"}
+    buyer = {"buyer_email": "li@example.com", "buyer_phone": "13900000000"}
+    first = channel_order("D1", **same, **buyer, ordered_at=timezone.now() - timedelta(hours=2))
+    second = channel_order("D2", **same, **buyer)
+    duplicate = OrderException.objects.get(order=second)
+    assert duplicate.reason == "suspected_duplicate" and duplicate.data["twin"] == first.pk
+    kept = order_merge(order_ids=[first.pk, second.pk], actor=users["cs1"])
+    # Both are wanted, in one parcel: nothing is left for anyone to look at.
+    assert not OrderException.objects.filter(cleared_at__isnull=True).exists()
+    assert not OrderException.objects.filter(order=kept).exists()
+    assert Order.objects.get(pk=second.pk).events.filter(action="exception_cleared").count() == 1
