@@ -238,14 +238,25 @@ def order_exceptions_clear_for_state(*, order: Order, actor, action: str) -> Non
         _clear(exception, order=order, actor=actor, note="")
 
 
+def _out_of_stock_elsewhere(exception: OrderException, skus: set[str]) -> bool:
+    """An *out of stock* naming SKUs none of which is in `skus` (the lines are elsewhere now)."""
+    named = {str(sku).casefold() for sku in exception.data.get("skus") or []}
+    return (
+        exception.reason == ExceptionReason.OUT_OF_STOCK
+        and bool(named)
+        and not named & {sku.casefold() for sku in skus}
+    )
+
+
 def order_exceptions_carry(
     *, from_order: Order, to_order: Order, actor, move: bool, answered_twins: Sequence[int] = ()
 ) -> list[OrderException]:
-    """A split or a merge (inside its transaction): the open exceptions of `from_order` are
-    raised on `to_order` too (the same buyer, address and remark), and with `move` cleared on
-    `from_order`, which needs nobody any more. A *suspected duplicate* of one of
-    `answered_twins` is not carried: merging the two answered it (both are wanted, in one
-    parcel). Returns those raised."""
+    """A split or a merge (inside its transaction, lines already moved): the open exceptions of
+    `from_order` are raised on `to_order` too (the same buyer, address and remark), and with
+    `move` cleared on `from_order`, which needs nobody any more. Not carried: a *suspected
+    duplicate* of one of `answered_twins` (merging the two answered it: both are wanted, in one
+    parcel), and an *out of stock* whose SKUs `to_order` does not hold. Returns those raised."""
+    skus_to = set(to_order.lines.values_list("sku", flat=True))
     open_ones = list(OrderException.objects.filter(order_id=from_order.pk, cleared_at__isnull=True).order_by("id"))
     raised = order_exceptions_raise(
         [
@@ -254,6 +265,7 @@ def order_exceptions_carry(
             )
             for e in open_ones
             if not (e.reason == ExceptionReason.SUSPECTED_DUPLICATE and e.data.get("twin") in answered_twins)
+            and not _out_of_stock_elsewhere(e, skus_to)
         ],
         source=Source.PERSON if actor is not None else Source.SYSTEM,
         actor=actor,
@@ -262,6 +274,17 @@ def order_exceptions_carry(
         for exception in open_ones:
             _clear(exception, order=from_order, actor=actor, note=to_order.number)
     return raised
+
+
+def order_stock_exceptions_settle(*, order: Order, actor, note: str) -> None:
+    """After a split (inside its transaction): an *out of stock* of SKUs the order no longer
+    holds (they were split off) is cleared, `note` saying where they went."""
+    skus = set(order.lines.values_list("sku", flat=True))
+    for exception in OrderException.objects.filter(
+        order_id=order.pk, reason=ExceptionReason.OUT_OF_STOCK, cleared_at__isnull=True
+    ).order_by("id"):
+        if _out_of_stock_elsewhere(exception, skus):
+            _clear(exception, order=order, actor=actor, note=note)
 
 
 def order_duplicates_answered(*, order: Order, twins: Sequence[int], actor) -> None:

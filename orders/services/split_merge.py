@@ -47,7 +47,7 @@ from ..permissions import actor_may_take, role_of
 from ..selectors import merge_window, order_buyer_key, order_place_key
 from ..states import TRANSITIONS_BY_ACTION, Role, State
 from .locking import order_check_version, order_lock
-from .order_exceptions import order_duplicates_answered, order_exceptions_carry
+from .order_exceptions import order_duplicates_answered, order_exceptions_carry, order_stock_exceptions_settle
 from .order_rows import order_save_locked
 from .orders import order_number_next
 from .transition import order_transition_in_transaction
@@ -227,6 +227,8 @@ def _split_locked(order: Order, current: dict[int, OrderLine], picks: dict[int, 
     outbox_enqueue_for_event(split)
     outbox_enqueue_for_event(split_off)
     order_exceptions_carry(from_order=order, to_order=part, actor=actor, move=False)
+    # The lines out of stock went with the part: the original waits for them no more.
+    order_stock_exceptions_settle(order=order, actor=actor, note=part.number)
     return part
 
 

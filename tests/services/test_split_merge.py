@@ -286,3 +286,26 @@ def test_merging_two_suspected_duplicates_answers_the_question(users):
     assert not OrderException.objects.filter(cleared_at__isnull=True).exists()
     assert not OrderException.objects.filter(order=kept).exists()
     assert Order.objects.get(pk=second.pk).events.filter(action="exception_cleared").count() == 1
+
+
+def test_splitting_off_the_lines_out_of_stock_lets_the_rest_go(users):
+    order = _order()
+    with transaction.atomic():
+        order_exception_raise(
+            order=order, reason="out_of_stock", source="webhook", detail="CUP-2", data={"skus": ["CUP-2"]}
+        )
+    cup = order.lines.get(sku="CUP-2")
+    part = order_split(order_id=order.pk, actor=users["cs1"], lines={cup.pk: 1}, expected_version=order.version)
+    # The cup waits for stock on its own order; the tea no longer waits for it.
+    assert OrderException.objects.get(order=part, reason="out_of_stock").is_open
+    assert not OrderException.objects.get(order=order, reason="out_of_stock").is_open
+    # Splitting off the tea instead would have left the cup's exception where the cup is.
+    other = _order("S9")
+    with transaction.atomic():
+        order_exception_raise(
+            order=other, reason="out_of_stock", source="webhook", detail="CUP-2", data={"skus": ["CUP-2"]}
+        )
+    tea = other.lines.get(sku="TEA-1")
+    tea_part = order_split(order_id=other.pk, actor=users["cs1"], lines={tea.pk: 3}, expected_version=other.version)
+    assert not OrderException.objects.filter(order=tea_part, reason="out_of_stock").exists()
+    assert OrderException.objects.get(order=other, reason="out_of_stock").is_open
