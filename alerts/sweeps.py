@@ -22,13 +22,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import F, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from orders.models import Order, OrderEvent, Warehouse
-from orders.selectors import BoardClock, hub_settings_get, order_contested_q
+from orders.models import Order, Warehouse
+from orders.selectors import BoardClock, hub_settings_get, order_contested_q, order_promise_start
 from orders.states import STALE_WATCHED_STATES, State
 
 from .alerting import AlertRow, SweepCounts, alert_policy, alerts_sync
@@ -157,15 +156,6 @@ def sweep_conflicts(now: datetime | None = None) -> SweepCounts:
 # Promised ship time
 
 
-def order_paid_at():
-    """When the order's promise to ship started: set by a split or a merge (Order.promise_from),
-    else its latest "pay" event (the index on (order, occurred_at) finds an order's few events),
-    else when it was ordered (paid at intake). Never before the order time, which the sweep's
-    first cut relies on."""
-    pay = OrderEvent.objects.filter(order_id=OuterRef("pk"), action="pay").order_by("-occurred_at")
-    return Coalesce(F("promise_from"), Subquery(pay.values("occurred_at")[:1]), F("ordered_at"))
-
-
 def sweep_sla(now: datetime | None = None) -> SweepCounts:
     now = now or timezone.now()
     params = alert_policy(AlertKind.SLA_BREACH).params
@@ -179,7 +169,7 @@ def sweep_sla(now: datetime | None = None) -> SweepCounts:
     earliest_cutoff = now - timedelta(hours=min([default_hours, *promises.values()]))
     found = (
         Order.objects.filter(state__in=SLA_STATES, ordered_at__lt=earliest_cutoff)
-        .annotate(paid_at=order_paid_at())
+        .annotate(paid_at=order_promise_start())
         .filter(due)
         .order_by()
         .values_list("pk", "number", "warehouse_id", "paid_at")

@@ -19,8 +19,8 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import OuterRef, QuerySet, Subquery
 
-from alerts.sweeps import order_paid_at
 from orders.models import Order, OrderEvent
+from orders.selectors import order_promise_start
 
 PICK_UP_ACTION = "pick_up"
 
@@ -44,7 +44,7 @@ def ship_time_sample(*, start: datetime, end: datetime) -> QuerySet:
     ).values("order_id")
     return (
         Order.objects.filter(pk__in=picked_in_window, warehouse__isnull=False, main_order__isnull=True)
-        .annotate(picked_at=Subquery(first_pick_up), paid_at=order_paid_at())
+        .annotate(picked_at=Subquery(first_pick_up), paid_at=order_promise_start())
         .filter(picked_at__gte=start, picked_at__lt=end)
         .order_by()
         .values("warehouse_id", "paid_at", "picked_at")

@@ -29,6 +29,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .models import (
@@ -609,6 +610,15 @@ def order_goods_revenue(order_ref: str = "pk") -> Subquery:
     return Subquery(lines, output_field=money)
 
 
+def order_promise_start() -> Coalesce:
+    """An expression: when the order's promise to ship started. Set by a split or a merge
+    (Order.promise_from), else its latest "pay" event (the index on (order, occurred_at) finds
+    an order's few events), else when it was ordered (paid at intake). Never before the order
+    time, which the SLA sweep's first cut relies on."""
+    pay = OrderEvent.objects.filter(order_id=OuterRef("pk"), action="pay").order_by("-occurred_at")
+    return Coalesce(F("promise_from"), Subquery(pay.values("occurred_at")[:1]), F("ordered_at"))
+
+
 def order_lines_as_bought(order_ids) -> dict[int, list[tuple[str, int]]]:
     """{order id: [(SKU, quantity)]}: the lines each order was bought with on its channel, where
     they are now (a split or a merge moves lines; each remembers its platform order), in
@@ -637,9 +647,9 @@ def order_amounts_as_bought(orders: dict[int, Decimal]) -> dict[int, Decimal]:
         order_id__in=list(orders), action__in=("split", "merge", "merged_in")
     ).values_list("order_id", "action", "data")
     for order_id, action, data in events.iterator(chunk_size=2000):
-        if action == "split" or action == "merge":
+        if action in ("split", "merge"):  # the amount that left this order
             amounts[order_id] += Decimal(data.get("amount") or 0)
-        else:
+        else:  # merged_in: the parts' amounts that came in
             amounts[order_id] -= sum((Decimal(part.get("amount") or 0) for part in data.get("parts", [])), Decimal(0))
     return amounts
 

@@ -44,8 +44,9 @@ from ..exceptions import ActionNotPermitted, IllegalTransition, InvalidActionDat
 from ..models import SHIPPING_FIELDS, Order, OrderEvent, OrderLine
 from ..outbox.services import outbox_enqueue_for_event
 from ..permissions import actor_may_take, role_of
-from ..selectors import merge_window, order_buyer_key, order_place_key
+from ..selectors import merge_window, order_buyer_key, order_place_key, order_promise_start
 from ..states import TRANSITIONS_BY_ACTION, Role, State
+from .lines import order_lines_summary, order_lines_weight
 from .locking import order_check_version, order_lock
 from .order_exceptions import order_duplicates_answered, order_exceptions_carry, order_stock_exceptions_settle
 from .order_rows import order_save_locked
@@ -60,16 +61,12 @@ SPLIT_PERMISSION = "orders.split_order"
 MAX_MERGED_ORDERS = 20
 
 _CENT = Decimal("0.01")
-_SUMMARY_LINES = 20
 
 
-def order_promise_start(order: Order) -> datetime:
-    """When the order's promise to ship started: set by an earlier split or merge, else its
-    latest payment, else when it was ordered (the same reading as alerts' SLA sweep)."""
-    if order.promise_from is not None:
-        return order.promise_from
-    paid = order.events.filter(action="pay").order_by("-occurred_at").values_list("occurred_at", flat=True).first()
-    return paid or order.ordered_at
+def _promise_starts(orders: Iterable[Order]) -> dict[int, datetime]:
+    """{order id: when its promise to ship started} (orders.selectors.order_promise_start)."""
+    ids = [o.pk for o in orders]
+    return dict(Order.objects.filter(pk__in=ids).annotate(start=order_promise_start()).values_list("pk", "start"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -136,7 +133,7 @@ def _split_locked(order: Order, current: dict[int, OrderLine], picks: dict[int, 
         warehouse_id=order.warehouse_id,
         state=order.state,
         split_from=order,
-        promise_from=order_promise_start(order),
+        promise_from=_promise_starts([order])[order.pk],
         updated_by=actor,
         updated_at=now,
         state_changed_at=order.state_changed_at,
@@ -321,7 +318,7 @@ def order_merge_refusal(orders: Sequence[Order]) -> str:
 def _merge_locked(kept: Order, parts: list[Order], *, actor, note: str) -> Order:
     now = timezone.now()
     position = kept.lines.aggregate(last=Max("position"))["last"] or 0
-    promise = min(order_promise_start(o) for o in [kept, *parts])
+    promise = min(_promise_starts([kept, *parts]).values())
     remarks = [kept.buyer_remark] if kept.buyer_remark else []
     merged_ids = [kept.pk, *(p.pk for p in parts)]
     absorbed = []
@@ -421,17 +418,17 @@ def _renumber(lines: list[OrderLine]) -> None:
             line.save(update_fields=["position"])
 
 
+def _as_cleaned(lines: Sequence[OrderLine]) -> list[dict]:
+    """Saved lines as the line helpers of intake read them (orders/services/lines.py)."""
+    return [
+        {"sku": line.sku, "name": line.name, "quantity": line.quantity, "weight_grams": line.weight_grams}
+        for line in lines
+    ]
+
+
 def _weight(lines: Sequence[OrderLine]) -> int | None:
-    if not lines or any(line.weight_grams is None for line in lines):
-        return None
-    return sum(line.quantity * (line.weight_grams or 0) for line in lines)
+    return order_lines_weight(_as_cleaned(lines))
 
 
 def _lines_summary(lines: Sequence[OrderLine]) -> dict:
-    return {
-        "lines": [
-            {"sku": line.sku, "name": line.name[:60], "quantity": line.quantity} for line in lines[:_SUMMARY_LINES]
-        ],
-        "line_count": len(lines),
-        "items": sum(line.quantity for line in lines),
-    }
+    return order_lines_summary(_as_cleaned(lines))

@@ -10,9 +10,9 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from alerts.sweeps import order_paid_at
 from orders.exceptions import ActionNotPermitted, InvalidActionData, OrderNotFound, StaleOrderError
 from orders.models import Order, OrderEvent, OrderException, OrderLine
+from orders.selectors import order_promise_start
 from orders.services.intake import order_intake
 from orders.services.order_exceptions import order_exception_raise
 from orders.services.split_merge import order_merge, order_split
@@ -86,7 +86,7 @@ def test_a_split_moves_units_and_their_money_to_a_new_order(users):
     # The promise to ship keeps running from the original's payment.
     pay = order.events.get(action="pay")
     assert part.promise_from == pay.occurred_at
-    assert Order.objects.annotate(p=order_paid_at()).get(pk=part.pk).p == pay.occurred_at
+    assert Order.objects.annotate(p=order_promise_start()).get(pk=part.pk).p == pay.occurred_at
 
 
 def test_a_split_part_carries_the_open_exceptions(users):
