@@ -288,37 +288,37 @@ def explain(sql: str) -> dict:
     }
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    dataset_database_select(name=args.database)
-    if (status := django_setup_for_bench("boards")) is not None:
-        return status
+def boards_measure(
+    *,
+    orders: int,
+    big_numbers: list[str],
+    requests: int,
+    warmup: int,
+    seed: int = 7,
+    only: set[str] | None = None,
+    log=print,
+) -> tuple[dict, dict]:
+    """Measure every page (or those in `only`) on the data set of `orders` orders in the current
+    database: (results by page name, errors by page name). `big_numbers`: the 50-event orders."""
     from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
 
-    dataset_database_prepare()
-    started = time.perf_counter()
-    dataset = dataset_ensure(
-        args.orders, events_per_order=args.events_per_order, max_age_hours=args.max_age_hours, force=args.rebuild
-    )
-    dataset_seconds = time.perf_counter() - started
-
     from orders.selectors import shop_ids_visible_to
 
     users = {u.username: u for u in get_user_model().objects.filter(username__in=["cs1", "wh1", "ops1"])}
-    rng = random.Random(args.seed)
+    rng = random.Random(seed)
     # cs1 works three of the 27 brands: the orders it opens and searches are among theirs.
     cs1_shops = sorted(shop_ids_visible_to(users["cs1"]) or ())
     with connection.cursor() as cursor:
-        ids = rng.sample(range(1, args.orders + 1), min(args.orders, 5000))
+        ids = rng.sample(range(1, orders + 1), min(orders, 5000))
         cursor.execute(
             "SELECT number FROM orders_order WHERE id = ANY(%s) AND shop_id = ANY(%s) ORDER BY id LIMIT 500",
             [ids, cs1_shops],
         )
         sample_numbers = [row[0] for row in cursor.fetchall()]
-    big_numbers = dataset.get("big_order_numbers") or sample_numbers[:3]
+    big_numbers = big_numbers or sample_numbers[:3]
 
     host = (settings.ALLOWED_HOSTS or ["localhost"])[0]
     host = "localhost" if host in ("*", "") or host.startswith(".") else host
@@ -328,20 +328,42 @@ def main(argv=None) -> int:
         clients[username].force_login(user)
 
     pages = pages_build(rng=rng, sample_numbers=sample_numbers, big_numbers=big_numbers, cs_user=users["cs1"])
-    if args.only:
-        wanted = set(args.only.split(","))
-        pages = [p for p in pages if p.name in wanted]
+    if only:
+        pages = [p for p in pages if p.name in only]
     results, errors = {}, {}
     for page in pages:
-        print(f"  {page.name} ...", end="", flush=True)
+        log(f"  {page.name} ...", end="", flush=True)
         try:
-            results[page.name] = page_measure(page, clients=clients, requests=args.requests, warmup=args.warmup)
+            results[page.name] = page_measure(page, clients=clients, requests=requests, warmup=warmup)
             r = results[page.name]
-            print(f" p95 {r['p95_ms']:.1f} ms, {r['queries']} queries")
+            log(f" p95 {r['p95_ms']:.1f} ms, {r['queries']} queries")
         except Exception as exc:  # a page that does not work: reported, and the run fails
             errors[page.name] = f"{type(exc).__name__}: {exc}"
-            print(f" ERROR {errors[page.name]}")
+            log(f" ERROR {errors[page.name]}")
             traceback.print_exc(limit=3)
+    return results, errors
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    dataset_database_select(name=args.database)
+    if (status := django_setup_for_bench("boards")) is not None:
+        return status
+    dataset_database_prepare()
+    started = time.perf_counter()
+    dataset = dataset_ensure(
+        args.orders, events_per_order=args.events_per_order, max_age_hours=args.max_age_hours, force=args.rebuild
+    )
+    dataset_seconds = time.perf_counter() - started
+
+    results, errors = boards_measure(
+        orders=args.orders,
+        big_numbers=dataset.get("big_order_numbers") or [],
+        requests=args.requests,
+        warmup=args.warmup,
+        seed=args.seed,
+        only=set(args.only.split(",")) if args.only else None,
+    )
 
     result = result_build(args, dataset, dataset_seconds, results, errors)
     args.out.parent.mkdir(parents=True, exist_ok=True)

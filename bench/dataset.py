@@ -60,6 +60,7 @@ import datetime as dt
 import json
 import os
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -68,6 +69,7 @@ from array import array
 from bisect import bisect_right
 from collections import Counter
 from itertools import accumulate
+from typing import IO
 
 GENERATOR_VERSION = 5  # 5: order lines (~2.5 per order, a catalogue of SKUs), the orders' charges and weight
 MARKER_TABLE = "bench_dataset"
@@ -367,6 +369,45 @@ def _states_along(path) -> list[tuple[str, str]]:
     return out
 
 
+SEP = "\x1f"  # between an event's COPY text and its shipment's in the spool (in neither)
+SEP_BYTES = SEP.encode()
+_POSITION_BITS = 26  # events of one day in the spool (up to 67M)
+_POSITION_MASK = (1 << _POSITION_BITS) - 1
+
+
+class _EventSpool:
+    """The events on disk while the orders stream, one temporary file per day of their time, with
+    a sort key per event in memory (8 bytes: the second within the day, the event's place in its
+    day's file, whether a shipment rides along). Read back a day at a time, sorted in memory: the
+    same order as sorting them all by (time, generation order), at the memory of one day's events
+    (about 1/120 of them) instead of all of them (~200 bytes each as Python objects)."""
+
+    def __init__(self, start: int):
+        self.start = start
+        self.count = 0
+        self._days: dict[int, tuple[IO[bytes], array]] = {}
+
+    def add(self, ts: int, line: bytes, shipment: bytes = b"") -> None:
+        day, second = divmod(ts - self.start, DAY)
+        entry = self._days.get(day)
+        if entry is None:
+            entry = self._days[day] = (tempfile.TemporaryFile(buffering=1 << 16), array("q"))  # noqa: SIM115
+        file, keys = entry
+        keys.append(second << (_POSITION_BITS + 1) | len(keys) << 1 | (1 if shipment else 0))
+        file.write(line + SEP_BYTES + shipment + b"\n" if shipment else line + b"\n")
+        self.count += 1
+
+    def days(self):
+        """(records of the day in the order added, the day's keys sorted), day by day; each day's
+        file is closed once read."""
+        for day in sorted(self._days):
+            file, keys = self._days.pop(day)
+            file.seek(0)
+            records = file.read().split(b"\n")
+            file.close()
+            yield records, sorted(keys)
+
+
 class _Generator:
     """Orders in id (= time) order, streamed; their events, shipments and history rows kept, then
     numbered in time order like a live hub writes them (the newest event has the highest id)."""
@@ -415,11 +456,10 @@ class _Generator:
         self.day_numbers: Counter = Counter()
         self.stats: Counter = Counter()
         self.big_numbers: list[str] = []
-        # Filled by orders(): events as (time key, line without id), shipments and history rows
-        # pointing at their event by its index in `event_lines`.
-        self.event_keys: list[int] = []
-        self.event_lines: list[bytes] = []
-        self.shipment_rows: list[tuple[int, str, str]] = []
+        # Filled by orders(): the events (each with its shipment, if it shipped) spooled to disk by
+        # day, numbered by events(); the big orders' history rows as (time key, line).
+        self.event_spool = _EventSpool(self.start)
+        self.shipments_file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by shipments())
         self.history_rows: list[tuple[int, str]] = []
         # The lines: their own random stream (the orders and events are those of the set without
         # lines), their COPY text spooled to a temporary file while the orders stream.
@@ -441,7 +481,7 @@ class _Generator:
     def plan(self) -> None:
         rng = self.rng
         n, span = self.n, DAYS_OF_ORDERS * DAY
-        self.ordered = [0] * (n + 1)
+        self.ordered = array("q", bytes(8 * (n + 1)))
         self.state_of = [""] * (n + 1)
         self.conflict = bytearray(n + 1)
         full = droppable = 0
@@ -584,7 +624,7 @@ class _Generator:
 
         contested_actions = frozenset(CONTESTED_ACTIONS)
         rng, clock_text, actor, notes, now = self.rng, self.clock.text, self.actor, self.notes, self.now
-        stats, event_keys, event_lines = self.stats, self.event_keys, self.event_lines
+        stats, spool = self.stats, self.event_spool
         previous_gift = False
         for block_start in range(1, self.n + 1, CHUNK):
             block = []
@@ -668,24 +708,22 @@ class _Generator:
                     if not keep[j]:
                         continue
                     recorded += 1
-                    index = len(event_lines)
+                    index = spool.count
+                    shipment = b""
                     if action in ("ship", "reship"):
                         shipment_seq += 1
                         carrier, pattern = CARRIERS[i % len(CARRIERS)]
                         tracking = pattern.format(i) + (f"R{shipment_seq}" if shipment_seq > 1 else "")
                         data = f'{{"carrier": "{carrier}", "tracking_number": "{tracking}"}}'
                         reason = note if action == "reship" else ""
-                        self.shipment_rows.append(
-                            (
-                                index,
-                                f"{i}\t{shipment_seq}\t{carrier}\t{tracking}\t{reason}",
-                                f"{actor_id}\t{clock_text(ts)}",
-                            )
-                        )
-                    event_keys.append((ts << KEY_BITS) | index)
-                    event_lines.append(
+                        shipment = (
+                            f"{i}\t{shipment_seq}\t{carrier}\t{tracking}\t{reason}{SEP}{actor_id}\t{clock_text(ts)}"
+                        ).encode()
+                    spool.add(
+                        ts,
                         f"{i}\t{action}\t{from_state}\t{to_state}\t{actor_id}\t{actor_name}\t{role}\t"
-                        f"{clock_text(ts)}\t{version}\t{note}\t{data}\n".encode()
+                        f"{clock_text(ts)}\t{version}\t{note}\t{data}".encode(),
+                        shipment,
                     )
                     if big:
                         middle = (
@@ -716,31 +754,30 @@ class _Generator:
             yield "".join(block)
 
     def events(self):
-        """The events' COPY text in time order (ids follow time), then number the shipments."""
-        keys, lines, mask = self.event_keys, self.event_lines, (1 << KEY_BITS) - 1
-        keys.sort()
-        new_id = array("q", bytes(8 * len(keys)))
-        for start in range(0, len(keys), CHUNK * 4):
-            block = []
-            for rank in range(start, min(start + CHUNK * 4, len(keys))):
-                index = keys[rank] & mask
-                new_id[index] = rank + 1
-                block.append(b"%d\t" % (rank + 1) + lines[index])
-                lines[index] = b""
+        """The events' COPY text in time order (ids follow time), a day at a time; each shipment
+        is numbered as its event is (in the order of their events) and spooled for shipments()."""
+        spool, shipments = self.event_spool, self.shipments_file
+        event_id = shipment_id = 0
+        for records, keys in spool.days():
+            block, shipped = [], []
+            for key in keys:
+                event_id += 1
+                record = records[key >> 1 & _POSITION_MASK]
+                if key & 1:
+                    record, first, last = record.split(SEP_BYTES)
+                    shipment_id += 1
+                    shipped.append(b"%d\t%s\t%d\t%s\n" % (shipment_id, first, event_id, last))
+                block.append(b"%d\t%s\n" % (event_id, record))
+            shipments.write(b"".join(shipped))
             yield b"".join(block)
-        self.event_keys, self.event_lines = [], []
-        self.new_event_id = new_id
+        self.stats["shipments"] = shipment_id
 
     def shipments(self):
-        """Shipments in the order of their events (created with them)."""
-        new_id = self.new_event_id
-        rows = sorted(self.shipment_rows, key=lambda row: new_id[row[0]])
-        self.stats["shipments"] = len(rows)
-        for start in range(0, len(rows), CHUNK * 4):
-            yield "".join(
-                f"{number + 1}\t{first}\t{new_id[index]}\t{last}\n"
-                for number, (index, first, last) in enumerate(rows[start : start + CHUNK * 4], start)
-            )
+        """Shipments in the order of their events (created with them), as events() numbered them."""
+        self.shipments_file.seek(0)
+        while chunk := self.shipments_file.read(8 << 20):
+            yield chunk
+        self.shipments_file.close()
 
     def history(self):
         rows = sorted(self.history_rows)
@@ -940,13 +977,16 @@ def _build(*, n_orders, events_per_order, seed, params, log) -> dict:
         cursor.execute(f"ANALYZE {', '.join(TABLES)}, orders_ordernumbersequence, orders_shop, orders_brand")
     stats["timings"]["analyze"] = round(time.perf_counter() - mark, 1)
     stats["build_seconds"] = round(time.perf_counter() - started, 1)
+    # The building process's peak resident memory (Linux: kB), Django and all.
+    stats["build_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     with connection.cursor() as cursor:
         cursor.execute(f"UPDATE {MARKER_TABLE} SET stats = %s WHERE id = 1", [json.dumps(stats, ensure_ascii=False)])
     log(
         f"Data set: {n_orders:,} orders, {stats['events']:,} events, {stats['shipments']:,} shipments, "
         f"{stats['lines']:,} lines, "
         f"{stats['active']:,} waiting on someone ({stats['stale']:,} stale), {stats['warehouse_stage']:,} in the "
-        f"warehouse, built in {stats['build_seconds']:.0f} s {stats['timings']}"
+        f"warehouse, built in {stats['build_seconds']:.0f} s (peak memory {stats['build_peak_rss_mb']:,} MB) "
+        f"{stats['timings']}"
     )
     return {**stats, "built_at": built_at.isoformat(timespec="seconds")}
 
