@@ -104,5 +104,5 @@ def send_email(message) -> str:
 REACTION_KINDS = [
     ReactionKind("notify", gettext_lazy("Notify people and chat groups"), notify, _notify_params),
     ReactionKind("chat_send", gettext_lazy("Send to a chat robot"), send_to_robot, lambda p: p, True, internal=True),
-    ReactionKind("email_send", gettext_lazy("Send an email"), send_email, lambda p: p, internal=True),
+    ReactionKind("email_send", gettext_lazy("Send an email"), send_email, lambda p: p, internal=True, calls_out=True),
 ]

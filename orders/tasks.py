@@ -3,7 +3,7 @@
 
 from celery import shared_task
 
-from .outbox.tasks import outbox_process, outbox_redispatch  # noqa: F401
+from .outbox.tasks import outbox_drain_task, outbox_process, outbox_redispatch  # noqa: F401
 from .services.archive import orders_archive_due
 
 

@@ -219,7 +219,8 @@ def live_worker(transactional_db):
 
     task_postrun.connect(close_connections, weak=False)
     with app.connection_for_write() as conn:
-        conn.default_channel.queue_purge(app.conf.task_default_queue)
+        for queue in app.amqp.queues:  # both lanes' (config.settings.base.task_queues)
+            conn.default_channel.queue_purge(queue)
     try:
         with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20, loglevel="WARNING"):
             yield app

@@ -80,16 +80,16 @@ def test_packed_order_triggers_all_three_reactions(live_worker, make_order, user
 
 
 def test_the_same_row_dispatched_twice_has_one_effect(live_worker, make_order, users, counting_kinds):
-    from orders.outbox.services import outbox_dispatch
+    from orders.outbox.services import outbox_wake
 
     reaction_rule(name="count", trigger="approve", reaction="test_counted")
     first, sentinel = make_order("paid"), make_order("paid")
     event = order_transition(first.pk, "approve", actor=users["cs1"])
     counted = OutboxMessage.objects.get(event=event, kind="test_counted")
     wait_for(lambda: status_of(counted.pk) == OutboxStatus.DONE, what="the counted reaction")
-    # Three more copies of the same task, then one more row: the worker takes tasks in order,
-    # so once the last row is done every duplicate has been consumed.
-    assert outbox_dispatch([counted.pk, counted.pk, counted.pk]) == 3
+    # Three more wake-ups of its lane, then one more row: the worker takes tasks in order,
+    # so once the last row is done every extra wake-up has been consumed.
+    assert outbox_wake({"hub": 3}) == 3
     last = OutboxMessage.objects.get(
         event=order_transition(sentinel.pk, "approve", actor=users["cs1"]), kind="test_counted"
     )
@@ -104,18 +104,18 @@ def test_unreachable_broker_at_commit_is_recovered_by_the_sweep(live_worker, mak
     from orders import tasks
 
     order = make_order("paid", cs_owner="cs2")
-    real_apply_async = tasks.outbox_process.apply_async
+    real_apply_async = tasks.outbox_drain_task.apply_async
 
     def broker_down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(tasks.outbox_process, "apply_async", broker_down)
+    monkeypatch.setattr(tasks.outbox_drain_task, "apply_async", broker_down)
     event = order_transition(order.pk, "approve", actor=users["cs1"])
     message = OutboxMessage.objects.get(event=event)
     assert message.status == OutboxStatus.PENDING
     assert not Notification.objects.filter(event=event).exists()
     # The broker is back; the beat sweep finds the row once its grace period has passed.
-    monkeypatch.setattr(tasks.outbox_process, "apply_async", real_apply_async)
+    monkeypatch.setattr(tasks.outbox_drain_task, "apply_async", real_apply_async)
     settings.ORDERHUB_OUTBOX_GRACE_SECONDS = 0
     assert outbox_redispatch_due() == 1
     wait_for(

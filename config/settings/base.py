@@ -192,6 +192,26 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5, "visibility_timeout": 3600}
 CELERY_TASK_DEFAULT_QUEUE = env("ORDERHUB_TASK_QUEUE", default="celery")
+
+
+def task_queues(default_queue: str) -> tuple[str, tuple]:
+    """The calls lane's queue (carriers, chat robots, channels, email: reactions that wait on
+    other servers) beside the default one, which holds the hub lane and the sweeps. A worker
+    started without -Q takes both; the Procfile gives each its own worker."""
+    from kombu import Exchange, Queue
+
+    calls = env("ORDERHUB_CALLS_QUEUE", default=f"{default_queue}.calls")
+    # Each on a direct exchange of its own name, as Celery declares its default queue.
+    return calls, tuple(Queue(name, Exchange(name), routing_key=name) for name in (default_queue, calls))
+
+
+ORDERHUB_CALLS_QUEUE, CELERY_TASK_QUEUES = task_queues(CELERY_TASK_DEFAULT_QUEUE)
+# The outbox's hub lane takes this many due rows per transaction (orders.outbox.services).
+ORDERHUB_OUTBOX_BATCH = env.int("ORDERHUB_OUTBOX_BATCH", default=50)
+# A drain task gives way after this many seconds (it wakes another for the rest), and at most
+# this many drains per lane are woken at once: about the workers' concurrency.
+ORDERHUB_OUTBOX_DRAIN_SECONDS = env.float("ORDERHUB_OUTBOX_DRAIN_SECONDS", default=5.0)
+ORDERHUB_OUTBOX_DRAINS = env.int("ORDERHUB_OUTBOX_DRAINS", default=4)
 CELERY_TASK_ACKS_LATE = True
 # Keep the worker's database connection across tasks instead of a new one per task (3 ms each);
 # Django checks it before use, and a task that still meets a dead one is retried by the outbox.

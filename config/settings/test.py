@@ -18,6 +18,7 @@ MIDDLEWARE = [m for m in MIDDLEWARE if m != "whitenoise.middleware.WhiteNoiseMid
 # Each test process gets its own task queue, so two runs sharing one Redis never take each
 # other's tasks; without Redis the folder queue lives apart from the dev server's.
 CELERY_TASK_DEFAULT_QUEUE = f"orderhub-test-{os.getpid()}"
+ORDERHUB_CALLS_QUEUE, CELERY_TASK_QUEUES = task_queues(CELERY_TASK_DEFAULT_QUEUE)  # noqa: F405
 if not REDIS_URL:  # noqa: F405
     CELERY_BROKER_TRANSPORT_OPTIONS = folder_broker_options(BASE_DIR / "var" / "test-broker")  # noqa: F405
 # Retries in tests: fast, few.

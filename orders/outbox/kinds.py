@@ -17,6 +17,13 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+# The two delivery lanes. "hub": reactions that only write the hub's own database (in-app
+# notices, the rules, finance's list), taken many per transaction. "calls": reactions that wait
+# on someone else's server, one per transaction, on their own queue and workers.
+LANE_HUB = "hub"
+LANE_CALLS = "calls"
+LANES = (LANE_HUB, LANE_CALLS)
+
 
 class ReactionRetryLater(Exception):
     """Try again after a back-off (rate limit, timeout, 5xx)."""
@@ -40,6 +47,15 @@ class ReactionKind:
     # failure (its own savepoint): (OutboxMessage, error text) -> None. For the records the
     # kind keeps in step with its outcome (a return label marked failed).
     on_failure: Callable | None = None
+    # Reaches outside the hub (HTTP, SMTP) without being an integration whose failure alerts
+    # (the email reaction). Such kinds, and every integration, run in the "calls" lane: one
+    # message per transaction on a queue of their own, so a slow carrier never delays an
+    # in-app notice (orders.outbox.services, lanes).
+    calls_out: bool = False
+
+    @property
+    def lane(self) -> str:
+        return LANE_CALLS if self.integration or self.calls_out else LANE_HUB
 
 
 _KINDS: dict[str, ReactionKind] = {}
@@ -51,6 +67,17 @@ def reaction_kind_register(kind: ReactionKind) -> None:
 
 def reaction_kind(code: str) -> ReactionKind | None:
     return _KINDS.get(code)
+
+
+def reaction_kinds_calling_out() -> list[str]:
+    """The codes of the kinds in the "calls" lane; every other code (an unknown one too, so it
+    fails clearly) is the hub lane's."""
+    return sorted(k.code for k in _KINDS.values() if k.lane == LANE_CALLS)
+
+
+def reaction_lane(code: str) -> str:
+    kind = _KINDS.get(code)
+    return kind.lane if kind is not None else LANE_HUB
 
 
 def reaction_kind_choices() -> list[tuple[str, str]]:

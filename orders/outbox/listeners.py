@@ -58,6 +58,21 @@ def outcome_tell(message, error: str = "") -> None:
             logger.exception("outbox: an outcome listener raised for message %s", message.pk)
 
 
+def outcomes_tell(messages: Sequence) -> None:
+    """`outcome_tell` for a delivered batch: all of it in one savepoint, and only if a listener
+    raises, again one message at a time (the others' outcomes still count, the error is logged)."""
+    if not messages or not _outcome_listeners:
+        return
+    try:
+        with transaction.atomic():
+            for message in messages:
+                for listener in _outcome_listeners:
+                    listener(message, message.status, "")
+    except Exception:
+        for message in messages:
+            outcome_tell(message)
+
+
 def events_tell(events: Sequence) -> None:
     """New events, saved with their keys, in their own transaction: a listener's error rolls
     the events back with it (what it records must not be lost either)."""

@@ -3,22 +3,29 @@ least once, and take effect exactly once.
 
 - `outbox_enqueue_for_events(events)` / `outbox_enqueue_for_event(event)`: inside the events'
   transaction, one row per subscription (an enabled rule's reaction) of each event's type,
-  built by `outbox_messages_build` for one event and a batch import alike; dispatch is
-  scheduled for after the commit. `outbox_enqueue_kind(event, kind=…)`: the same
-  for a reaction no rule asks for, because the writer of the event always needs it.
-- `outbox_deliver(message_id)`: the worker's side. Locks the row (SKIP LOCKED, so two workers
-  never run one row), runs the reaction only while the row is pending and due, and records the
-  outcome in the same transaction. Failures retry with exponential back-off and jitter; the
-  last one marks the row failed, calls the kind's `on_failure` hook, writes it on the order's
-  timeline and triggers the `reaction_failed` rules (the tech lead's alert).
-- `outbox_redispatch_due()`: the beat sweep that re-sends rows still pending past a grace
-  period, so a lost message, a broker restart or a killed worker delays a reaction but never
-  loses it.
+  built by `outbox_messages_build` for one event and a batch import alike; the lanes' drains
+  are woken after the commit. `outbox_enqueue_kind(event, kind=…)`: the same for a reaction no
+  rule asks for, because the writer of the event always needs it.
+- Lanes (orders.outbox.kinds): the hub lane's reactions only write the hub's database and are
+  taken many per transaction; the calls lane's (carriers, chat robots, channels, email) wait
+  on other servers and are taken one per transaction, on a queue of their own.
+- `outbox_drain(lane)`: the worker's side. A task carries no message id, only "this lane has
+  due rows": the drain locks due pending rows with SKIP LOCKED (so any number of drains run
+  at once, never one row twice), runs each reaction in its own savepoint, records the
+  outcomes in the same transaction, and goes on batch after batch. A burst of a thousand
+  commits is a thousand cheap wake-ups and a few dozen transactions. Failures retry with
+  exponential back-off and jitter; the last one marks the row failed, calls the kind's
+  `on_failure` hook, writes it on the order's timeline and triggers the `reaction_failed`
+  rules (the tech lead's alert). `outbox_deliver(message_id)` runs one row the same way.
+- `outbox_redispatch_due()`: the beat sweep that wakes the drains again when rows wait past a
+  grace period, so a lost wake-up, a broker restart or a killed worker delays a reaction but
+  never loses it, and a backlog is not re-sent onto the queue it is waiting in.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import random
 import time
 from collections.abc import Sequence
@@ -26,12 +33,20 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ..events import REACTION_FAILED, order_event_create
 from ..models import OrderEvent
-from .kinds import ReactionFailed, ReactionRetryLater, reaction_kind
-from .listeners import outcome_tell, subscriptions_for
+from .kinds import (
+    LANE_CALLS,
+    ReactionFailed,
+    ReactionRetryLater,
+    reaction_kind,
+    reaction_kinds_calling_out,
+    reaction_lane,
+)
+from .listeners import outcome_tell, outcomes_tell, subscriptions_for
 from .models import OutboxMessage, OutboxStatus
 
 logger = logging.getLogger(__name__)
@@ -93,7 +108,7 @@ def outbox_enqueue_for_events(events, *, also: Sequence[OutboxMessage] = ()) -> 
     if not messages:
         return []
     OutboxMessage.objects.bulk_create(messages, batch_size=2000)
-    outbox_dispatch_on_commit([m.pk for m in messages])
+    outbox_dispatch_on_commit(messages)
     return messages
 
 
@@ -124,7 +139,7 @@ def outbox_enqueue_once(
     if created:
         wait = (due - timezone.now()).total_seconds() if not_before is not None else 0
         if wait <= COUNTDOWN_MAX_SECONDS:
-            outbox_dispatch_on_commit([message.pk], countdown=wait if wait > 0 else None)
+            outbox_dispatch_on_commit([message], countdown=wait if wait > 0 else None)
         # Longer: not held in a worker's memory (nor past the broker's visibility timeout); the
         # re-dispatch sweep sends it once it is due.
     return message
@@ -150,29 +165,56 @@ def outbox_child_create(parent: OutboxMessage, *, kind: str, params: dict, key: 
         },
     )
     if created:
-        outbox_dispatch_on_commit([child.pk])
+        outbox_dispatch_on_commit([child])
     return child
 
 
-def outbox_dispatch_on_commit(message_ids: list[int], *, countdown: float | None = None) -> None:
-    transaction.on_commit(lambda: outbox_dispatch(message_ids, countdown=countdown))
+def outbox_dispatch_on_commit(messages: Sequence[OutboxMessage], *, countdown: float | None = None) -> None:
+    """After the commit, wake the drains of the lanes these new (or re-timed) rows are in."""
+    wakes = _wakes_for([m.kind for m in messages])
+    if wakes:
+        transaction.on_commit(lambda: outbox_wake(wakes, countdown=countdown))
 
 
-def outbox_dispatch(message_ids, *, countdown: float | None = None) -> int:
-    """Send one task per message. A broker that cannot be reached is not an error here: the
-    rows are committed and the re-dispatch sweep will send them. Returns how many were sent."""
-    from .tasks import outbox_process
+def outbox_lane_queue(lane: str) -> str:
+    """The broker queue a lane's drains are sent to: the hub lane on the default queue, the
+    calls lane on its own (workers: Procfile, docs/OPERATIONS.md)."""
+    return settings.ORDERHUB_CALLS_QUEUE if lane == LANE_CALLS else settings.CELERY_TASK_DEFAULT_QUEUE
+
+
+def _lane_batch(lane: str) -> int:
+    # A call out may take seconds: one per transaction, so its lock is never held for others.
+    return 1 if lane == LANE_CALLS else max(1, settings.ORDERHUB_OUTBOX_BATCH)
+
+
+def _wakes_for(kinds: Sequence[str], *, at_most: int | None = None) -> dict[str, int]:
+    """How many drains to wake per lane for rows of these kinds: enough to take them in
+    parallel batches, never more than ORDERHUB_OUTBOX_DRAINS (or `at_most`)."""
+    rows: dict[str, int] = {}
+    for kind in kinds:
+        lane = reaction_lane(kind)
+        rows[lane] = rows.get(lane, 0) + 1
+    cap = at_most if at_most is not None else settings.ORDERHUB_OUTBOX_DRAINS
+    return {lane: min(cap, math.ceil(n / _lane_batch(lane))) for lane, n in rows.items()}
+
+
+def outbox_wake(wakes: dict[str, int], *, countdown: float | None = None) -> int:
+    """Send `wakes[lane]` drain tasks for each lane. A broker that cannot be reached is not an
+    error here: the rows are committed and the re-dispatch sweep wakes the drains later.
+    Returns how many were sent."""
+    from .tasks import outbox_drain_task
 
     sent = 0
-    for message_id in message_ids:
-        try:
-            outbox_process.apply_async((message_id,), countdown=countdown)
-        except Exception as exc:  # any broker trouble; the sweep is the safety net
-            logger.warning(
-                "outbox: could not dispatch message %s (%s); the re-dispatch sweep will", message_id, type(exc).__name__
-            )
-            break
-        sent += 1
+    for lane, count in wakes.items():
+        for _ in range(count):
+            try:
+                outbox_drain_task.apply_async((lane,), queue=outbox_lane_queue(lane), countdown=countdown)
+            except Exception as exc:  # any broker trouble; the sweep is the safety net
+                logger.warning(
+                    "outbox: could not wake the %s lane (%s); the re-dispatch sweep will", lane, type(exc).__name__
+                )
+                return sent
+            sent += 1
     return sent
 
 
@@ -182,6 +224,9 @@ def _backoff_seconds(attempts: int) -> float:
     delay = min(cap, base * 2 ** max(0, attempts - 1))
     # Jitter spreads retries so a recovering carrier is not hit by every row at once.
     return random.uniform(delay / 2, delay)
+
+
+_OUTCOME_FIELDS = ["status", "attempts", "next_attempt_at", "last_error", "result", "done_at"]
 
 
 def outbox_deliver(message_id: int) -> str | None:
@@ -199,29 +244,108 @@ def outbox_deliver(message_id: int) -> str | None:
         now = timezone.now()
         if message.status != OutboxStatus.PENDING or message.next_attempt_at > now:
             return message.status
-        kind = reaction_kind(message.kind)
-        message.attempts += 1
-        try:
-            if kind is None:
-                raise ReactionFailed(f"unknown reaction kind {message.kind!r}")
-            with transaction.atomic():
-                result = kind.run(message)
-        except ReactionFailed as exc:
-            _fail(message, str(exc), now=now)
-        except ReactionRetryLater as exc:
-            _retry_or_fail(message, str(exc), now=now)
-        except Exception as exc:  # a bug or an unexpected outage: retried, and recorded
-            logger.exception("outbox: reaction %s of message %s raised", message.kind, message.pk)
-            _retry_or_fail(message, f"{type(exc).__name__}: {exc}", now=now)
-        else:
-            message.status = OutboxStatus.DONE
-            message.done_at = now
-            message.result = (result or "")[:2000]
-            message.last_error = ""
-        message.save(update_fields=["status", "attempts", "next_attempt_at", "last_error", "result", "done_at"])
+        _attempt(message, now=now)
+        message.save(update_fields=_OUTCOME_FIELDS)
         if message.status == OutboxStatus.DONE:
             outcome_tell(message)
         return message.status
+
+
+def outbox_deliver_due(lane: str, *, limit: int) -> int:
+    """Take up to `limit` due pending rows of a lane that no other worker holds (SKIP LOCKED)
+    and run them in one transaction, each reaction in its own savepoint, their outcomes written
+    by one UPDATE. Returns how many were taken."""
+    calls = reaction_kinds_calling_out()
+    in_lane = Q(kind__in=calls) if lane == LANE_CALLS else ~Q(kind__in=calls)
+    with transaction.atomic():
+        now = timezone.now()
+        messages = list(
+            OutboxMessage.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("event__order")
+            .filter(in_lane, status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "pk")[:limit]
+        )
+        if not messages:
+            return 0
+        # Reactions lock their order (an automatic approval is a transition): taken in order
+        # of the order, two drains never wait on each other's orders in a cycle.
+        messages.sort(key=lambda m: (m.event.order_id, m.next_attempt_at, m.pk))
+        if len(messages) == 1 or not _attempt_together(messages, now=now):
+            for message in messages:
+                _attempt(message, now=now)
+        if len(messages) == 1:
+            messages[0].save(update_fields=_OUTCOME_FIELDS)
+        else:
+            OutboxMessage.objects.bulk_update(messages, _OUTCOME_FIELDS)
+        outcomes_tell([m for m in messages if m.status == OutboxStatus.DONE])
+    return len(messages)
+
+
+def outbox_drain(lane: str, *, budget_seconds: float | None = None) -> int:
+    """The worker's side: deliver the lane's due rows batch after batch until none is left or
+    the time budget (ORDERHUB_OUTBOX_DRAIN_SECONDS) is spent; then one more drain is woken for
+    the rest, so other tasks queued behind this one get their turn. Returns how many rows it
+    took. Many drains may run at once: SKIP LOCKED gives each its own rows."""
+    budget = settings.ORDERHUB_OUTBOX_DRAIN_SECONDS if budget_seconds is None else budget_seconds
+    batch = _lane_batch(lane)
+    started = time.monotonic()
+    taken = 0
+    while True:
+        claimed = outbox_deliver_due(lane, limit=batch)
+        taken += claimed
+        if claimed < batch:
+            return taken
+        if time.monotonic() - started >= budget:
+            outbox_wake({lane: 1})
+            return taken
+
+
+def _attempt_together(messages: list[OutboxMessage], *, now) -> bool:
+    """Run a batch's reactions in one savepoint instead of one each (two statements fewer per
+    message). If any raises, all of it is rolled back and False returned: the caller runs them
+    again one savepoint each, so the one that raised is retried or failed alone. Safe because a
+    hub-lane reaction only writes this database and is idempotent (orders.outbox.kinds)."""
+    runs = []
+    for message in messages:
+        kind = reaction_kind(message.kind)
+        if kind is None:
+            return False
+        runs.append(kind.run)
+    try:
+        with transaction.atomic():
+            results = [run(message) for run, message in zip(runs, messages, strict=True)]
+    except Exception:
+        return False
+    for message, result in zip(messages, results, strict=True):
+        message.attempts += 1
+        message.status = OutboxStatus.DONE
+        message.done_at = now
+        message.result = (result or "")[:2000]
+        message.last_error = ""
+    return True
+
+
+def _attempt(message: OutboxMessage, *, now) -> None:
+    """Run the reaction of a locked, pending, due row and set its outcome on it (not saved)."""
+    kind = reaction_kind(message.kind)
+    message.attempts += 1
+    try:
+        if kind is None:
+            raise ReactionFailed(f"unknown reaction kind {message.kind!r}")
+        with transaction.atomic():
+            result = kind.run(message)
+    except ReactionFailed as exc:
+        _fail(message, str(exc), now=now)
+    except ReactionRetryLater as exc:
+        _retry_or_fail(message, str(exc), now=now)
+    except Exception as exc:  # a bug or an unexpected outage: retried, and recorded
+        logger.exception("outbox: reaction %s of message %s raised", message.kind, message.pk)
+        _retry_or_fail(message, f"{type(exc).__name__}: {exc}", now=now)
+    else:
+        message.status = OutboxStatus.DONE
+        message.done_at = now
+        message.result = (result or "")[:2000]
+        message.last_error = ""
 
 
 def _retry_or_fail(message: OutboxMessage, error: str, *, now) -> None:
@@ -231,7 +355,7 @@ def _retry_or_fail(message: OutboxMessage, error: str, *, now) -> None:
     delay = _backoff_seconds(message.attempts)
     message.last_error = error[:2000]
     message.next_attempt_at = now + timedelta(seconds=delay)
-    outbox_dispatch_on_commit([message.pk], countdown=delay)
+    outbox_dispatch_on_commit([message], countdown=delay)
 
 
 def _fail(message: OutboxMessage, error: str, *, now) -> None:
@@ -269,17 +393,22 @@ def _fail(message: OutboxMessage, error: str, *, now) -> None:
     outbox_enqueue_for_event(failure)
 
 
-def outbox_redispatch_due(*, limit: int = 500) -> int:
-    """Re-send pending rows whose time has passed by more than the grace period."""
+def outbox_redispatch_due(*, limit: int = 5000) -> int:
+    """The beat sweep: rows still pending past the grace period (a lost wake-up, a broker
+    restart, a killed worker) wake their lanes' drains again, a few per lane however many rows
+    wait, so a backlog is never re-sent row by row onto the queue it is waiting in. Returns how
+    many overdue rows it saw (at most `limit`)."""
     cutoff = timezone.now() - timedelta(seconds=settings.ORDERHUB_OUTBOX_GRACE_SECONDS)
-    ids = list(
-        OutboxMessage.objects.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=cutoff)
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
+    kinds = list(
+        OutboxMessage.objects.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=cutoff).values_list(
+            "kind", flat=True
+        )[:limit]
     )
-    if ids:
-        logger.info("outbox: re-dispatching %d pending messages", len(ids))
-    return outbox_dispatch(ids)
+    if kinds:
+        wakes = _wakes_for(kinds)
+        logger.info("outbox: %d messages overdue; waking %s", len(kinds), wakes)
+        outbox_wake(wakes)
+    return len(kinds)
 
 
 def outbox_retry(*, message_id: int, actor) -> OutboxMessage:
@@ -296,5 +425,5 @@ def outbox_retry(*, message_id: int, actor) -> OutboxMessage:
         ]
         message.done_at = None
         message.save(update_fields=["status", "attempts", "next_attempt_at", "last_error", "done_at"])
-        outbox_dispatch_on_commit([message.pk])
+        outbox_dispatch_on_commit([message])
     return message

@@ -163,7 +163,7 @@ class CeleryWorker:
                 f"--concurrency={concurrency}",
                 f"--hostname={self.name}@%h",
                 "--queues",
-                self.queue,
+                f"{self.queue},{self.queue}.calls",  # both lanes (config.settings.base.task_queues)
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",

@@ -10,10 +10,9 @@ The run, with a real Celery worker process (prefork, 4 processes) on a Redis of 
 3. 20 orders are shipped while Redis is down (their messages cannot even be sent);
 4. Redis is started again, empty; the rest are shipped;
 5. the test plays beat: it runs the re-dispatch sweep (grace 3 s here) every 2 s until no row
-   is pending, but only while Redis's queue is empty. The sweep cannot tell a message Redis
-   lost from one still waiting its turn behind a backlog, and re-sends both (harmless: the
-   copy finds its row done, or locked, or not yet due); waiting for the queue to drain keeps
-   the test about what was lost rather than about a backlog of copies.
+   is pending, but only while Redis's queue is empty. A message carries no row, only "the
+   calls lane has due rows": the sweep wakes a few drains, and they take every row whose
+   wake-up Redis lost; waiting for the queue to drain keeps the test about what was lost.
 
 The carrier answers by a plan per waybill (its carrier order id, `<order number>-S1`), so the
 outcome of each is known in advance: half succeed at once; a quarter get a 500 first and
@@ -83,7 +82,8 @@ def test_redis_restart_under_a_failing_carrier_loses_and_duplicates_no_upload(
     own_redis, broker, workers, make_order, users, warehouses, settings
 ):
     assert django_settings.ORDERHUB_OUTBOX_MAX_ATTEMPTS == 3  # the plans above count on it
-    _app, queue = broker
+    _app, _hub_queue = broker
+    queue = django_settings.ORDERHUB_CALLS_QUEUE  # the waybill upload calls out: the calls lane
     only_upload_rules()
     started = time.monotonic()
     orders = packed_orders(make_order, ORDERS)
@@ -108,7 +108,7 @@ def test_redis_restart_under_a_failing_carrier_loses_and_duplicates_no_upload(
         )
         for order in first:
             ship(order)
-        assert own_redis.queue_length(queue) == len(first)  # every message sent, none taken yet
+        assert own_redis.queue_length(queue) == len(first)  # every wake-up sent, none taken yet
 
         worker = workers("w1", pool="prefork", concurrency=WORKER_PROCESSES)
         wait_for(
@@ -120,15 +120,16 @@ def test_redis_restart_under_a_failing_carrier_loses_and_duplicates_no_upload(
         queued_at_the_kill = own_redis.queue_length(queue)
         own_redis.kill()
         pending_after_the_kill = uploads.filter(status=OutboxStatus.PENDING).count()
-        # Lost with Redis: what was queued; the worker holds at most a few.
-        assert queued_at_the_kill > 100 and pending_after_the_kill >= queued_at_the_kill
+        # Lost with Redis: the queued wake-ups; hundreds of rows now wait with none.
+        assert queued_at_the_kill > 0 and pending_after_the_kill > 100
 
         down_started = time.monotonic()
         for order in down:
             ship(order)  # committed; the message cannot be sent (logged, left to the sweep)
         down_seconds = time.monotonic() - down_started
         own_redis.start()
-        assert own_redis.queue_length(queue) == 0  # it came back empty
+        # It came back empty: at most the wake-ups of the drains that kept running meanwhile.
+        assert own_redis.queue_length(queue) <= WORKER_PROCESSES
         for order in rest:
             ship(order)
         shipped_seconds = time.monotonic() - started
@@ -178,7 +179,9 @@ def test_redis_restart_under_a_failing_carrier_loses_and_duplicates_no_upload(
     assert OrderEvent.objects.filter(action="ship").count() == ORDERS == Shipment.objects.count()
     assert set(Order.objects.values_list("state", flat=True)) == {"shipped"}
 
-    assert own_redis.starts == 2 and sweeps >= 1
+    # The sweep may have had nothing to do: drains keep taking due rows while Redis is down
+    # (they need only PostgreSQL), so rows whose wake-up was lost are often taken by them.
+    assert own_redis.starts == 2
     print(
         f"\n{ORDERS} uploads: {by_status[OutboxStatus.DONE]} done, {by_status[OutboxStatus.FAILED]} failed "
         f"with an alert; {calls} carrier calls, {failed_calls} failed ({failed_calls / calls:.0%}); "

@@ -7,7 +7,7 @@ transaction open, when the test kills it. Two ways to die:
 
 - "pool process": the OOM killer takes the prefork child that runs the task. The worker's main
   process sees it lost, and with `acks_late` and `reject_on_worker_lost` (orders.tasks
-  .outbox_process) hands the message back to the broker: a new child runs it again, no sweep.
+  .outbox_drain) hands the message back to the broker: a new child runs it again, no sweep.
 - "whole worker": the container dies (SIGKILL to the main process and its pool). The message is
   still unacknowledged in Redis, where it would wait for the visibility timeout (an hour); a new
   worker gets it through the outbox's re-dispatch sweep instead (grace 0 here).

@@ -45,12 +45,12 @@ def make_due(message: OutboxMessage) -> None:
 
 @pytest.mark.django_db
 def test_transition_writes_one_row_per_enabled_rule_and_dispatches_on_commit(
-    make_order, users, django_capture_on_commit_callbacks, monkeypatch
+    make_order, users, django_capture_on_commit_callbacks, monkeypatch, settings
 ):
     from orders import tasks
 
     sent = []
-    monkeypatch.setattr(tasks.outbox_process, "apply_async", lambda args, **kw: sent.append(args[0]))
+    monkeypatch.setattr(tasks.outbox_drain_task, "apply_async", lambda args, **kw: sent.append((args[0], kw["queue"])))
     order = make_order("allocated", cs_owner="cs2")
     reaction_rule(name="disabled", trigger="pack", cs_owner=True, enabled=False)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -61,7 +61,8 @@ def test_transition_writes_one_row_per_enabled_rule_and_dispatches_on_commit(
     assert all(m.status == OutboxStatus.PENDING for m in rows)
     assert len({m.idempotency_key for m in rows}) == 3
     assert len(callbacks) == 1
-    assert sorted(sent) == sorted(m.pk for m in rows)
+    # One wake-up per lane: the carrier call on the calls queue, the two others on the hub's.
+    assert sorted(sent) == [("calls", settings.ORDERHUB_CALLS_QUEUE), ("hub", settings.CELERY_TASK_DEFAULT_QUEUE)]
 
 
 @pytest.mark.django_db
@@ -166,17 +167,18 @@ def test_redispatch_sends_only_rows_past_the_grace_period(make_order, users, mon
 
     settings.ORDERHUB_OUTBOX_GRACE_SECONDS = 30
     sent = []
-    monkeypatch.setattr(tasks.outbox_process, "apply_async", lambda args, **kw: sent.append(args[0]))
+    monkeypatch.setattr(tasks.outbox_drain_task, "apply_async", lambda args, **kw: sent.append(args[0]))
     order = make_order("paid")
     event = order_transition(order.pk, "approve", actor=users["cs1"])
     message = OutboxMessage.objects.get(event=event)
     assert outbox_redispatch_due() == 0
     OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=31))
     assert outbox_redispatch_due() == 1
-    assert sent == [message.pk]
+    assert sent == ["hub"]
     outbox_deliver(message.pk)
     sent.clear()
     assert outbox_redispatch_due() == 0
+    assert sent == []
 
 
 @pytest.mark.django_db
@@ -188,7 +190,7 @@ def test_unreachable_broker_at_commit_loses_nothing(make_order, users, monkeypat
     def broker_down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(tasks.outbox_process, "apply_async", broker_down)
+    monkeypatch.setattr(tasks.outbox_drain_task, "apply_async", broker_down)
     order = make_order("paid", cs_owner="cs2")
     with django_capture_on_commit_callbacks(execute=True):
         event = order_transition(order.pk, "approve", actor=users["cs1"])
@@ -240,3 +242,119 @@ def test_notify_can_also_email_each_recipient(make_order, users, mailoutbox):
     assert outbox_deliver(email.pk) == OutboxStatus.DONE
     (mail,) = mailoutbox
     assert mail.to == ["cs2@example.com"] and order.number in mail.subject
+
+
+def _rows(event, kind: str, count: int, *, due=None, tag: str = "") -> list[OutboxMessage]:
+    due = due or timezone.now() - timedelta(seconds=1)
+    return OutboxMessage.objects.bulk_create(
+        OutboxMessage(event=event, kind=kind, idempotency_key=f"test:{kind}:{tag}{i}", next_attempt_at=due)
+        for i in range(count)
+    )
+
+
+@pytest.mark.django_db
+def test_a_drain_takes_its_lanes_due_rows_in_batches_each_once(
+    make_order, users, test_kinds, settings, django_assert_max_num_queries
+):
+    from orders.outbox.services import outbox_drain
+
+    settings.ORDERHUB_OUTBOX_BATCH = 20
+    event = order_transition(make_order("paid").pk, "approve", actor=users["cs1"])
+    OutboxMessage.objects.filter(event=event).delete()
+    reaction_kind_register(ReactionKind("test_call", "calls out", _count_calls, no_params, calls_out=True))
+    hub = _rows(event, "test_count", 45)
+    calls = _rows(event, "test_call", 3)
+    (later,) = (m.pk for m in _rows(event, "test_count", 1, due=timezone.now() + timedelta(minutes=5), tag="later"))
+
+    # Three transactions of at most 20 rows, a handful of statements each: not 13 per message.
+    with django_assert_max_num_queries(3 * 8):
+        assert outbox_drain("hub") == 45
+    assert sorted(CALLS) == sorted(m.pk for m in hub)
+    assert set(OutboxMessage.objects.filter(pk__in=[m.pk for m in hub]).values_list("status", flat=True)) == {"done"}
+    # Not the calls lane's, not what is not due yet.
+    assert not OutboxMessage.objects.filter(pk__in=[m.pk for m in calls]).exclude(status="pending").exists()
+    assert OutboxMessage.objects.get(pk=later).status == "pending"
+    assert outbox_drain("hub") == 0
+    assert len(CALLS) == 45
+
+    assert outbox_drain("calls") == 3
+    assert set(OutboxMessage.objects.filter(pk__in=[m.pk for m in calls]).values_list("status", flat=True)) == {"done"}
+    assert len(CALLS) == 48
+
+
+@pytest.mark.django_db
+def test_a_reaction_that_raises_in_a_batch_leaves_the_others_done(make_order, users, test_kinds):
+    from orders.outbox.services import outbox_drain
+
+    def explode(message):
+        CALLS.append(message.pk)
+        raise RuntimeError("a bug in one reaction")
+
+    reaction_kind_register(ReactionKind("test_explode", "explodes", explode, no_params))
+    event = order_transition(make_order("paid").pk, "approve", actor=users["cs1"])
+    OutboxMessage.objects.filter(event=event).delete()
+    good = _rows(event, "test_count", 3)
+    (bad,) = _rows(event, "test_explode", 1)
+    assert outbox_drain("hub") == 4
+    bad.refresh_from_db()
+    assert bad.status == OutboxStatus.PENDING and bad.attempts == 1 and "a bug in one reaction" in bad.last_error
+    assert bad.next_attempt_at > timezone.now() - timedelta(seconds=1)
+    assert set(OutboxMessage.objects.filter(pk__in=[m.pk for m in good]).values_list("status", flat=True)) == {"done"}
+
+
+@pytest.mark.django_db
+def test_a_drain_past_its_budget_wakes_another_for_the_rest(make_order, users, test_kinds, settings, monkeypatch):
+    from orders import tasks
+    from orders.outbox.services import outbox_drain
+
+    woken = []
+    monkeypatch.setattr(tasks.outbox_drain_task, "apply_async", lambda args, **kw: woken.append(args[0]))
+    settings.ORDERHUB_OUTBOX_BATCH = 5
+    event = order_transition(make_order("paid").pk, "approve", actor=users["cs1"])
+    OutboxMessage.objects.filter(event=event).delete()
+    _rows(event, "test_count", 12)
+    assert outbox_drain("hub", budget_seconds=0) == 5
+    assert woken == ["hub"]
+    assert OutboxMessage.objects.filter(status="pending").count() == 7
+
+
+@pytest.mark.django_db
+def test_a_backlog_wakes_a_few_drains_not_one_task_per_row(make_order, users, test_kinds, settings, monkeypatch):
+    """The sweep after a broker outage: thousands of overdue rows, a handful of wake-ups."""
+    from orders import tasks
+
+    woken = []
+    monkeypatch.setattr(tasks.outbox_drain_task, "apply_async", lambda args, **kw: woken.append(args[0]))
+    settings.ORDERHUB_OUTBOX_DRAINS = 3
+    event = order_transition(make_order("paid").pk, "approve", actor=users["cs1"])
+    OutboxMessage.objects.filter(event=event).delete()
+    _rows(event, "test_count", 1500, due=timezone.now() - timedelta(minutes=5))
+    _rows(event, "test_busy", 40, due=timezone.now() - timedelta(minutes=5))
+    assert outbox_redispatch_due() == 1540
+    assert sorted(woken) == ["calls"] * 3 + ["hub"] * 3
+    woken.clear()
+    assert outbox_redispatch_due() == 1540  # still waiting: the same few, never the backlog
+    assert len(woken) == 6
+
+
+@pytest.mark.django_db
+def test_an_outcome_listener_that_raises_in_a_batch_loses_no_outcome(make_order, users, test_kinds, monkeypatch):
+    from orders.outbox import listeners
+    from orders.outbox.services import outbox_drain
+
+    told = []
+
+    def picky(message, status, error):
+        told.append(message.pk)
+        if message.params.get("bad"):
+            raise ValueError("a listener's bug")
+
+    monkeypatch.setattr(listeners, "_outcome_listeners", [picky])
+    event = order_transition(make_order("paid").pk, "approve", actor=users["cs1"])
+    OutboxMessage.objects.filter(event=event).delete()
+    rows = _rows(event, "test_count", 3)
+    OutboxMessage.objects.filter(pk=rows[1].pk).update(params={"bad": True})
+    assert outbox_drain("hub") == 3
+    assert set(OutboxMessage.objects.filter(pk__in=[m.pk for m in rows]).values_list("status", flat=True)) == {"done"}
+    # Tried together first, then one by one after the bug.
+    assert sorted(told[-3:]) == sorted(m.pk for m in rows)
