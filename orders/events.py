@@ -1,9 +1,10 @@
 """Event types and the one factory that writes an order's timeline.
 
 An event is a fact in the past tense; it is written in the same transaction as the change it
-records, only through `order_event_build` (a batch import saves many at once) and
-`order_event_create` (one). Every saved batch goes to `order_events_recorded`, so the apps'
-event listeners hear of an import's events as of a single transition's.
+records, only through `order_event_build` (a batch import saves many at once, a transition saves
+its one with the order's row: services/order_rows.py) and `order_event_create` (one). Every
+saved batch goes to `order_events_recorded`, so the apps' event listeners hear of an import's
+events as of a single transition's.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
-from ..events import GIFT_NOT_FOLLOWED, order_event_create
+from ..events import GIFT_NOT_FOLLOWED, order_event_build, order_event_create, order_events_recorded
 from ..exceptions import (
     ActionNotPermitted,
     DatabaseUnavailable,
@@ -250,9 +250,9 @@ def _apply(
     if "warehouse" in clean:
         order.warehouse = clean["warehouse"]
         fields.append("warehouse")
-    order_save_locked(order, update_fields=fields, actor=actor, at=now)
-
-    event = order_event_create(
+    # The event is built from the order as changed and saved with it: one statement on
+    # PostgreSQL for the row, its history row and its event.
+    event = order_event_build(
         order=order,
         action=transition.action,
         from_state=from_state,
@@ -261,6 +261,8 @@ def _apply(
         note=note,
         data={**(event_data or {}), **_event_data(clean)},
     )
+    order_save_locked(order, update_fields=fields, actor=actor, at=now, event=event)
+    order_events_recorded([event])
     if "tracking_number" in clean:
         Shipment.objects.create(
             order=order,

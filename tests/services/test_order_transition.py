@@ -362,3 +362,28 @@ def test_nested_variant_moves_several_orders_in_one_transaction(make_order, user
         for order in sorted([first, second], key=lambda o: o.pk):
             order_transition_in_transaction(order.pk, "approve", actor=users["cs1"])
     assert set(Order.objects.filter(pk__in=[first.pk, second.pk]).values_list("state", flat=True)) == {"reviewed"}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_move_locks_then_writes_its_row_history_and_event_in_one_statement(make_order, users):
+    """The measured hot path (bench/transition.py): after the lock, the order's UPDATE, its
+    history row and its event are one statement on PostgreSQL; the outbox rows follow."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    order = make_order("paid")
+    with CaptureQueriesContext(connection) as queries:
+        event = order_transition(order.pk, "approve", actor=users["cs1"], expected_version=order.version)
+    touching = [
+        q["sql"]
+        for q in queries.captured_queries
+        if any(table in q["sql"] for table in ('"orders_order"', '"orders_orderevent"', '"orders_historicalorder"'))
+    ]
+    assert len(touching) == 2, touching
+    lock, write = touching
+    assert lock.startswith("SELECT") and "FOR UPDATE" in lock
+    assert write.startswith("WITH changed AS (UPDATE") and '"orders_historicalorder"' in write
+    assert '"orders_orderevent"' in write
+    assert OrderEvent.objects.get(pk=event.pk).order_version == order.version + 1
+    assert Order.objects.get(pk=order.pk).history.filter(history_type="~", version=order.version + 1).count() == 1

@@ -14,9 +14,10 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import OperationalError, connection, transaction
+from django.db import DatabaseError, OperationalError, connection, transaction
 from django.utils import timezone
 
+from orders.events import order_event_build
 from orders.models import HubSettings, Order, OrderEvent
 from orders.services import sql
 from orders.services.shops import shop_default_for_channel
@@ -34,8 +35,8 @@ DIALECTS = [
 # Statements Django's query log sees, per call. PostgreSQL's COPY runs on the driver's own
 # cursor, beside the log: its rows_insert is the one key query plus the COPY.
 QUERIES = {
-    sql_postgresql: {"rows_insert": 1, "order_update_with_history": 1, "order_lock_row": 1},
-    sql_sqlite: {"rows_insert": 1, "order_update_with_history": 2, "order_lock_row": 1},
+    sql_postgresql: {"rows_insert": 1, "order_update_with_history": 1, "with_event": 1, "order_lock_row": 1},
+    sql_sqlite: {"rows_insert": 1, "order_update_with_history": 2, "with_event": 3, "order_lock_row": 1},
 }
 
 
@@ -207,6 +208,65 @@ def test_order_update_with_history_writes_the_row_and_its_history_row(
     assert last.history_change_reason is None
     # The history row is a copy of the row as saved.
     assert {name: getattr(last, name) for name in TRACKED} == {name: getattr(stored, name) for name in TRACKED}
+
+
+@pytest.mark.parametrize("who", ["cs1", None])
+def test_order_update_with_history_saves_the_event_with_the_change(
+    dialect, who, make_order, users, django_assert_num_queries
+):
+    """A transition's whole write: the row, its history row and the event that records it (on
+    PostgreSQL one statement); the event's key is set on it as on a saved one."""
+    order = make_order(State.PAID)
+    actor = users[who] if who else None
+    at = timezone.now() + timedelta(seconds=7)
+    update_fields = ["state", "version", "updated_by", "updated_at", "state_changed_at"]
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        locked.approve()
+        locked.version += 1
+        locked.updated_by = actor
+        locked.updated_at = locked.state_changed_at = at
+        event = order_event_build(
+            order=locked,
+            action="approve",
+            from_state=State.PAID,
+            actor=actor,
+            occurred_at=at,
+            note="审核通过 / approved",
+            data={"rule": 7, "lines": [{"sku": "茶-01", "qty": 2}], "gift": None},
+        )
+
+        with django_assert_num_queries(QUERIES[dialect]["with_event"]):
+            dialect.order_update_with_history(locked, update_fields, actor=actor, at=at, event=event)
+
+    assert event.pk and not event._state.adding and event._state.db == "default"
+    stored_event = OrderEvent.objects.get(pk=event.pk)
+    assert columns_of(stored_event) == columns_of(event)
+    assert (stored_event.to_state, stored_event.order_version) == (State.REVIEWED, order.version + 1)
+    stored = Order.objects.get(pk=order.pk)
+    assert (stored.state, stored.version, stored.updated_by, stored.updated_at) == (
+        State.REVIEWED,
+        order.version + 1,
+        actor,
+        at,
+    )
+    last = HistoricalOrder.objects.filter(id=order.pk).order_by("history_id").last()
+    assert (last.history_type, last.history_date, last.history_user_id) == ("~", at, actor.pk if actor else None)
+    assert {name: getattr(last, name) for name in TRACKED} == {name: getattr(stored, name) for name in TRACKED}
+
+
+def test_order_update_with_history_of_a_missing_row_raises_and_keeps_no_event(dialect, make_order):
+    order = make_order(State.PAID)
+    events_before = OrderEvent.objects.count()
+    at = timezone.now()
+    with pytest.raises((RuntimeError, DatabaseError)), transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        locked.pk = locked.id = 10**9  # no such row
+        locked.version += 1
+        event = order_event_build(order=locked, action="approve", from_state=State.PAID, actor=None, occurred_at=at)
+        dialect.order_update_with_history(locked, ["version"], actor=None, at=at, event=event)
+    assert OrderEvent.objects.count() == events_before
+    assert Order.objects.get(pk=order.pk).version == order.version
 
 
 # --- order_lock_row ----------------------------------------------------------------------------

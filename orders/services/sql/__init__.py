@@ -7,7 +7,8 @@ objects, the same history rows, a lock that excludes other writers.
 tests/services/test_sql_dialects.py runs the same assertions on both.
 
     rows_insert(model, objs)                                     new rows, keys set on objs
-    order_update_with_history(order, update_fields, actor=, at=) UPDATE + its history row
+    order_update_with_history(order, update_fields, actor=, at=[, event=])
+                                                                 UPDATE + its history row (+ event)
     order_lock_row(order_id) -> Order | None                     lock and read one order
 
 The dialect is chosen by the connection's vendor at each call (an attribute read), so a
@@ -24,7 +25,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Model
 
-from ...models import Order
+from ...models import Order, OrderEvent
 from . import postgresql, sqlite
 
 __all__ = ["order_lock_row", "order_update_with_history", "rows_insert"]
@@ -40,10 +41,15 @@ def rows_insert(model: type[Model], objs: list[Any]) -> None:
     _dialect().rows_insert(model, objs)
 
 
-def order_update_with_history(order: Order, update_fields: list[str], *, actor: Any, at: datetime) -> None:
+def order_update_with_history(
+    order: Order, update_fields: list[str], *, actor: Any, at: datetime, event: OrderEvent | None = None
+) -> None:
     """UPDATE `update_fields` of the (locked) order's row and append its simple-history row
-    ("~", user `actor`, time `at`), instead of simple-history's post_save row."""
-    _dialect().order_update_with_history(order, update_fields, actor=actor, at=at)
+    ("~", user `actor`, time `at`), instead of simple-history's post_save row. With `event`
+    (the unsaved OrderEvent that records the change, from orders.events.order_event_build),
+    insert it as well and set its key: on PostgreSQL in the same statement. No save signals
+    are sent for it, as for rows_insert."""
+    _dialect().order_update_with_history(order, update_fields, actor=actor, at=at, event=event)
 
 
 def order_lock_row(order_id: int) -> Order | None:

@@ -12,15 +12,15 @@ from typing import Any
 from django.db import connection
 from django.db.models import Model
 
-from ...models import Order
-from .common import TRACKED_COLUMNS, HistoricalOrder, order_lock_statement
+from ...models import Order, OrderEvent
+from .common import TRACKED_COLUMNS, HistoricalOrder, order_lock_row_fetch
 
 
 def rows_insert(model: type[Model], objs: list[Any]) -> None:
     model._default_manager.bulk_create(objs, batch_size=1000)
 
 
-def order_update_with_history(order: Order, update_fields: list[str], *, actor, at) -> None:
+def order_update_with_history(order: Order, update_fields: list[str], *, actor, at, event=None) -> None:
     # simple-history's own post_save row is skipped: the one below carries the event's user
     # and time, as PostgreSQL's statement does.
     order.skip_history_when_saving = True
@@ -40,9 +40,9 @@ def order_update_with_history(order: Order, update_fields: list[str], *, actor, 
             f"SELECT {tracked}, %s, '~', %s FROM {quote(Order._meta.db_table)} WHERE id = %s",
             [history_date, actor.pk if actor is not None else None, order.pk],
         )
+    if event is not None:
+        rows_insert(OrderEvent, [event])
 
 
 def order_lock_row(order_id: int) -> Order | None:
-    sql, params = order_lock_statement()
-    found = list(Order.objects.raw(sql, [*params, order_id]))
-    return found[0] if found else None
+    return order_lock_row_fetch(order_id)
