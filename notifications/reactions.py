@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy
 
 from integrations.chat.base import ChatGiveUp, ChatRetryLater, RobotConfig, chat_send
 from orders.outbox.kinds import ReactionFailed, ReactionKind, ReactionRetryLater
-from orders.outbox.services import outbox_child_create
+from orders.outbox.services import outbox_batch_memo, outbox_child_create
 
 from .models import ChatDelivery, ChatRobot
 from .services import chat_text, notification_recipients, notification_text, notifications_create
@@ -40,15 +40,22 @@ def notify(message) -> str:
     message's parameters, written from the rule's notify action with the event."""
     params = message.params or {}
     event = message.event
-    users = notification_recipients(
-        order=event.order,
-        actor_id=event.actor_id,
-        cs_owner=bool(params.get("cs_owner")),
-        role=params.get("role") or "",
-        user_ids=params.get("users") or (),
-    )
+    order = event.order
+    cs_owner = bool(params.get("cs_owner"))
+    role = params.get("role") or ""
+    user_ids = tuple(params.get("users") or ())
+    # Whom a rule names depends on the shop (brand visibility), the owner and the actor only:
+    # a batch of notices asks the database once per combination.
+    key = (order.shop_id, order.cs_owner_id if cs_owner else None, role, user_ids, event.actor_id)
+    recipients = outbox_batch_memo("notify.recipients")
+    users = recipients.get(key)
+    if users is None:
+        users = recipients[key] = notification_recipients(
+            order=order, actor_id=event.actor_id, cs_owner=cs_owner, role=role, user_ids=user_ids
+        )
     notified = notifications_create(message=message, users=users, extra=params.get("message") or "")
-    robots = list(ChatRobot.objects.filter(pk__in=params.get("robots") or (), enabled=True).order_by("pk"))
+    robot_ids = params.get("robots") or ()
+    robots = list(ChatRobot.objects.filter(pk__in=robot_ids, enabled=True).order_by("pk")) if robot_ids else []
     if robots:
         title, text = chat_text(event)
         for robot in robots:

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone, translation
 
 from orders.models import OrderEvent
+from orders.outbox.services import outbox_batch_bulk_create
 from orders.permissions import role_of
 from orders.selectors import user_list_seeing_order
 from orders.services.dispatch import dispatch_promise_text_for_event
@@ -121,5 +122,6 @@ def notifications_create(*, message, users, extra: str = "") -> int:
         )
         for user in users
     ]
-    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    # With the other notices of the outbox batch, in one INSERT when it runs as one.
+    outbox_batch_bulk_create(Notification, rows, ignore_conflicts=True)
     return len(rows)
