@@ -20,9 +20,17 @@ _ENV_SECRETS = {"shopify": "SHOPIFY_WEBHOOK_SECRET", "wms": "WMS_WEBHOOK_SECRET"
 
 def webhook_secrets(kind: str) -> list[str]:
     """The environment's secret for this kind of sender, then every enabled one in the admin."""
-    secrets = [getattr(settings, _ENV_SECRETS[kind], "")]
-    secrets += list(WebhookSource.objects.filter(kind=kind, enabled=True).values_list("secret", flat=True))
-    return [s for s in secrets if s]
+    return webhook_secrets_with(kind, webhook_secrets_stored(kind))
+
+
+def webhook_secrets_stored(kind: str) -> list[str]:
+    """The enabled secrets of this kind of sender in the admin (a caller may keep them a while)."""
+    return list(WebhookSource.objects.filter(kind=kind, enabled=True).values_list("secret", flat=True))
+
+
+def webhook_secrets_with(kind: str, stored: list[str]) -> list[str]:
+    """The environment's secret (read now), then `stored`, without empty ones."""
+    return [s for s in (getattr(settings, _ENV_SECRETS[kind], ""), *stored) if s]
 
 
 def hmac_sha256(secret: str, body: bytes) -> bytes:

@@ -382,6 +382,12 @@ class Order(FSMModelMixin, OrderTransitions, models.Model):
             "role_changed_at",
             "contested_until",
         ],
+        # The history is read by order (its `id`, the timeline) and time, never by these: their
+        # indexes only cost every transition and import a write each (bench/import_orders.py).
+        no_db_index=[
+            *("number", "shop", "warehouse", "cs_owner"),
+            *("main_order", "split_from", "merged_into", "updated_by"),
+        ],
     )
 
     class Meta:

@@ -8,6 +8,8 @@ address whose province is none of them can be named as unparseable.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from django.utils.translation import gettext_lazy as _
 
 # code: (Chinese short name, English name, other spellings channels send)
@@ -73,6 +75,7 @@ _SPELLINGS: list[tuple[str, str]] = sorted(
 _BY_CODE = {_normal(code): code for code in PROVINCES}
 
 
+@lru_cache(maxsize=4096)  # a few dozen spellings, read for every order an import or rule checks
 def province_of(text: str | None) -> str | None:
     """The province code of what a channel wrote ("广东省" / "Guangdong Province" / "GD" → "GD"),
     or None when it names no province we know."""

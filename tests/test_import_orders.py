@@ -503,3 +503,29 @@ def test_order_intake_finds_an_order_created_between_its_look_up_and_its_insert(
     )
     assert (result.outcome, result.actions, result.order.pk) == ("updated", ("pay",), order.pk)
     assert Order.objects.count() == 1 and len(calls) == 2
+
+
+@pytest.mark.django_db
+def test_a_bad_row_at_the_end_of_a_big_file_is_named_and_nothing_is_written(tmp_path, make_order):
+    """Thousands of good rows, then one bad one: the import names that row and writes nothing,
+    not even the batches before it (every row is checked before the one transaction)."""
+    existing = make_order("submitted", channel="taobao", external_id="TB-BIG-0")
+    before = database_state()
+    rows = [
+        TAOBAO_HEADER,
+        "TB-BIG-0,b,10.00,买家已付款，等待卖家发货,刘芳,,,139,2026-01-28 14:05:00,2026-01-28 14:06:00,",
+    ]
+    address = "浙江省 杭州市 余杭区 文一西路 {n} 号"
+    rows += [
+        f"TB-BIG-{n},b,{10 + n % 90}.00,等待买家付款,刘芳,{address.format(n=n)},,139,2026-01-28 14:05:00,,"
+        for n in range(1, 2500)
+    ]
+    rows.append("TB-BIG-LAST,b,12.3.4,等待买家付款,刘芳,,,139,2026-01-28 14:05:00,,")
+    message, report = run_failing(write(tmp_path / "big.csv", "\n".join(rows)), "taobao", "--batch-size", "500")
+    assert report.splitlines() == [
+        "big.csv: these rows cannot be imported (1 problem(s)):",
+        "  row 2502, 买家实付: “12.3.4” is not an amount.",
+    ]
+    assert "1 problem(s) in 1 of 2501 rows" in message and "Nothing was imported" in message
+    assert database_state() == before
+    assert Order.objects.get(pk=existing.pk).state == "submitted"

@@ -30,16 +30,21 @@ so Shopify's retry gets the same answer until someone has sorted the order out.
 from __future__ import annotations
 
 import logging
+import time
 
+from django.conf import settings
+from django.db.models.signals import post_delete, post_save
 from django.http import JsonResponse
 
 from orders.exceptions import OrderError
 from orders.models import Shop
 from orders.plugins import hub_extensions
+from orders.services.shops import shop_default_for_channel
 from orders.states import Channel
 
+from ..models import WebhookSource
 from ..services.shopify import DELIVERY_ID_MAX, SOURCE, shopify_order_receive
-from ..signing import signature_matches_base64, signed_webhook, webhook_secrets
+from ..signing import signature_matches_base64, signed_webhook, webhook_secrets_stored, webhook_secrets_with
 from .shopify import SHOPIFY_ORDER_TOPICS, ShopifyPayloadError
 
 logger = logging.getLogger(__name__)
@@ -65,34 +70,61 @@ def _error(message: str, status: int, field: str = "") -> JsonResponse:
     return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
 
 
-def _shop_and_secrets(domain: str) -> tuple[Shop | None, list[str]]:
-    """The shop that sent the webhook and the secrets its signature may use.
+# Who sent a delivery is operations' configuration (the shops, the webhook sources), read on
+# every delivery: each process keeps what it read for ORDERHUB_RULES_CACHE_SECONDS, like the
+# rules (a save or delete in this process clears it at once; other processes see it within the
+# TTL). The SHOPIFY_WEBHOOK_SECRET setting is read on every delivery.
+_senders: dict[str, tuple[float, Shop | None, list[str], Shop | None]] = {}
+
+
+def shopify_senders_cache_clear(**_kwargs) -> None:
+    _senders.clear()
+
+
+for _model in (Shop, WebhookSource):
+    post_save.connect(shopify_senders_cache_clear, sender=_model, dispatch_uid=f"shopify-senders-{_model.__name__}")
+    post_delete.connect(shopify_senders_cache_clear, sender=_model, dispatch_uid=f"shopify-senders-{_model.__name__}")
+
+
+def _shop_and_secrets(domain: str) -> tuple[Shop | None, list[str], Shop | None]:
+    """The shop that sent the webhook, the secrets its signature may use, and the shop its
+    orders go to.
 
     `X-Shopify-Shop-Domain` names the store ("brand-a.myshopify.com"): an active Shopify shop
     with that shop id on the channel is the order's shop, and a secret of its own is the only
     one accepted for it (one brand's secret never signs for another). A shop without its own
     secret, or a domain no shop has (or none given), is checked against the channel's secrets
     (SHOPIFY_WEBHOOK_SECRET and the enabled Shopify webhook sources); the unknown domain's
-    orders go to the channel's default shop (shop None)."""
+    orders go to the channel's default shop."""
     domain = (domain or "").strip().lower()
-    shop = None
-    if domain:
-        shop = (
-            Shop.objects.filter(channel=Channel.SHOPIFY, external_shop_id__iexact=domain, is_active=True)
-            .select_related("brand")
-            .first()
-        )
-        if shop is None:
-            logger.info("shopify: no shop has the domain %s: the channel's default shop takes its orders", domain)
+    ttl = settings.ORDERHUB_RULES_CACHE_SECONDS
+    now = time.monotonic()
+    cached = _senders.get(domain)
+    if cached is not None and now - cached[0] < ttl:
+        _at, shop, stored, default = cached
+    else:
+        shop = None
+        if domain:
+            shop = (
+                Shop.objects.filter(channel=Channel.SHOPIFY, external_shop_id__iexact=domain, is_active=True)
+                .select_related("brand")
+                .first()
+            )
+        stored = [] if shop is not None and shop.webhook_secret else webhook_secrets_stored(SOURCE)
+        default = shop_default_for_channel(Channel.SHOPIFY) if shop is None else None
+        if ttl > 0:
+            _senders[domain] = (now, shop, stored, default)
+    if shop is None and domain:
+        logger.info("shopify: no shop has the domain %s: the channel's default shop takes its orders", domain)
     if shop is not None and shop.webhook_secret:
-        return shop, [shop.webhook_secret]
-    return shop, webhook_secrets(SOURCE)
+        return shop, [shop.webhook_secret], shop
+    return shop, webhook_secrets_with(SOURCE, stored), shop or default
 
 
 @signed_webhook
 def shopify_orders_webhook(request, **kwargs):
     body = request.body
-    shop, secrets = _shop_and_secrets(request.headers.get("X-Shopify-Shop-Domain", ""))
+    shop, secrets, orders_shop = _shop_and_secrets(request.headers.get("X-Shopify-Shop-Domain", ""))
     if not secrets:
         logger.warning("shopify: a webhook arrived but no Shopify webhook secret is configured")
         return _error("bad signature", 401)
@@ -111,7 +143,7 @@ def shopify_orders_webhook(request, **kwargs):
     if not delivery_id or len(delivery_id) > DELIVERY_ID_MAX:
         return _error("missing or malformed X-Shopify-Webhook-Id", 400, "X-Shopify-Webhook-Id")
     try:
-        receipt = shopify_order_receive(body=body, topic=topic, delivery_id=delivery_id, shop=shop)
+        receipt = shopify_order_receive(body=body, topic=topic, delivery_id=delivery_id, shop=orders_shop)
     except ShopifyPayloadError as exc:
         return _error(exc.message, 400, exc.field)
     except OrderError as exc:

@@ -49,6 +49,10 @@ from orders.states import Channel
 from ..channels.csv_import import ImportFile, ImportFileError, ImportRow, RowError, import_file_read
 
 CHECK_CHUNK = 2000
+# Rows per batch of the import: each batch costs a few statements and a pass of the rules and the
+# exception checks whatever its size, so fewer, bigger batches import faster (bench/import_orders.py:
+# 5000 took a tenth less than 1000 did, of this process's time and of the database's).
+IMPORT_BATCH_SIZE = 5000
 
 
 class ImportProgress(Protocol):
@@ -202,7 +206,7 @@ def _check_against_hub(
 
 
 def orders_import_apply(
-    *, check: OrdersImportCheck, batch_size: int = 1000, progress: ImportProgress | None = None
+    *, check: OrdersImportCheck, batch_size: int = IMPORT_BATCH_SIZE, progress: ImportProgress | None = None
 ) -> OrdersImportResult:
     """Phase 2: import the checked rows in one transaction, `batch_size` rows at a time. Raises
     OrdersImportRefused (everything rolled back) if the hub changed in between."""
@@ -266,7 +270,7 @@ def orders_import_file(
     path: Path,
     channel: str | None,
     shop_code: str | None = None,
-    batch_size: int = 1000,
+    batch_size: int = IMPORT_BATCH_SIZE,
     progress: ImportProgress | None = None,
 ) -> OrdersImportResult:
     """Check the file, then import it: both phases, all rows or none."""

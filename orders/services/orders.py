@@ -40,6 +40,7 @@ from .locking import order_check_version, order_lock
 from .order_exceptions import order_address_exception_settle
 from .order_rows import order_save_locked
 from .shops import shop_for_order
+from .sql.history_steps import order_history_steps_insert
 
 EDITABLE_DETAILS = ("cs_owner", "priority", "buyer_email", "buyer_phone")
 
@@ -123,6 +124,7 @@ def order_create_in_transaction(
     tax_amount=Decimal("0"),
     buyer_remark: str = "",
     lines_must_add_up: bool = True,
+    external_id_checked: bool = False,
     **shipping,
 ) -> Order:
     """The same, joining the caller's transaction (intake creates and pays in one). A gift
@@ -130,7 +132,10 @@ def order_create_in_transaction(
     (dicts of orders.services.lines.LINE_FIELDS) are written with the order; they, the
     shipping fee and the tax must add up to the amount unless `lines_must_add_up` is False (a
     webhook: the buyer has paid what the channel says), when the mismatch is recorded on the
-    `created` event for the intake to raise."""
+    `created` event for the intake to raise. `external_id_checked`: the caller has just looked
+    the channel's order id up in this transaction and found nothing (the intake, under lock), so
+    it is not looked up again; a creation of the same order that commits in between still fails
+    the INSERT (the unique constraint: IntegrityError, which the intake's callers retry)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("order_create_in_transaction needs an open transaction")
     if actor is not None and not actor.has_perm("orders.add_order"):
@@ -159,7 +164,11 @@ def order_create_in_transaction(
     if cs_owner is not None:
         _check_cs_owner(cs_owner)
     external_id = (external_id or "").strip()
-    if external_id and Order.objects.filter(channel=channel, external_id=external_id).exists():
+    if (
+        external_id
+        and not external_id_checked
+        and Order.objects.filter(channel=channel, external_id=external_id).exists()
+    ):
         raise _already_in_hub(channel, external_id)
     now = timezone.now()
     # The operations rules decide what a new order gets (e.g. the priority lane for high value):
@@ -186,8 +195,14 @@ def order_create_in_transaction(
         **{name: (value or "").strip() for name, value in shipping.items()},
     )
     plans = IntakePlans([order])
-    order._history_user = actor
-    order.save()
+    # Its "+" history row copied from the row as saved, by the database (simple-history's
+    # post_save row rebuilds its history manager on every save: a tenth of a webhook's time).
+    order.skip_history_when_saving = True
+    try:
+        order.save()
+    finally:
+        del order.skip_history_when_saving
+    order_history_steps_insert([(order.pk, "+", order.state, order.version)], at=now, user=actor)
     OrderLine.objects.bulk_create(order_lines_build(order, clean_lines))
     created = order_event_create(
         order=order,

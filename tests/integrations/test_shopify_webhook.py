@@ -503,3 +503,34 @@ def test_a_bad_line_item_is_400_naming_it_and_changes_nothing(client, line, fiel
     assert response.status_code == 400, response.content
     assert response.json()["field"] == field
     assert database_state() == {"orders": [], "events": 0, "history": 0, "outbox": 0, "deliveries": 0}
+
+
+@pytest.mark.django_db
+def test_who_sent_a_delivery_is_kept_a_while_and_forgotten_when_operations_change_it(client, settings):
+    """The shop and the admin's secrets are read once per ORDERHUB_RULES_CACHE_SECONDS: a
+    delivery after the first asks the database for neither; disabling a secret in the admin
+    refuses its deliveries at once (the save clears what this process kept)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.ORDERHUB_RULES_CACHE_SECONDS = 60
+    settings.SHOPIFY_WEBHOOK_SECRET = ""
+    source = WebhookSource.objects.create(kind="shopify", name="store", secret="admin-secret")
+    first = shopify_body(shopify_order())
+    assert (
+        post(client, body=first, HTTP_X_SHOPIFY_HMAC_SHA256=shopify_signature(first, "admin-secret")).status_code == 200
+    )
+    second = shopify_body(shopify_order(id=820982911946154509, name="#1002"))
+    with CaptureQueriesContext(connection) as queries:
+        response = post(client, body=second, HTTP_X_SHOPIFY_HMAC_SHA256=shopify_signature(second, "admin-secret"))
+    assert response.status_code == 200
+    asked = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "integrations_webhooksource" not in asked and '"orders_shop"' not in asked
+
+    source.enabled = False
+    source.save()
+    third = shopify_body(shopify_order(id=820982911946154510, name="#1003"))
+    assert (
+        post(client, body=third, HTTP_X_SHOPIFY_HMAC_SHA256=shopify_signature(third, "admin-secret")).status_code == 401
+    )
+    assert Order.objects.count() == 2

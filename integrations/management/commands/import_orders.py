@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from orders.states import Channel
 
-from ...services.imports import OrdersImportRefused, orders_import_apply, orders_import_check
+from ...services.imports import IMPORT_BATCH_SIZE, OrdersImportRefused, orders_import_apply, orders_import_check
 
 
 class Command(BaseCommand):
@@ -31,9 +31,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--shop", help="the code of the shop the file comes from (default: the channel's default)")
         parser.add_argument("--dry-run", action="store_true", help="check and count, change nothing")
-        parser.add_argument("--batch-size", type=int, default=1000, help="rows per batch (default 1000)")
+        parser.add_argument(
+            "--batch-size", type=int, default=IMPORT_BATCH_SIZE, help=f"rows per batch (default {IMPORT_BATCH_SIZE})"
+        )
 
-    def handle(self, *args, file, channel=None, shop=None, dry_run=False, batch_size=1000, **options):
+    def handle(self, *args, file, channel=None, shop=None, dry_run=False, batch_size=IMPORT_BATCH_SIZE, **options):
         if batch_size < 1:
             raise CommandError("--batch-size must be positive")
         path = Path(file)
