@@ -44,8 +44,8 @@ def rows_insert(model: type[Model], objs: list[Any]) -> None:
     statement = f"COPY {connection.ops.quote_name(table)} ({columns}) FROM STDIN"
     with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
         for obj in objs:
-            row = values(obj)
-            row = list(row) if len(fields) > 1 else [row]
+            read = values(obj)
+            row: list[Any] = list(read) if len(fields) > 1 else [read]
             for index, prepare in prepared:
                 row[index] = prepare(obj)
             copy.write_row(row)
