@@ -25,6 +25,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import statistics
 import sys
 import time
@@ -68,6 +69,17 @@ def _total(run: dict, names) -> float:
     return round(sum(run[name]["seconds"] for name in names), 3)
 
 
+def _plannable(sql: str) -> str:
+    """The statement EXPLAIN can take: the query of a DECLARE … CURSOR … FOR, a SELECT, WITH,
+    INSERT, UPDATE or DELETE; "" for the rest (COMMIT, SAVEPOINT, RELEASE)."""
+    text = sql.lstrip()
+    head = text[:8].upper()
+    if head.startswith("DECLARE"):
+        match = re.search(r"\bCURSOR\b.*?\bFOR\b\s", text, flags=re.IGNORECASE | re.DOTALL)
+        return text[match.end() :] if match else ""
+    return text if head.startswith(("SELECT", "WITH", "INSERT", "UPDATE", "DELETE")) else ""
+
+
 def _explained_run(now) -> dict:
     """Each sweep once more, its statements captured; the slowest one explained."""
     from django.db import connection, transaction
@@ -82,18 +94,23 @@ def _explained_run(now) -> dict:
             sweep(now=now)
         statements = [{"ms": round(float(q["time"]) * 1000, 1), "sql": q["sql"]} for q in captured.captured_queries]
         slowest = max(statements, key=lambda s: s["ms"])
+        # The slowest statement that has a plan (not COMMIT or a savepoint; a server-side
+        # cursor's query without its DECLARE).
+        planned = [dict(s, sql=_plannable(s["sql"])) for s in statements if _plannable(s["sql"])]
         plan = {}
-        if not slowest["sql"].lstrip().upper().startswith(("SAVEPOINT", "RELEASE")):
+        if planned:
+            slowest_planned = max(planned, key=lambda s: s["ms"])
 
             class Rollback(Exception):
                 pass
 
             try:
                 with transaction.atomic():
-                    plan = explain(slowest["sql"])
+                    plan = explain(slowest_planned["sql"])
                     raise Rollback
             except Rollback:
                 pass
+            plan = {"explained_ms": slowest_planned["ms"], "explained_sql": slowest_planned["sql"][:1500], **plan}
         out[name] = {
             "statements": len(statements),
             "statements_ms": [s["ms"] for s in statements],

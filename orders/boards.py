@@ -26,7 +26,9 @@ from .models import Order
 from .permissions import user_display_name
 from .plugins import hub_extensions
 from .selectors import (
+    CS_WORKING_ORDER,
     board_rows,
+    cs_board_rows,
     ops_board_rows,
     order_list_for_cs_board,
     order_list_for_exception_board,
@@ -160,6 +162,10 @@ def _rows_in_order(queryset, *, clock, limit=None):
     return board_rows(queryset) if limit is None else board_rows(queryset, limit=limit)
 
 
+def _cs_rows(queryset, *, clock, limit=None):
+    return cs_board_rows(queryset) if limit is None else cs_board_rows(queryset, limit=limit)
+
+
 def _warehouse_rows(queryset, *, clock, limit=None):
     return warehouse_board_rows(queryset) if limit is None else warehouse_board_rows(queryset, limit=limit)
 
@@ -197,8 +203,8 @@ ORDER_BOARDS = {
             code="cs",
             title=_("Customer-service board"),
             queryset=order_list_for_cs_board,
-            read_rows=_rows_in_order,
-            working_order=None,
+            read_rows=_cs_rows,
+            working_order=CS_WORKING_ORDER,
             filterset=CustomerServiceBoardFilter,
             columns=("state", "brand", "channel", "amount", "owner", "ordered_at"),
             rows_template="boards/_cs_rows.html",

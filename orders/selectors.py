@@ -350,6 +350,10 @@ def order_search(queryset: QuerySet[Order], *, term: str) -> QuerySet[Order]:
 # the two queries by primary key.
 
 
+# The customer-service board's working order: the newest first.
+CS_WORKING_ORDER = ("-ordered_at", "-id")
+
+
 def order_list_for_cs_board(*, clock: BoardClock, user=None) -> QuerySet[Order]:
     """Orders to review or still waiting to ship, newest first (those `user` may see)."""
     queryset = (
@@ -357,7 +361,7 @@ def order_list_for_cs_board(*, clock: BoardClock, user=None) -> QuerySet[Order]:
         .select_related("cs_owner", "warehouse")
         .prefetch_related("shop__brand")
     )
-    return order_annotate_stale(queryset, clock=clock).order_by("-ordered_at", "-id")
+    return order_annotate_stale(queryset, clock=clock).order_by(*CS_WORKING_ORDER)
 
 
 def _stage_rank():
@@ -455,12 +459,27 @@ def board_rows_by_slices(
     index that serves it. Sorting the whole candidate set instead reads every order in it (tens
     of thousands on a busy day) to keep fifty. SQLite (the embedded mode, small) cannot limit
     inside a UNION: it sorts the lot."""
+    if queryset.query.is_empty():  # .none() (an invalid filter): a union of nothing is not one
+        return [], False
     if not connections[queryset.db].features.supports_slicing_ordering_in_compound:
         return board_rows(queryset.order_by(*order), limit=limit)
     parts = [queryset.filter(part).order_by(*(slice_order or order))[: limit + 1] for part in slices]
     combined = parts[0].union(*parts[1:], all=True).order_by(*order) if len(parts) > 1 else parts[0]
     rows = list(combined[: limit + 1])
     return rows[:limit], len(rows) > limit
+
+
+def cs_board_rows(queryset: QuerySet[Order], *, limit: int = BOARD_PAGE_SIZE) -> tuple[list[Order], bool]:
+    """The customer-service board's rows, the newest first: main status by main status along the
+    (main status, order time) index. Both statuses at once, PostgreSQL ANDs that index with the
+    shop's and fetches every matching row to keep fifty: on 5,000,000 orders 11,000 rows from
+    27,000 pages, 250-500 ms (bench/growth.py)."""
+    return board_rows_by_slices(
+        queryset,
+        slices=[Q(main_status=status) for status in CS_BOARD_STATUSES],
+        order=CS_WORKING_ORDER,
+        limit=limit,
+    )
 
 
 def warehouse_board_rows(queryset: QuerySet[Order], *, limit: int = BOARD_PAGE_SIZE) -> tuple[list[Order], bool]:
