@@ -34,10 +34,11 @@ carrier rules on *allocated* (over 5 kg → Cainiao, the rest → ZTO), since th
 allocation or carrier rule. The default rules stay as they are (high value, built-in
 reactions: approved → tell the CS owner …).
 
-The worker: `celery -A config worker --pool=solo` as in the Procfile, a process of its own on
-the benchmark's queue (bench/notify_latency.py's Worker), no beat; the bench runs beat's one
-job that matters here, `outbox_redispatch_due`, every 10 s as beat would (it re-sends rows
-still pending 30 s past due; the json counts what it re-sent).
+The workers: the Procfile's two, processes of their own on the benchmark's queues
+(bench/notify_latency.py's ProcfileWorkers): the hub lane's `--pool=prefork --concurrency 2`
+and the calls lane's `--pool=threads --concurrency 8`; no beat: the bench runs beat's one job
+that matters here, `outbox_redispatch_due`, every 10 s as beat would (it wakes the drains of
+lanes with rows pending 30 s past due; the json counts the overdue rows it saw).
 
 Time compression. The day's 24 h are squeezed into `--minutes` of wall time: order k is sent
 at (its time of day) / factor, factor = 1440 / minutes, and carries its uncompressed time of
@@ -55,9 +56,9 @@ same 60 s a real day allows (work is not compressed, so nothing is scaled there)
 Default --minutes: orders × 60 / 50,000, that is 60 minutes for the default day (a compression
 of 24): at the sale-day peak that is ~28 orders/s arriving, ~5 outbox messages per clean order
 (rules on pay, the approval, approved → notify and the allocation rules, the carrier rules),
-~140 messages/s at the peak and ~70/s over the day, against a single solo worker that delivers
-60-100 messages/s on this shared 2-core machine (measured in the default run: 62.9/s mean, 101/s
-over its best minute; the known limit, issue 18). A shorter day only measures the backlog.
+~140 messages/s at the peak and ~70/s over the day. (Before the outbox took rows in batches, a
+single solo worker delivered 60-100 messages/s here and fell behind at the peaks.) A shorter
+day only measures the backlog.
 The json says whether the worker kept up (`worker.kept_up`: the first-attempt pickup delay p95
 under 5 s) and how many messages per second it delivered.
 
@@ -640,7 +641,7 @@ class Day:
         from django.conf import settings
         from django.test import Client
 
-        from bench.notify_latency import Worker
+        from bench.notify_latency import ProcfileWorkers
         from config.celery import app
 
         args = self.args
@@ -659,11 +660,12 @@ class Day:
         host = (settings.ALLOWED_HOSTS or ["localhost"])[0]
         host = "localhost" if host in ("*", "") or host.startswith(".") else host
         client = Client(HTTP_HOST=host)
-        worker = Worker(self.queue, log=WORKER_LOG, prefix="day-bench")
+        worker = ProcfileWorkers(self.queue, settings.ORDERHUB_CALLS_QUEUE, log=WORKER_LOG, prefix="day-bench")
         drained = False
         try:
             with app.connection_for_write() as conn:
-                conn.default_channel.queue_purge(self.queue)
+                for queue in app.amqp.queues:
+                    conn.default_channel.queue_purge(queue)
             worker.start()
             ready = worker.wait_ready(app)
             others = worker.others_on_queue(app)
@@ -687,7 +689,8 @@ class Day:
             if worker.alive():
                 print(f"Worker {worker.stop()}")
             with contextlib.suppress(Exception), app.connection_for_write() as conn:
-                conn.default_channel.queue_purge(self.queue)
+                for queue in app.amqp.queues:
+                    conn.default_channel.queue_purge(queue)
         result = self.result(plan, drained=drained, worker=worker)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
@@ -922,9 +925,9 @@ class Day:
             "retried with the same webhook id; Taobao orders (60 %) as a CSV export imported through "
             "orders_import_file every 30 minutes of the day's clock. The shipped rules, the approval rule on with "
             "its cooling-off shortened to cooling_off_minutes (whole minutes: the rule's unit), allocation by "
-            "region and carrier by weight added as an operator would. One real Celery worker (solo pool, as the "
-            "Procfile) on the bench's queue; no beat: the bench calls outbox_redispatch_due every 10 s. Work is "
-            "not compressed: the paid → allocated target is cooling-off + 60 wall seconds",
+            "region and carrier by weight added as an operator would. The Procfile's two Celery workers "
+            "(hub lane prefork 2, calls lane threads 8) on the bench's queues; no beat: the bench calls "
+            "outbox_redispatch_due every 10 s. Work is not compressed: the paid → allocated target is cooling-off + 60 wall seconds",
             "mix": dict(kinds),
             "bad_addresses": dict(Counter(o["bad_address"] for o in plan.orders if o.get("bad_address"))),
             "channels": dict(Counter(o["channel"] for o in plan.orders)),
@@ -968,8 +971,7 @@ class Day:
                 "kept_up_rule": f"pickup delay p95 < {KEPT_UP_PICKUP_P95_S:g} s and every row done within the drain",
                 "known_limit": None
                 if kept_up
-                else "the single solo worker did not keep up with this day (a solo worker delivers < 100 messages/s "
-                "on this machine; throughput is issue 18): latencies include its backlog",
+                else "the workers did not keep up with this day: latencies include their backlog",
                 "backlog_due_pending_max": max((b for _t, b in self.backlog), default=0),
                 "backlog_samples": self.backlog[:: max(1, len(self.backlog) // 60)],
                 "drained": drained,

@@ -13,7 +13,7 @@ seed's rule "approved → tell the CS owner" puts one outbox row in each transit
 transaction, the commit wakes the hub lane, and the Procfile's hub worker (`celery -A config
 worker --pool=prefork --concurrency 2`, consuming only the benchmark's queue, no beat) drains
 the due rows in batches and commits cs2's notifications. The approvals come from --drivers
-processes (0: one per 100 events/s), each on its own connection and its share of the schedule,
+processes (0: one per 50 events/s), each on its own connection and its share of the schedule,
 as web processes would: web, database and worker share the machine's cores, as in production
 on one host. Between rates, every notification of the rate must have arrived (at most --drain
 seconds) before the next starts.
@@ -63,6 +63,8 @@ RESULTS = Path(__file__).resolve().parent / "results" / "notify_latency.json"
 WORKER_LOG = ROOT / "var" / "bench-notify-worker.log"
 TARGET_P95_S = 1.0
 TARGET_RATE = 300
+# A level counts only if the drivers kept at least this share of its rate.
+RATE_KEPT = 0.95
 ACTION = "approve"
 ACTOR = "cs1"
 OWNER = "cs2"
@@ -94,7 +96,7 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m bench.notify_latency", description=__doc__.split("\n\n")[0])
     parser.add_argument("--rates", default="50,100,200,300,400", help="events/s, one level each (default 50..400)")
     parser.add_argument("--seconds", type=float, default=60.0, help="seconds at each rate (default 60)")
-    parser.add_argument("--drivers", type=int, default=0, help="driver processes (default: one per 100 events/s)")
+    parser.add_argument("--drivers", type=int, default=0, help="driver processes (default: one per 50 events/s)")
     parser.add_argument("--concurrency", type=int, default=2, help="hub worker processes (default 2, the Procfile's)")
     parser.add_argument("--warmup", type=int, default=200, help="untimed approvals first (default 200)")
     parser.add_argument("--drain", type=float, default=120.0, help="seconds to wait for a rate's stragglers")
@@ -258,6 +260,48 @@ class Worker:
             return "\n".join(self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
+
+
+class ProcfileWorkers:
+    """The Procfile's two workers as one: the hub lane's (prefork) on `queue`, the calls lane's
+    (threads) on its own queue; the Worker interface, alive while both are."""
+
+    def __init__(self, queue: str, calls_queue: str, *, log: Path, prefix: str, concurrency: int = 2):
+        self.hub = Worker(queue, log=log, prefix=prefix, concurrency=concurrency)
+        self.calls = Worker(
+            calls_queue,
+            log=log.with_name(log.stem + "-calls" + log.suffix),
+            prefix=prefix + "-calls",
+            pool="threads",
+            concurrency=8,
+        )
+        self.queue = queue
+        self.name = self.hub.name
+        self.command = [*self.hub.command, "&&", *self.calls.command]
+
+    @property
+    def proc(self):
+        return self.hub.proc if not self.hub.alive() else self.calls.proc
+
+    def start(self) -> None:
+        self.hub.start()
+        self.calls.start()
+
+    def wait_ready(self, app, timeout: float = 60.0) -> float:
+        return max(self.hub.wait_ready(app, timeout), self.calls.wait_ready(app, timeout))
+
+    def others_on_queue(self, app) -> list[str]:
+        mine = {self.hub.name, self.calls.name}
+        return [name for name in self.hub.others_on_queue(app) + self.calls.others_on_queue(app) if name not in mine]
+
+    def alive(self) -> bool:
+        return self.hub.alive() and self.calls.alive()
+
+    def stop(self, timeout: float = 30.0) -> str:
+        return f"hub {self.hub.stop(timeout)}, calls {self.calls.stop(timeout)}"
+
+    def log_tail(self, lines: int = 30) -> str:
+        return self.hub.log_tail(lines) + "\n" + self.calls.log_tail(lines)
 
 
 def _die_with_parent() -> None:
@@ -526,7 +570,7 @@ class Bench:
 
     def level(self, rate: float, order_ids: list[int], poller: Poller, worker: Worker) -> dict:
         args = self.args
-        drivers = args.drivers or max(1, math.ceil(rate / 100))
+        drivers = args.drivers or max(1, math.ceil(rate / 50))
         drivers = min(drivers, len(order_ids))
         from django.db import connections
 
@@ -633,8 +677,10 @@ class Bench:
         target_ms = TARGET_P95_S * 1000
 
         def under_target(level) -> bool:
+            # A rate the drivers could not keep is not a rate measured.
             return (
                 level["pass"]
+                and (level["rate_achieved_per_s"] or 0) >= RATE_KEPT * level["rate_per_s"]
                 and level["observed"].get("p95_ms", math.inf) < target_ms
                 and level["stored"].get("p95_ms", math.inf) < target_ms
             )
@@ -662,8 +708,8 @@ class Bench:
             "target_p95_s": TARGET_P95_S,
             "target_rate_per_s": TARGET_RATE,
             "pass": ok,
-            "pass_rule": "at the first rate ≥ target_rate_per_s, observed and stored p95 below target_p95_s; at every "
-            "rate each notification arrived once, for cs2",
+            "pass_rule": "at the first rate ≥ target_rate_per_s, achieved by the drivers (≥ 95 %), observed and "
+            "stored p95 below target_p95_s; at every rate each notification arrived once, for cs2",
             "observed_note": "time.time() in the driver after order_transition returned (committed, lane woken) → "
             "the bench's poller first saw the notification row; includes up to one poll interval",
             "stored_note": "notification.created_at − event.occurred_at: both set before their transaction's commit",
