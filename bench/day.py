@@ -927,7 +927,8 @@ class Day:
             "its cooling-off shortened to cooling_off_minutes (whole minutes: the rule's unit), allocation by "
             "region and carrier by weight added as an operator would. The Procfile's two Celery workers "
             "(hub lane prefork 2, calls lane threads 8) on the bench's queues; no beat: the bench calls "
-            "outbox_redispatch_due every 10 s. Work is not compressed: the paid → allocated target is cooling-off + 60 wall seconds",
+            "outbox_redispatch_due every 10 s. Work is not compressed: the paid → allocated target is "
+            "cooling-off + 60 wall seconds",
             "mix": dict(kinds),
             "bad_addresses": dict(Counter(o["bad_address"] for o in plan.orders if o.get("bad_address"))),
             "channels": dict(Counter(o["channel"] for o in plan.orders)),
