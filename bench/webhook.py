@@ -1,8 +1,9 @@
 """Shopify webhook throughput: signed order deliveries at a steady rate into the app served by
 gunicorn as production runs it, then the database asked whether each order arrived exactly once.
 
-    python -m bench.webhook [--rate 100] [--seconds 60] [--clients 16] [--web-workers 5]
-                            [--web-threads 4] [--updated-share 0.2] [--duplicate-share 0.05]
+    python -m bench.webhook [--rate 100] [--seconds 60] [--warmup-seconds 3] [--clients 16]
+                            [--web-workers 5] [--web-threads 4] [--updated-share 0.2]
+                            [--duplicate-share 0.05]
 
 (`make bench` runs it on its own PostgreSQL database, with REDIS_URL and a queue of the
 benchmarks' own, ORDERHUB_TASK_QUEUE; see scripts/bench.sh.)
@@ -10,8 +11,9 @@ benchmarks' own, ORDERHUB_TASK_QUEUE; see scripts/bench.sh.)
 The order tables are TRUNCATEd, then gunicorn serves config.wsgi on 127.0.0.1 with the command
 of docs/OPERATIONS.md (`--workers 5 --worker-class gthread --threads 4 --timeout 60`, DEBUG
 off, PostgreSQL, Redis) and a webhook secret made up for the run (SHOPIFY_WEBHOOK_SECRET). A
-schedule of rate × seconds deliveries, one every 1/rate s, is sent by --clients threads, each
-with a keep-alive connection, taking the next delivery when its time comes (open loop: a slow
+schedule of rate × seconds deliveries, one every 1/rate s (after --warmup-seconds of the same,
+answered and checked but not timed), is sent by --clients threads, each with a keep-alive
+connection (http.client), taking the next delivery when its time comes (open loop: a slow
 answer does not slow the schedule; if every client is busy the delivery waits, and that wait
 counts in its latency). Each delivery is what Shopify sends: the JSON order, signed
 (X-Shopify-Hmac-Sha256 = base64 of HMAC-SHA256 of the raw body with the secret),
@@ -42,6 +44,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import hmac
+import http.client
 import json
 import os
 import platform
@@ -94,6 +97,12 @@ def parse_args(argv):
     parser.add_argument("--rate", type=float, default=100.0, help="deliveries per second (default 100)")
     parser.add_argument("--seconds", type=float, default=60.0, help="seconds of deliveries (default 60)")
     parser.add_argument("--clients", type=int, default=16, help="sending threads (default 16)")
+    parser.add_argument(
+        "--warmup-seconds",
+        type=float,
+        default=3.0,
+        help="deliveries at the same rate first, checked but not in the latencies (default 3)",
+    )
     parser.add_argument("--web-workers", type=int, default=5, help="gunicorn workers (default 5, OPERATIONS.md)")
     parser.add_argument("--web-threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
     parser.add_argument(
@@ -105,8 +114,8 @@ def parse_args(argv):
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"results file (default {RESULTS})")
     # bench.sh passes its extra arguments to every benchmark: ignore the ones of the others.
     args, _unknown = parser.parse_known_args(argv)
-    if args.rate <= 0 or args.seconds <= 0 or args.clients < 1:
-        parser.error("--rate and --seconds must be positive, --clients at least 1")
+    if args.rate <= 0 or args.seconds <= 0 or args.clients < 1 or args.warmup_seconds < 0:
+        parser.error("--rate and --seconds must be positive, --clients at least 1, --warmup-seconds 0 or more")
     if min(args.updated_share, args.duplicate_share) < 0 or args.updated_share + args.duplicate_share >= 1:
         parser.error("--updated-share and --duplicate-share must be 0 or more and leave room for new orders")
     return args
@@ -195,7 +204,7 @@ def schedule_build(args, secret: str, *, seed: int = 20261111) -> list[Delivery]
     """Every delivery of the run, in time order: new orders, updates of orders created at least
     a second before, and re-sent deliveries at least half a second after their first sending."""
     rng = random.Random(seed)
-    total = int(args.rate * args.seconds)
+    total = int(args.rate * (args.warmup_seconds + args.seconds))
     step = 1.0 / args.rate
     deliveries: list[Delivery] = []
     created: list[Delivery] = []  # creations in time order; those a second old move to `updatable`
@@ -257,26 +266,42 @@ def schedule_build(args, secret: str, *, seed: int = 20261111) -> list[Delivery]
 
 
 class Sender(threading.Thread):
-    """One client: a keep-alive session that sends whatever delivery is due next."""
+    """One client: a keep-alive HTTP/1.1 connection that sends whatever delivery is due next.
+    http.client rather than requests: the senders share the machine with the server, and
+    requests costs several times more CPU per request (Shopify's own senders are elsewhere)."""
 
     def __init__(self, *, base: str, work: queue.Queue, started: float, results: list):
         super().__init__(daemon=True)
-        import requests
+        self.host, self.port = base.removeprefix("http://").split(":")
+        self.work, self.started, self.results = work, started, results
+        self.http: http.client.HTTPConnection | None = None
 
-        self.base, self.work, self.started, self.results = base, work, started, results
-        self.http = requests.Session()
+    def post(self, delivery: Delivery) -> tuple[int, bytes]:
+        for attempt in (1, 2):
+            if self.http is None:
+                self.http = http.client.HTTPConnection(self.host, int(self.port), timeout=30)
+            try:
+                self.http.request("POST", URL_PATH, body=delivery.body, headers=delivery.headers())
+                response = self.http.getresponse()
+                return response.status, response.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                # The server closed an idle keep-alive connection: once more on a new one.
+                self.http.close()
+                self.http = None
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def run(self) -> None:
         while True:
             delivery = self.work.get()
             if delivery is None:
+                if self.http is not None:
+                    self.http.close()
                 return
             sent = time.perf_counter()
             try:
-                response = self.http.post(
-                    self.base + URL_PATH, data=delivery.body, headers=delivery.headers(), timeout=30
-                )
-                status, answer = response.status_code, response.content
+                status, answer = self.post(delivery)
             except Exception as exc:  # a refused connection or a timeout is an error, not a crash
                 status, answer = type(exc).__name__, b""
             done = time.perf_counter()
@@ -466,10 +491,13 @@ def main(argv=None) -> int:
     answers = Counter(str(status) for _d, status, _a, _l, _r in results)
     not_2xx = sum(n for status, n in answers.items() if not (status.isdigit() and 200 <= int(status) < 300))
     not_2xx += len(deliveries) - len(results)  # never answered (a client hung past the join)
-    latency = [lat for _d, _s, _a, lat, _r in results]
-    request = [req for _d, _s, _a, _l, req in results]
+    # The warm-up's deliveries are answered and checked like the others, but not timed: each
+    # gunicorn worker loads the URLconf and connects to the database on its first requests.
+    measured = [r for r in results if r[0].at >= args.warmup_seconds]
+    latency = [lat for _d, _s, _a, lat, _r in measured]
+    request = [req for _d, _s, _a, _l, req in measured]
     by_kind = {
-        kind: _ms([lat for d, _s, _a, lat, _r in results if d.kind == kind])
+        kind: _ms([lat for d, _s, _a, lat, _r in measured if d.kind == kind])
         for kind in ("create", "updated", "duplicate")
     }
     clean = verified_clean(verify)
@@ -489,8 +517,10 @@ def main(argv=None) -> int:
         "achieved_per_second": round(len(results) / elapsed, 1) if elapsed > 0 else None,
         "deliveries": {
             "sent": len(deliveries),
+            "timed": len(measured),
             **{kind: kinds.get(kind, 0) for kind in ("create", "updated", "duplicate")},
         },
+        "warmup_seconds": args.warmup_seconds,
         "latency_ms": _ms(latency),
         "latency_ms_by_kind": by_kind,
         "request_ms": _ms(request),
@@ -506,7 +536,7 @@ def main(argv=None) -> int:
             "DEBUG": False,
         },
         "method": "open-loop schedule (one delivery every 1/rate s) sent by keep-alive client threads "
-        "(requests) on loopback to gunicorn; latency from the scheduled time, so a delivery waiting for a free "
+        "(http.client) on loopback to gunicorn; latency from the scheduled time, so a delivery waiting for a free "
         "client counts; signed as Shopify signs; then the database checked",
         "database": {"vendor": "postgresql", "server_version": server_version, "name": database},
         "python": platform.python_version(),
