@@ -114,8 +114,8 @@ def _shop_and_secrets(domain: str) -> tuple[Shop | None, list[str], Shop | None]
         default = shop_default_for_channel(Channel.SHOPIFY) if shop is None else None
         if ttl > 0:
             _senders[domain] = (now, shop, stored, default)
-    if shop is None and domain:
-        logger.info("shopify: no shop has the domain %s: the channel's default shop takes its orders", domain)
+        if shop is None and domain:  # said once per look-up, not on every delivery
+            logger.info("shopify: no shop has the domain %s: the channel's default shop takes its orders", domain)
     if shop is not None and shop.webhook_secret:
         return shop, [shop.webhook_secret], shop
     return shop, webhook_secrets_with(SOURCE, stored), shop or default
