@@ -25,5 +25,7 @@ if not REDIS_URL:  # noqa: F405
 ORDERHUB_OUTBOX_MAX_ATTEMPTS = 3
 ORDERHUB_OUTBOX_BACKOFF_BASE = 0.05
 ORDERHUB_OUTBOX_BACKOFF_CAP = 0.2
+# Each test says when the broker is down; none inherits another's pause (one test turns it on).
+ORDERHUB_BROKER_PAUSE_SECONDS = 0
 # Tests flush and re-create rules between cases: always read them fresh.
 ORDERHUB_RULES_CACHE_SECONDS = 0

@@ -199,23 +199,34 @@ def _wakes_for(kinds: Sequence[str], *, at_most: int | None = None) -> dict[str,
     return {lane: min(cap, math.ceil(n / _lane_batch(lane))) for lane, n in rows.items()}
 
 
-def outbox_wake(wakes: dict[str, int], *, countdown: float | None = None) -> int:
+# Until when (time.monotonic) this process does not try the broker after commits: see outbox_wake.
+_broker_paused_until = 0.0
+
+
+def outbox_wake(wakes: dict[str, int], *, countdown: float | None = None, sweep: bool = False) -> int:
     """Send `wakes[lane]` drain tasks for each lane. A broker that cannot be reached is not an
-    error here: the rows are committed and the re-dispatch sweep wakes the drains later.
-    Returns how many were sent."""
+    error here: the rows are committed and the re-dispatch sweep wakes the drains later. After
+    a failure this process stops trying for ORDERHUB_BROKER_PAUSE_SECONDS, so that during an
+    outage a transition does not pay the broker's connection timeout each time; the sweep
+    (`sweep=True`) always tries, and a success ends the pause. Returns how many were sent."""
+    global _broker_paused_until
     from .tasks import outbox_drain_task
 
+    if not sweep and time.monotonic() < _broker_paused_until:
+        return 0
     sent = 0
     for lane, count in wakes.items():
         for _ in range(count):
             try:
                 outbox_drain_task.apply_async((lane,), queue=outbox_lane_queue(lane), countdown=countdown)
             except Exception as exc:  # any broker trouble; the sweep is the safety net
+                _broker_paused_until = time.monotonic() + settings.ORDERHUB_BROKER_PAUSE_SECONDS
                 logger.warning(
                     "outbox: could not wake the %s lane (%s); the re-dispatch sweep will", lane, type(exc).__name__
                 )
                 return sent
             sent += 1
+    _broker_paused_until = 0.0
     return sent
 
 
@@ -466,7 +477,7 @@ def outbox_redispatch_due(*, limit: int = 5000) -> int:
     if kinds:
         wakes = _wakes_for(kinds)
         logger.info("outbox: %d messages overdue; waking %s", len(kinds), wakes)
-        outbox_wake(wakes)
+        outbox_wake(wakes, sweep=True)
     return len(kinds)
 
 

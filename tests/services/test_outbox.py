@@ -376,3 +376,37 @@ def test_a_batch_of_notices_asks_for_recipients_once_per_owner_and_inserts_once(
         assert outbox_drain("hub") == 12
     notices = Notification.objects.filter(event_id__in=owned)
     assert sorted((n.event_id, n.recipient.username) for n in notices) == sorted(owned.items())
+
+
+@pytest.mark.django_db
+def test_after_the_broker_failed_commits_stop_trying_it_but_the_sweep_does_not(
+    make_order, users, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    from kombu.exceptions import OperationalError
+
+    from orders import tasks
+    from orders.outbox import services
+
+    settings.ORDERHUB_BROKER_PAUSE_SECONDS = 60
+    settings.ORDERHUB_OUTBOX_GRACE_SECONDS = 0
+    monkeypatch.setattr(services, "_broker_paused_until", 0.0)
+    tries = []
+
+    def broker_down(args, **kwargs):
+        tries.append(args[0])
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.outbox_drain_task, "apply_async", broker_down)
+    for _ in range(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            order_transition(make_order("paid", cs_owner="cs2").pk, "approve", actor=users["cs1"])
+    assert tries == ["hub"]  # the first commit tried; the next two did not wait on a dead broker
+    assert OutboxMessage.objects.filter(status="pending").count() == 3
+
+    sent = []
+    monkeypatch.setattr(tasks.outbox_drain_task, "apply_async", lambda args, **kw: sent.append(args[0]))
+    assert outbox_redispatch_due() == 3
+    assert sent == ["hub"]  # the sweep tried, got through, and ended the pause
+    with django_capture_on_commit_callbacks(execute=True):
+        order_transition(make_order("paid", cs_owner="cs2").pk, "approve", actor=users["cs1"])
+    assert sent == ["hub", "hub"]
