@@ -5,7 +5,9 @@
 # (e.g. `./scripts/bench.sh --n 5000`). Fails if any benchmark fails; missing a performance
 # target is not a failure (the json says "pass": false). bench.boards reads a 1,000,000-order data
 # set kept in orderhub_bench_boards (the others TRUNCATE theirs), built by bench/dataset.py once;
-# bench.load works on a throwaway copy of it. Last, bench.report rewrites docs/BENCHMARKS.md.
+# bench.load works on a throwaway copy of it. bench.growth keeps one set per size
+# (orderhub_bench_growth_100k, _1m, _5m: ~15 GB together; the 5M one takes ~15 min to build when
+# missing or older than 6 h, and is reused otherwise). Last, bench.report rewrites docs/BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p var bench/results
