@@ -34,8 +34,9 @@ from alerts.alerting import alert_raise
 from alerts.models import Alert, AlertKind
 from orders.events import order_event_create
 from orders.exceptions import OrderError
-from orders.models import Order, OrderEvent, OutboxMessage
+from orders.models import Order, OrderEvent, OutboxMessage, Shop
 from orders.outbox.services import (
+    outbox_batch_memo,
     outbox_enqueue_for_event,
     outbox_enqueue_once,
     outbox_subscriptions_cache_clear,
@@ -557,19 +558,37 @@ def rules_apply_for_event(event: OrderEvent) -> str:
         # The rules the outbox subscribed directly have their own messages already.
         subscribed = {rule.id for rule in rules_subscribed_directly(rules)[0]}
         if len(subscribed) < len(rules):
-            facts = order_facts(Order.objects.select_related("shop").get(pk=order.pk))
-            for rule in rules_matching(facts=facts, trigger=event.action, rules=rules):
-                if rule.id in subscribed:
-                    continue
-                RuleFiring.objects.get_or_create(
-                    rule_id=rule.id,
-                    order=order,
-                    event=event,
-                    defaults={
-                        "trigger": event.action,
-                        "actions": [_status(a, "pending") for a in rule.actions],
-                        "at": timezone.now(),
-                    },
+            if order.shop_id:
+                # The shop (its brand) of an outbox batch's orders, read once per batch.
+                shops = outbox_batch_memo("rules.shops")
+                if order.shop_id not in shops:
+                    shops[order.shop_id] = Shop.objects.get(pk=order.shop_id)
+                order.shop = shops[order.shop_id]
+            facts = order_facts(order)
+            matching = [
+                rule
+                for rule in rules_matching(facts=facts, trigger=event.action, rules=rules)
+                if rule.id not in subscribed
+            ]
+            if matching:
+                # Once per event and rule: a second delivery finds them (the order is locked,
+                # so no other worker is writing this event's firings meanwhile).
+                recorded = set(RuleFiring.objects.filter(event=event).values_list("rule_id", flat=True))
+                now = timezone.now()
+                RuleFiring.objects.bulk_create(
+                    [
+                        RuleFiring(
+                            rule_id=rule.id,
+                            order=order,
+                            event=event,
+                            trigger=event.action,
+                            actions=[_status(a, "pending") for a in rule.actions],
+                            at=now,
+                        )
+                        for rule in matching
+                        if rule.id not in recorded
+                    ],
+                    ignore_conflicts=True,
                 )
     firings = list(
         RuleFiring.objects.select_for_update(of=("self",))
@@ -584,12 +603,16 @@ def rules_apply_for_event(event: OrderEvent) -> str:
 
 
 def _firing_apply(firing: RuleFiring, *, order: Order, event: OrderEvent) -> int:
-    actions = {
-        a.pk: a
-        for a in RuleAction.objects.filter(rule_id=firing.rule_id)
-        .select_related("user", "warehouse")
-        .prefetch_related("users", "robots")
-    }
+    # A rule's actions, read once per outbox batch (fifty orders paid, one rule).
+    by_rule = outbox_batch_memo("rules.actions")
+    actions = by_rule.get(firing.rule_id)
+    if actions is None:
+        actions = by_rule[firing.rule_id] = {
+            a.pk: a
+            for a in RuleAction.objects.filter(rule_id=firing.rule_id)
+            .select_related("user", "warehouse")
+            .prefetch_related("users", "robots")
+        }
     applied = 0
     statuses = []
     for status in firing.actions:
