@@ -410,3 +410,19 @@ def test_after_the_broker_failed_commits_stop_trying_it_but_the_sweep_does_not(
     with django_capture_on_commit_callbacks(execute=True):
         order_transition(make_order("paid", cs_owner="cs2").pk, "approve", actor=users["cs1"])
     assert sent == ["hub", "hub"]
+
+
+def test_what_calls_out_runs_in_the_calls_lane_and_the_procfile_serves_both_queues():
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from orders.outbox.kinds import reaction_kinds_calling_out, reaction_lane
+
+    calls = set(reaction_kinds_calling_out())
+    assert {"carrier_book_pickup", "carrier_upload_waybill", "chat_send", "email_send", "refund_pay"} <= calls
+    assert reaction_lane("notify") == reaction_lane("rules_run") == reaction_lane("no_such_kind") == "hub"
+    assert settings.ORDERHUB_CALLS_QUEUE == f"{settings.CELERY_TASK_DEFAULT_QUEUE}.calls"
+    procfile = (Path(settings.BASE_DIR) / "Procfile").read_text()
+    assert "-Q ${ORDERHUB_TASK_QUEUE:-celery} " in procfile
+    assert "-Q ${ORDERHUB_CALLS_QUEUE:-${ORDERHUB_TASK_QUEUE:-celery}.calls} --pool=threads" in procfile
