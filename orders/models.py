@@ -20,6 +20,7 @@ from simple_history.models import HistoricalRecords
 
 from .permissions import actor_may_take
 from .states import (
+    CS_BOARD_STATUSES,
     STATE_MAP,
     TRANSITIONS,
     Carrier,
@@ -416,6 +417,14 @@ class Order(FSMModelMixin, OrderTransitions, models.Model):
         indexes = [
             models.Index(fields=["main_status", "-ordered_at"], name="order_board_status_idx"),
             models.Index(fields=["cs_owner", "main_status"], name="order_owner_status_idx"),
+            # What the customer-service board counts (its status, the brand scope, the owner) from
+            # the index alone: on 5,000,000 orders the admin list's count of a brand-scoped
+            # person's board went from 290-550 ms to 10-20 ms (bench/growth.py).
+            models.Index(
+                fields=["main_status", "shop", "cs_owner"],
+                condition=Q(main_status__in=CS_BOARD_STATUSES),
+                name="order_cs_board_count_idx",
+            ),
             models.Index(fields=["warehouse", "warehouse_stage", "-priority"], name="order_wh_stage_idx"),
             models.Index(fields=["state", "state_changed_at"], name="order_state_changed_idx"),
             models.Index(fields=["buyer_email"], name="order_buyer_email_idx"),
