@@ -422,7 +422,8 @@ def test_what_calls_out_runs_in_the_calls_lane_and_the_procfile_serves_both_queu
     calls = set(reaction_kinds_calling_out())
     assert {"carrier_book_pickup", "carrier_upload_waybill", "chat_send", "email_send", "refund_pay"} <= calls
     assert reaction_lane("notify") == reaction_lane("rules_run") == reaction_lane("no_such_kind") == "hub"
-    assert settings.ORDERHUB_CALLS_QUEUE == f"{settings.CELERY_TASK_DEFAULT_QUEUE}.calls"
+    hub_queue, calls_queue = settings.CELERY_TASK_DEFAULT_QUEUE, settings.ORDERHUB_CALLS_QUEUE
+    assert calls_queue == f"{hub_queue}.calls"
     procfile = (Path(settings.BASE_DIR) / "Procfile").read_text()
     assert "-Q ${ORDERHUB_TASK_QUEUE:-celery} " in procfile
     assert "-Q ${ORDERHUB_CALLS_QUEUE:-${ORDERHUB_TASK_QUEUE:-celery}.calls} --pool=threads" in procfile
