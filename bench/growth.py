@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 from bench.boards import TARGET_P95_MS
@@ -161,8 +162,14 @@ def one_size(args) -> int:
             else None,
         }
     sweeps = None
+    measured = None
     if not args.no_sweeps:
-        measured = sweeps_measure(repeat=args.repeat, orders=orders)
+        try:
+            measured = sweeps_measure(repeat=args.repeat, orders=orders)
+        except Exception as exc:  # reported with the pages' figures, and the run fails
+            errors["sweeps"] = f"{type(exc).__name__}: {exc}"
+            traceback.print_exc(limit=5)
+    if measured is not None:
         sweeps_table_print(measured)
         sweeps = {
             "pass": measured["pass"],
@@ -173,6 +180,8 @@ def one_size(args) -> int:
                     "statements": sweep["statements"],
                     "slowest_ms": sweep["slowest_ms"],
                     "slowest_sql": sweep["slowest_sql"],
+                    "explained_ms": sweep.get("explained_ms"),
+                    "explained_sql": sweep.get("explained_sql"),
                     **_trimmed_plan(sweep),
                 }
                 for name, sweep in measured["explain"].items()
