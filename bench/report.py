@@ -110,6 +110,44 @@ def rows_notify() -> list[Row]:
     return rows
 
 
+def rows_growth() -> list[Row]:
+    d = _load("growth")
+    if d is None or "curve" not in d:
+        figure = "boards, live poll, timeline and sweeps at 100 k / 1 M / 5 M orders"
+        return [_not_run(figure, "< 150 ms, < 5 s", "growth")]
+    curve = d["curve"]
+    labels = curve["labels"]
+    target = d["target_p95_ms"]
+    rows = []
+    for page, figures in curve["pages"].items():
+        p95 = figures["p95_ms"]
+        rows.append(
+            Row(
+                f"{PAGE_LABELS.get(page, page)} p95 at {' / '.join(labels)}",
+                " / ".join(f"{x:,.0f}" if x is not None else "—" for x in p95) + " ms",
+                f"< {target:g} ms at every size",
+                all(x is not None and x < target for x in p95),
+                source="growth.json",
+            )
+        )
+    sweeps = curve["sweeps"]
+    for key, label in (
+        ("target_first_run_seconds", "first run"),
+        ("target_second_run_worst_seconds", "worst repeat"),
+    ):
+        seconds = sweeps[key]
+        rows.append(
+            Row(
+                f"stale + conflict + SLA sweeps, {label}, at {' / '.join(labels)}",
+                " / ".join(f"{x:,.2f}" if x is not None else "—" for x in seconds) + " s",
+                f"< {d['target_seconds']:g} s at every size",
+                all(x is not None and x < d["target_seconds"] for x in seconds),
+                source="growth.json",
+            )
+        )
+    return rows
+
+
 def rows_outage() -> list[Row]:
     d = _load("outage")
     if d is None:
@@ -314,6 +352,7 @@ def render() -> str:
         ("Writes", rows_transition() + rows_notify() + rows_import()),
         ("A sale day", rows_day()),
         ("Reads at 1,000,000 orders", rows_boards()),
+        ("Growth: 100 k, 1 M and 5 M orders", rows_growth()),
         ("Background work", rows_sweeps() + rows_reconcile()),
         ("Faults under load", rows_outage()),
         ("Everything at once", rows_load()),
