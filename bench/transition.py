@@ -36,7 +36,7 @@ from pathlib import Path
 
 from bench.common import cpu_model, django_setup_for_bench, paid_orders_create, percentile
 
-TARGET_RATIO = 3.0
+TARGET_RATIO = 2.0
 RESULTS = Path(__file__).resolve().parent / "results" / "transition.json"
 ACTION = "approve"
 TABLES = [
