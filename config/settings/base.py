@@ -215,6 +215,9 @@ ORDERHUB_OUTBOX_DRAINS = env.int("ORDERHUB_OUTBOX_DRAINS", default=4)
 # After the broker could not be reached, a process stops trying after its commits for this
 # long (the sweep still tries every 10 s): an outage costs a transition nothing.
 ORDERHUB_BROKER_PAUSE_SECONDS = env.float("ORDERHUB_BROKER_PAUSE_SECONDS", default=5.0)
+# With Redis, a commit wakes a lane only if no drain is already on its way (a flag in Redis):
+# see orders.outbox.services. Off: every commit sends its wake-up.
+ORDERHUB_OUTBOX_COALESCE_WAKES = env.bool("ORDERHUB_OUTBOX_COALESCE_WAKES", default=True)
 CELERY_TASK_ACKS_LATE = True
 # Keep the worker's database connection across tasks instead of a new one per task (3 ms each);
 # Django checks it before use, and a task that still meets a dead one is retried by the outbox.

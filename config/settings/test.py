@@ -27,5 +27,8 @@ ORDERHUB_OUTBOX_BACKOFF_BASE = 0.05
 ORDERHUB_OUTBOX_BACKOFF_CAP = 0.2
 # Each test says when the broker is down; none inherits another's pause (one test turns it on).
 ORDERHUB_BROKER_PAUSE_SECONDS = 0
+# Tests that stub the broker would leave a lane's wake flag set for the next test: off, and
+# on in the test of the flags.
+ORDERHUB_OUTBOX_COALESCE_WAKES = False
 # Tests flush and re-create rules between cases: always read them fresh.
 ORDERHUB_RULES_CACHE_SECONDS = 0

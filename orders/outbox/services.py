@@ -24,6 +24,7 @@ least once, and take effect exactly once.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import math
@@ -216,6 +217,8 @@ def outbox_wake(wakes: dict[str, int], *, countdown: float | None = None, sweep:
         return 0
     sent = 0
     for lane, count in wakes.items():
+        if count == 1 and countdown is None and not sweep and not _wake_flag_set(lane):
+            continue  # a drain is already on its way and will see this commit's rows
         for _ in range(count):
             try:
                 outbox_drain_task.apply_async((lane,), queue=outbox_lane_queue(lane), countdown=countdown)
@@ -345,6 +348,50 @@ def outbox_batch_memo(name: str) -> dict:
     return memo.setdefault(name, {})
 
 
+# Coalesced wake-ups (Redis brokers only). A commit sends a drain only if it is the first to
+# set its lane's flag; every drain clears the flag before each claim. So a commit that finds
+# the flag set is covered: the drain that was sent when it was set has not yet cleared it, and
+# will claim after this commit. At 300 commits a second most of them then cost a SET instead of
+# a publish, and the worker no longer takes hundreds of empty wake-ups. The flag expires, so a
+# wake-up lost with it only waits for the sweep.
+_WAKE_FLAG_SECONDS = 30
+_wake_redis = None
+
+
+def _wake_flags():
+    global _wake_redis
+    if not settings.REDIS_URL or not settings.ORDERHUB_OUTBOX_COALESCE_WAKES:
+        return None
+    if _wake_redis is None:
+        import redis
+
+        _wake_redis = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+    return _wake_redis
+
+
+def _wake_flag_key(lane: str) -> str:
+    return f"orderhub:outbox:wake:{outbox_lane_queue(lane)}"
+
+
+def _wake_flag_set(lane: str) -> bool:
+    """True if this caller should send the drain (it set the flag, or flags are not in use)."""
+    flags = _wake_flags()
+    if flags is None:
+        return True
+    try:
+        return bool(flags.set(_wake_flag_key(lane), "1", nx=True, ex=_WAKE_FLAG_SECONDS))
+    except Exception:  # Redis trouble: send as if no flag existed
+        return True
+
+
+def _wake_flag_clear(lane: str) -> None:
+    flags = _wake_flags()
+    if flags is None:
+        return
+    with contextlib.suppress(Exception):
+        flags.delete(_wake_flag_key(lane))
+
+
 def outbox_drain(lane: str, *, budget_seconds: float | None = None) -> int:
     """The worker's side: deliver the lane's due rows batch after batch until none is left or
     the time budget (ORDERHUB_OUTBOX_DRAIN_SECONDS) is spent; then one more drain is woken for
@@ -355,6 +402,7 @@ def outbox_drain(lane: str, *, budget_seconds: float | None = None) -> int:
     started = time.monotonic()
     taken = 0
     while True:
+        _wake_flag_clear(lane)  # before the claim: a commit after this sends its own drain
         claimed = outbox_deliver_due(lane, limit=batch)
         taken += claimed
         if claimed < batch:

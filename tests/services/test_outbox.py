@@ -427,3 +427,38 @@ def test_what_calls_out_runs_in_the_calls_lane_and_the_procfile_serves_both_queu
     procfile = (Path(settings.BASE_DIR) / "Procfile").read_text()
     assert "-Q ${ORDERHUB_TASK_QUEUE:-celery} " in procfile
     assert "-Q ${ORDERHUB_CALLS_QUEUE:-${ORDERHUB_TASK_QUEUE:-celery}.calls} --pool=threads" in procfile
+
+
+@pytest.mark.django_db
+def test_commits_while_a_drain_is_on_its_way_send_no_more_wake_ups(
+    make_order, users, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    """With Redis: the first commit sets the lane's flag and sends a drain; the next ones find
+    it set and send nothing; the drain clears it before it claims, and takes all their rows."""
+    import os
+
+    import redis
+
+    if not os.environ.get("REDIS_URL"):
+        pytest.skip("needs Redis: set REDIS_URL (CI always does)")
+    from orders import tasks
+    from orders.outbox import services
+
+    settings.REDIS_URL = os.environ["REDIS_URL"]
+    settings.ORDERHUB_OUTBOX_COALESCE_WAKES = True
+    monkeypatch.setattr(services, "_wake_redis", None)
+    redis.Redis.from_url(settings.REDIS_URL).delete(services._wake_flag_key("hub"))
+    sent = []
+    monkeypatch.setattr(tasks.outbox_drain_task, "apply_async", lambda args, **kw: sent.append(args[0]))
+
+    def approve():
+        with django_capture_on_commit_callbacks(execute=True):
+            order_transition(make_order("paid", cs_owner="cs2").pk, "approve", actor=users["cs1"])
+
+    for _ in range(3):
+        approve()
+    assert sent == ["hub"]
+    assert services.outbox_drain("hub") == 3  # the one drain takes the three commits' rows
+    approve()  # after the drain's claim: a drain of its own
+    assert sent == ["hub", "hub"]
+    assert Notification.objects.count() == 3
