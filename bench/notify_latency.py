@@ -369,7 +369,7 @@ class Poller(threading.Thread):
 
 def _drive(order_ids: list[int], rate: float, offset: int, stride: int, start_at: float, actor_id: int, out) -> None:
     """A driver process: its share of one fixed schedule (order i at start_at + i/rate, i ≡
-    offset mod stride), no catching up in bursts; sends back (event id, committed at, call
+    offset mod stride); one that is late starts at once, its lag recorded; sends back (event id, committed at, call
     seconds, lag) per approval."""
     from django.contrib.auth import get_user_model
     from django.db import connections
