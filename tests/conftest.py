@@ -203,10 +203,17 @@ def wait_for(predicate, *, timeout: float = 20.0, interval: float = 0.05, what: 
 
 
 @pytest.fixture
-def live_worker(transactional_db):
-    """A real Celery worker (in a thread of this process) on the real Redis broker."""
-    if not os.environ.get("REDIS_URL"):
+def redis_url() -> str:
+    """The real Redis (scripts/test.sh sets REDIS_URL in CI, where a skip fails the run)."""
+    url = os.environ.get("REDIS_URL")
+    if not url:
         pytest.skip("needs Redis: set REDIS_URL (CI always does)")
+    return url
+
+
+@pytest.fixture
+def live_worker(transactional_db, redis_url):
+    """A real Celery worker (in a thread of this process) on the real Redis broker."""
     from celery.contrib.testing.worker import start_worker
     from celery.signals import task_postrun
     from django.db import connections

@@ -189,14 +189,14 @@ def _lane_batch(lane: str) -> int:
     return 1 if lane == LANE_CALLS else max(1, settings.ORDERHUB_OUTBOX_BATCH)
 
 
-def _wakes_for(kinds: Sequence[str], *, at_most: int | None = None) -> dict[str, int]:
+def _wakes_for(kinds: Sequence[str]) -> dict[str, int]:
     """How many drains to wake per lane for rows of these kinds: enough to take them in
-    parallel batches, never more than ORDERHUB_OUTBOX_DRAINS (or `at_most`)."""
+    parallel batches, never more than ORDERHUB_OUTBOX_DRAINS."""
     rows: dict[str, int] = {}
     for kind in kinds:
         lane = reaction_lane(kind)
         rows[lane] = rows.get(lane, 0) + 1
-    cap = at_most if at_most is not None else settings.ORDERHUB_OUTBOX_DRAINS
+    cap = settings.ORDERHUB_OUTBOX_DRAINS
     return {lane: min(cap, math.ceil(n / _lane_batch(lane))) for lane, n in rows.items()}
 
 
@@ -269,8 +269,9 @@ def outbox_deliver(message_id: int) -> str | None:
 
 def outbox_deliver_due(lane: str, *, limit: int) -> int:
     """Take up to `limit` due pending rows of a lane that no other worker holds (SKIP LOCKED)
-    and run them in one transaction, each reaction in its own savepoint, their outcomes written
-    by one UPDATE. Returns how many were taken."""
+    and run them in one transaction: their reactions together in one savepoint (one savepoint
+    each only if one raises), their outcomes by one UPDATE per distinct outcome. Returns how
+    many were taken."""
     calls = reaction_kinds_calling_out()
     in_lane = Q(kind__in=calls) if lane == LANE_CALLS else ~Q(kind__in=calls)
     with transaction.atomic():
