@@ -22,7 +22,6 @@ from django.utils.translation import gettext as _
 # on someone else's server, one per transaction, on their own queue and workers.
 LANE_HUB = "hub"
 LANE_CALLS = "calls"
-LANES = (LANE_HUB, LANE_CALLS)
 
 
 class ReactionRetryLater(Exception):
