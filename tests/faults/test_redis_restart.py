@@ -128,8 +128,9 @@ def test_redis_restart_under_a_failing_carrier_loses_and_duplicates_no_upload(
             ship(order)  # committed; the message cannot be sent (logged, left to the sweep)
         down_seconds = time.monotonic() - down_started
         own_redis.start()
-        # It came back empty: at most the wake-ups of the drains that kept running meanwhile.
-        assert own_redis.queue_length(queue) <= WORKER_PROCESSES
+        # It came back empty. How many wake-ups it holds by now is timing: the drains still
+        # running re-time retries (one wake-up each) and wake a successor when their budget
+        # ends, so no bound is asserted; what matters is that the rows are all taken below.
         for order in rest:
             ship(order)
         shipped_seconds = time.monotonic() - started
