@@ -59,6 +59,9 @@ IMPORT_COLUMNS_OF_CHANNEL: dict[str, tuple[str, ...]] = {
     Channel.AMAZON: ("ship_address_2", "ship_address_3", "status"),
     Channel.WALMART: ("ship_address_2", "status"),
     Channel.TAOBAO: ("paid_at", "recipient_phone_alt", "full_address", "status"),
+    Channel.JD: ("paid_at", "full_address", "status"),
+    Channel.PINDUODUO: ("paid_at", "status"),
+    Channel.DOUYIN: ("paid_at", "status"),
     Channel.SHOPIFY: ("status", "cancelled_at"),
     Channel.MANUAL: (),
 }

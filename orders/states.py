@@ -90,6 +90,9 @@ class Channel(models.TextChoices):
     AMAZON = "amazon", "Amazon"
     WALMART = "walmart", "Walmart"
     TAOBAO = "taobao", _("Taobao/Tmall")
+    JD = "jd", _("JD.com")
+    PINDUODUO = "pdd", _("Pinduoduo")
+    DOUYIN = "douyin", _("Douyin Shop")
     MANUAL = "manual", _("Manual")
 
 

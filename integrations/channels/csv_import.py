@@ -74,6 +74,38 @@ taobao (淘宝/天猫 千牛 "订单导出")
       子订单编号, 商家编码 | 商品编码, 宝贝标题 | 商品标题, 购买数量 | 宝贝数量,
       价格 | 单价, 优惠金额 | 优惠         one line per row (the 宝贝 export joined to the order)
 
+jd (京东商家后台 订单导出)
+    * 订单号                              order id
+    * 应付金额 | 订单金额                  amount (CNY)
+    * 下单时间                            order time
+      付款确认时间 | 付款时间              filled in → paid
+      客户姓名, 联系电话                  recipient, recipient phone
+      客户地址                            split as taobao's 收货地址
+      订单状态                            等待付款 → not paid; 等待出库/待发货/已发货/完成 → paid;
+                                          已取消 → cancelled (the same words for pdd and douyin)
+      订单备注, 运费金额                  buyer remark, shipping fee
+      商品ID, 商品名称, 订购数量, 京东价   one line per row
+
+pdd (拼多多商家后台 订单导出)
+    * 订单号                              order id
+    * 用户实付金额(元) | 用户实付金额      amount (CNY)
+    * 订单成交时间                        order time
+      支付时间                            filled in → paid
+      收货人, 手机                        recipient, recipient phone
+      省, 市, 区, 详细地址 | 街道          the address in its parts
+      订单状态, 买家留言
+      商家编码-SKU维度 | 商家编码, 商品, 商品数量(件) | 商品数量     one line per row
+
+douyin (抖店 订单导出; one row per 子订单, grouped by 主订单编号)
+    * 主订单编号                          order id
+    * 订单应付金额                        amount (CNY)
+    * 订单提交时间                        order time
+      支付完成时间                        filled in → paid
+      收件人, 收件人手机号                recipient, recipient phone
+      省, 市, 区, 详细地址                the address in its parts
+      订单状态, 买家留言, 运费
+      子订单编号, 商家编码, 选购商品, 商品数量, 商品单价    one line per row
+
 shopify (the admin's order export; Id is the same id the webhooks carry)
     * Id                                  order id (not Name, "#1001")
     * Total                               amount
@@ -246,6 +278,18 @@ def _taobao_status(text: str):
     return None
 
 
+def _marketplace_status(text: str):
+    # JD, Pinduoduo and Douyin Shop word their statuses alike: 待付款 / 待发货 / 已发货 / 已取消 …
+    value = text.strip()
+    if "取消" in value or "关闭" in value:
+        return (None, True)
+    if "待付款" in value or "未付款" in value or "等待付款" in value:
+        return (False, False)
+    if any(word in value for word in ("待发货", "已发货", "待收货", "已收货", "已完成", "完成", "出库")):
+        return (True, False)
+    return None
+
+
 def _shopify_status(text: str):
     # "Financial Status": pending, authorized, paid, partially_paid, refunded, voided, …
     value = text.strip().lower()
@@ -317,6 +361,74 @@ CHANNEL_COLUMNS: dict[str, ChannelColumns] = {
         },
         currency="CNY",
         status=_taobao_status,
+    ),
+    # 京东商家后台 order export.
+    Channel.JD: ChannelColumns(
+        columns={
+            "external_id": ("订单号",),
+            "amount": ("应付金额", "订单金额"),
+            "ordered_at": ("下单时间",),
+            "paid_at": ("付款确认时间", "付款时间"),
+            "recipient_name": ("客户姓名",),
+            "recipient_phone": ("联系电话",),
+            "full_address": ("客户地址",),
+            "status": ("订单状态",),
+            "buyer_remark": ("订单备注",),
+            "shipping_fee": ("运费金额",),
+            "sku": ("商品ID",),
+            "item_name": ("商品名称",),
+            "quantity": ("订购数量",),
+            "unit_price": ("京东价",),
+        },
+        currency="CNY",
+        status=_marketplace_status,
+    ),
+    # 拼多多商家后台 order export (the address in its parts).
+    Channel.PINDUODUO: ChannelColumns(
+        columns={
+            "external_id": ("订单号",),
+            "amount": ("用户实付金额(元)", "用户实付金额"),
+            "ordered_at": ("订单成交时间",),
+            "paid_at": ("支付时间",),
+            "recipient_name": ("收货人",),
+            "recipient_phone": ("手机",),
+            "ship_province": ("省",),
+            "ship_city": ("市",),
+            "ship_district": ("区",),
+            "ship_address": ("详细地址", "街道"),
+            "status": ("订单状态",),
+            "buyer_remark": ("买家留言",),
+            "sku": ("商家编码-SKU维度", "商家编码"),
+            "item_name": ("商品",),
+            "quantity": ("商品数量(件)", "商品数量"),
+        },
+        currency="CNY",
+        status=_marketplace_status,
+    ),
+    # 抖店 order export: one row per sub-order (子订单编号), grouped by 主订单编号.
+    Channel.DOUYIN: ChannelColumns(
+        columns={
+            "external_id": ("主订单编号",),
+            "amount": ("订单应付金额",),
+            "ordered_at": ("订单提交时间",),
+            "paid_at": ("支付完成时间",),
+            "recipient_name": ("收件人",),
+            "recipient_phone": ("收件人手机号",),
+            "ship_province": ("省",),
+            "ship_city": ("市",),
+            "ship_district": ("区",),
+            "ship_address": ("详细地址",),
+            "status": ("订单状态",),
+            "buyer_remark": ("买家留言",),
+            "shipping_fee": ("运费",),
+            "line_id": ("子订单编号",),
+            "sku": ("商家编码",),
+            "item_name": ("选购商品",),
+            "quantity": ("商品数量",),
+            "unit_price": ("商品单价",),
+        },
+        currency="CNY",
+        status=_marketplace_status,
     ),
     Channel.SHOPIFY: ChannelColumns(
         columns={
