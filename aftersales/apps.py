@@ -12,6 +12,8 @@ class AftersalesConfig(HubAppConfig):
     # A return and its review have their own pages: the order page links there instead of
     # offering the bare transition.
     order_actions_elsewhere = "aftersales.admin_returns.ORDER_ACTIONS_ELSEWHERE"
+    # A refund asked during an interception waits for its result (截单).
+    event_listeners = ("aftersales.services.refunds.refunds_after_interception",)
     # The rules' "approve the return" action changes after-sales' records: after-sales applies it.
     # Shopify's `returns/request` deliveries, signed and checked by its webhook, open returns here.
     # The order's timeline page lists its returns and the lines coming back.

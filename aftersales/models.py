@@ -133,6 +133,9 @@ class ReturnLine(models.Model):
 
 class RefundStatus(models.TextChoices):
     PENDING = "pending", _("Being paid")  # recorded; the gateway call is in the outbox
+    # Asked while the parcel is being intercepted (截单): paid once it is stopped, failed if it
+    # reaches the buyer (who returns it, and is refunded through the return).
+    HELD = "held", _("Waiting for the interception")
     PAID = "paid", _("Paid")
     FAILED = "failed", _("Failed")
 

@@ -23,7 +23,7 @@ from .models import Refund, RefundStatus, ReturnLine, ReturnRequest, ReturnStatu
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 # Refunds that hold money back from the order: recorded and being paid, or paid.
-LIVE_REFUND_STATUSES = (RefundStatus.PENDING, RefundStatus.PAID)
+LIVE_REFUND_STATUSES = (RefundStatus.HELD, RefundStatus.PENDING, RefundStatus.PAID)
 
 
 def _returned_lines(*, order_id: int, before_return_id: int | None = None):

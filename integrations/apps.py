@@ -8,3 +8,4 @@ class IntegrationsConfig(HubAppConfig):
     verbose_name = _("Integrations")
 
     reaction_kinds = "integrations.reactions.REACTION_KINDS"
+    outbox_subscriptions = "integrations.interception.interception_subscriptions"

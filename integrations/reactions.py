@@ -99,8 +99,23 @@ def book_pickup(message) -> str:
     return _call(account, "book_pickup", waybill_request(order, f"{order.number}-P"))
 
 
+def _interception_call(message) -> str:
+    from .interception import interception_call
+
+    return interception_call(message)
+
+
 # Declared on IntegrationsConfig (orders.plugins).
 REACTION_KINDS = [
+    ReactionKind(
+        "interception_call",
+        gettext_lazy("Ask the warehouse system or the carrier to stop the parcel (截单)"),
+        _interception_call,
+        no_params,
+        integration=True,
+        # Created for every interception by this app's subscription, not chosen in rules.
+        internal=True,
+    ),
     ReactionKind(
         "carrier_book_pickup", gettext_lazy("Book the carrier pickup"), book_pickup, no_params, integration=True
     ),

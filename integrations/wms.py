@@ -5,7 +5,8 @@ and sends `X-OrderHub-Timestamp` (Unix seconds; older than 5 minutes is refused)
 
     {"event_id": "...", "order_number": "OH20260128-00001" | "external_order_id": "...",
      "channel": "shopify" (with external_order_id, optional), "event": "allocated" | "packing" |
-     "labelled" | "awaiting_pickup" | "picked_up" | "out_of_stock", "warehouse": "<warehouse code>",
+     "labelled" | "awaiting_pickup" | "picked_up" | "out_of_stock" | "intercepted" |
+     "intercept_failed", "warehouse": "<warehouse code>",
      "occurred_at": "2026-01-28T14:05:00+08:00", "operator": "王强",
      "carrier": "sf" | "zto" | "cainiao", "tracking_number": "..."  (for awaiting_pickup),
      "skus": ["TEA-01", ...]  (for out_of_stock, optional)}
@@ -15,7 +16,9 @@ user `wms` in the warehouse role): allocated → allocate; packing → nothing t
 order is allocated (it is being packed); labelled → pack (packed, waiting for its label);
 awaiting_pickup → ship with the carrier and tracking number; picked_up → pick_up;
 out_of_stock → the warehouse's "out of stock" exception on the order (异常订单; nothing moves, and
-an order waiting with it is not approved automatically). An event_id
+an order waiting with it is not approved automatically); intercepted → confirm_intercept and
+intercept_failed → fail_intercept, the answers to the hub's interception request (截单,
+integrations.interception). An event_id
 is applied once (a replay answers 200). An event that cannot apply (out of order, illegal) is
 refused with 409 and a clear error, written on the order's timeline, and changes nothing else.
 """
@@ -47,8 +50,25 @@ from .signing import signature_matches_hex, signed_webhook, webhook_secrets
 
 logger = logging.getLogger(__name__)
 
-WMS_EVENTS = ("allocated", "packing", "labelled", "awaiting_pickup", "picked_up", "out_of_stock")
-_ACTIONS = {"allocated": "allocate", "labelled": "pack", "awaiting_pickup": "ship", "picked_up": "pick_up"}
+WMS_EVENTS = (
+    "allocated",
+    "packing",
+    "labelled",
+    "awaiting_pickup",
+    "picked_up",
+    "out_of_stock",
+    "intercepted",
+    "intercept_failed",
+)
+_ACTIONS = {
+    "allocated": "allocate",
+    "labelled": "pack",
+    "awaiting_pickup": "ship",
+    "picked_up": "pick_up",
+    # The answer to the hub's interception request (integrations.interception).
+    "intercepted": "confirm_intercept",
+    "intercept_failed": "fail_intercept",
+}
 
 
 class WMSEventError(Exception):

@@ -370,6 +370,8 @@ class WarehouseBoardAdmin(BoardAdmin):
     def changelist_view(self, request, extra_context=None):
         on_board = Order.objects.filter(warehouse_stage__in=WAREHOUSE_BOARD_STAGES)
         counts = warehouse_stage_counts(order_list_visible_to(user=request.user, queryset=on_board))
+        # The interceptions (截单) head the list only when there are some, as on the board page.
+        counts = [g for g in counts if g["count"] or g["stage"] != WarehouseStage.INTERCEPT]
         for group in counts:
             group["label"] = WarehouseStage(group["stage"]).label
         return super().changelist_view(request, {"stage_counts": counts, **(extra_context or {})})

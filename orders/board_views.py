@@ -173,11 +173,12 @@ def _without(filterset, name: str) -> object:
 
 
 def _stage_groups(rows, counts: list[dict]) -> list[dict]:
-    """The warehouse rows under their stage headings, every stage shown even when empty."""
+    """The warehouse rows under their stage headings, every working stage shown even when
+    empty; the interceptions on top only when there are some (most days there are none)."""
     by_stage = {c["stage"]: {**c, "label": WarehouseStage(c["stage"]).label, "rows": []} for c in counts}
     for order in rows:
         by_stage[order.warehouse_stage]["rows"].append(order)
-    return list(by_stage.values())
+    return [g for g in by_stage.values() if g["count"] or g["stage"] != WarehouseStage.INTERCEPT]
 
 
 def _board_page(request, code: str):

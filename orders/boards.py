@@ -184,12 +184,22 @@ NEXT_ACTION = {
     State.PACKED: "ship",
     State.SHIPPED: "pick_up",
     State.RISK_HOLD: "release",
+    # 截单: the warehouse pulled the parcel (or it came back from the carrier).
+    State.INTERCEPT_REQUESTED: "confirm_intercept",
 }
 # Offered next to the main step, behind a reason field.
 SECONDARY_ACTIONS = {
     State.PAID: ("flag_risk",),
     State.REVIEWED: ("flag_risk",),
+    # The buyer cancels or changes the address once the warehouse has the order.
+    State.ALLOCATED: ("request_intercept",),
+    State.PACKED: ("request_intercept",),
+    State.INTERCEPT_REQUESTED: ("fail_intercept",),
+    # Stopped: cancel it (the refund follows) or send it again to a changed address.
+    State.INTERCEPTED: ("cancel", "resume_after_intercept"),
 }
+# The warehouse answers an interception; asking for one is customer service's.
+WAREHOUSE_SECONDARY_ACTIONS = {State.INTERCEPT_REQUESTED: ("fail_intercept",)}
 
 # The warehouse board's working order: stage, the priority lane first, the oldest first.
 WAREHOUSE_WORKING_ORDER = ("stage_rank", "-priority", "ordered_at", "id")
@@ -222,7 +232,7 @@ ORDER_BOARDS = {
             columns=("stage", "brand", "warehouse", "owner", "amount", "state_changed_at"),
             rows_template="boards/_warehouse_rows.html",
             next_action=NEXT_ACTION,
-            secondary={},
+            secondary=WAREHOUSE_SECONDARY_ACTIONS,
             bulk_actions=("pack", "pick_up"),
         ),
         OrderBoard(

@@ -98,6 +98,9 @@ PATHS[State.RETURN_REQUESTED] = [*PATHS[State.DELIVERED], ("request_return", "cs
 PATHS[State.RETURN_APPROVED] = [*PATHS[State.RETURN_REQUESTED], ("approve_return", "cs")]
 PATHS[State.REFUNDED] = [*PATHS[State.RETURN_APPROVED], ("refund", None)]
 PATHS[State.ARCHIVED] = [*PATHS[State.DELIVERED], ("archive", "ops1")]
+PATHS[State.INTERCEPT_REQUESTED] = [*PATHS[State.PACKED], ("request_intercept", "cs")]
+PATHS[State.INTERCEPTED] = [*PATHS[State.INTERCEPT_REQUESTED], ("confirm_intercept", "wh1")]
+PATHS[State.INTERCEPT_FAILED] = [*PATHS[State.SHIPPED], ("request_intercept", "cs"), ("fail_intercept", None)]
 # Merged orders are made by the merge service (orders/services/split_merge.py), not a path.
 assert set(PATHS) == set(State) - {State.MERGED}, "every state needs a demo path"
 
@@ -107,6 +110,9 @@ NOTES = {
     "cancel": "买家申请取消订单",
     "reship": "包裹丢失，补发",
     "reject_return": "超过退货期限",
+    "request_intercept": "买家申请取消，包裹尚未发出，请拦截",
+    "fail_intercept": "快递已派送，无法拦截",
+    "resume_after_intercept": "地址已改为新地址，重新发货",
 }
 
 

@@ -199,6 +199,15 @@ class Warehouse(models.Model):
         help_text=_("Paid orders allocated here must be shipped within this many hours of payment."),
     )
 
+    wms_url = models.URLField(
+        _("WMS request URL"),
+        blank=True,
+        help_text=_(
+            "Where the hub sends this warehouse's requests (an interception, 截单), signed like the "
+            "WMS webhook. Empty: the warehouse sees them on its board only."
+        ),
+    )
+
     class Meta:
         verbose_name = _("warehouse")
         verbose_name_plural = _("warehouses")
@@ -782,6 +791,77 @@ class Attachment(AppendOnlyModel):
 
     def __str__(self) -> str:
         return self.original_name
+
+
+class InterceptionRoute(models.TextChoices):
+    WAREHOUSE = "warehouse", _("Warehouse pulls the parcel")  # 仓库截单
+    CARRIER = "carrier", _("Carrier's interception")  # 快递拦截 (SF, ZTO)
+    MANUAL = "manual", _("Call the carrier")  # no interception API here: a task for a person
+
+
+class InterceptionStatus(models.TextChoices):
+    REQUESTED = "requested", _("Requested")
+    INTERCEPTED = "intercepted", _("Intercepted")
+    FAILED = "failed", _("Failed")
+
+
+class Interception(models.Model):
+    """截单: one request to stop an order's parcel, asked after the warehouse had the order, and
+    its result. Opened by the `request_intercept` transition, closed by `confirm_intercept` or
+    `fail_intercept` (orders.services.interception); at most one open per order. Who is asked
+    follows where the parcel was: the warehouse (allocated, packed; also by the WMS request when
+    the warehouse has a WMS URL) or the carrier (shipped, picked up)."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="interceptions", verbose_name=_("order"))
+    route = models.CharField(_("asked of"), max_length=16, choices=InterceptionRoute.choices)
+    status = models.CharField(
+        _("status"), max_length=16, choices=InterceptionStatus.choices, default=InterceptionStatus.REQUESTED
+    )
+    from_state = models.CharField(_("state when asked"), max_length=32, choices=State.choices)
+    reason = models.TextField(_("reason"))
+    carrier = models.CharField(_("carrier"), max_length=16, choices=Carrier.choices, blank=True)
+    tracking_number = models.CharField(_("tracking number"), max_length=64, blank=True)
+    requested_event = models.OneToOneField(OrderEvent, on_delete=models.PROTECT, related_name="interception_opened")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    # What the warehouse system or the carrier answered to the request (accepted, their id).
+    answer = models.TextField(_("answer"), blank=True)
+    resolved_event = models.OneToOneField(
+        OrderEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="interception_closed"
+    )
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("interception")
+        verbose_name_plural = _("interceptions")
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order"], condition=Q(status="requested"), name="interception_open_once_per_order"
+            ),
+        ]
+        indexes = [
+            # The boards: the few open ones by whom they are asked of, oldest first.
+            models.Index(
+                fields=["route", "requested_at"], name="interception_open_idx", condition=Q(status="requested")
+            ),
+            # The KPI page: results over a period.
+            models.Index(fields=["resolved_at"], name="interception_resolved_idx", condition=~Q(status="requested")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.get_route_display()} ({self.get_status_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == InterceptionStatus.REQUESTED
 
 
 class Shipment(AppendOnlyModel):

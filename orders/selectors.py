@@ -37,6 +37,8 @@ from .models import (
     Attachment,
     Brand,
     HubSettings,
+    Interception,
+    InterceptionStatus,
     Order,
     OrderEvent,
     OrderException,
@@ -380,6 +382,14 @@ def order_list_for_warehouse_board(*, clock: BoardClock, user=None) -> QuerySet[
         .prefetch_related("cs_owner", "warehouse", "shop__brand")
         .prefetch_related(Prefetch("shipments", queryset=Shipment.objects.order_by("-sequence")))
         .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("position")))
+        # 截单: why the parcel is to be pulled, on the cards on top.
+        .prefetch_related(
+            Prefetch(
+                "interceptions",
+                queryset=Interception.objects.filter(status=InterceptionStatus.REQUESTED),
+                to_attr="open_interceptions",
+            )
+        )
         .annotate(stage_rank=_stage_rank())
     )
     return order_annotate_stale(queryset, clock=clock).order_by("stage_rank", "-priority", "ordered_at", "id")

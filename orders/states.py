@@ -58,6 +58,11 @@ class State(models.TextChoices):
     # 合单: its lines and money went to another order of the same buyer, which ships them; the
     # platform id and the timeline stay here (Order.merged_into says where it went).
     MERGED = "merged", _("Merged into another order")
+    # 截单: the buyer cancelled or changed the address after the warehouse had the order; the
+    # warehouse (allocated, packed) or the carrier (shipped) is asked to stop the parcel.
+    INTERCEPT_REQUESTED = "intercept_requested", _("Interception requested")  # 拦截中
+    INTERCEPTED = "intercepted", _("Intercepted")  # 已拦截: the parcel is stopped, a person decides what next
+    INTERCEPT_FAILED = "intercept_failed", _("Interception failed")  # 拦截失败: the parcel goes on to the buyer
 
 
 class MainStatus(models.TextChoices):
@@ -69,6 +74,7 @@ class MainStatus(models.TextChoices):
     SHIPPED = "shipped", _("Shipped")  # 已发货
     DELIVERED = "delivered", _("Delivered")  # 已签收
     CLOSED = "closed", _("Closed")  # 已关闭
+    INTERCEPTING = "intercepting", _("Interception")  # 拦截: asked, or stopped and waiting for a decision
 
 
 class PaymentStatus(models.TextChoices):
@@ -80,6 +86,7 @@ class PaymentStatus(models.TextChoices):
 
 class WarehouseStage(models.TextChoices):
     NONE = "", _("Not in the warehouse")
+    INTERCEPT = "intercept", _("Intercept: pull the parcel")  # 待拦截
     PACKING = "packing", _("Packing")  # 待打包
     LABELLING = "labelling", _("Labelling")  # 待贴单
     AWAITING_PICKUP = "awaiting_pickup", _("Awaiting pickup")  # 待揽收
@@ -130,6 +137,10 @@ STATE_MAP: dict[str, tuple[str, str, str]] = {
     State.CANCELLED: (MainStatus.CLOSED, PaymentStatus.PENDING, WarehouseStage.NONE),
     # Paid: the money is on the order it was merged into, not given back.
     State.MERGED: (MainStatus.CLOSED, PaymentStatus.PAID, WarehouseStage.NONE),
+    # On top of the warehouse board: the parcel is pulled there, or comes back there from the carrier.
+    State.INTERCEPT_REQUESTED: (MainStatus.INTERCEPTING, PaymentStatus.PAID, WarehouseStage.INTERCEPT),
+    State.INTERCEPTED: (MainStatus.INTERCEPTING, PaymentStatus.PAID, WarehouseStage.NONE),
+    State.INTERCEPT_FAILED: (MainStatus.SHIPPED, PaymentStatus.PAID, WarehouseStage.NONE),
 }
 assert set(STATE_MAP) == set(State), "every state needs its derived statuses"
 
@@ -147,13 +158,20 @@ STALE_WATCHED_STATES = (
     State.SHIPPED,
     State.RETURN_REQUESTED,
     State.RETURN_APPROVED,
+    State.INTERCEPT_REQUESTED,
+    State.INTERCEPTED,
 )
 
 # The customer-service board: what still needs review, and what is waiting to leave.
-CS_BOARD_STATUSES = (MainStatus.PENDING_REVIEW, MainStatus.AWAITING_SHIPMENT)
+CS_BOARD_STATUSES = (MainStatus.PENDING_REVIEW, MainStatus.AWAITING_SHIPMENT, MainStatus.INTERCEPTING)
 
 # The warehouse board's groups, in the order the work is done.
-WAREHOUSE_BOARD_STAGES = (WarehouseStage.PACKING, WarehouseStage.LABELLING, WarehouseStage.AWAITING_PICKUP)
+WAREHOUSE_BOARD_STAGES = (
+    WarehouseStage.INTERCEPT,  # first: a parcel to pull before it leaves
+    WarehouseStage.PACKING,
+    WarehouseStage.LABELLING,
+    WarehouseStage.AWAITING_PICKUP,
+)
 
 
 @dataclass(frozen=True)
@@ -186,7 +204,10 @@ FIN = Role.FINANCE
 OPS = Role.OPERATIONS
 SYS = Role.SYSTEM
 
-_CANCELLABLE = (State.SUBMITTED, State.PAYMENT_FAILED, State.PAID, State.RISK_HOLD, State.REVIEWED)
+_CANCELLABLE = (State.SUBMITTED, State.PAYMENT_FAILED, State.PAID, State.RISK_HOLD, State.REVIEWED, State.INTERCEPTED)
+# Where an interception can be asked: the warehouse has the order (allocated, packed) or the
+# carrier has the parcel (shipped, picked up). Before that it is a plain cancel.
+INTERCEPTABLE = (State.ALLOCATED, State.PACKED, State.SHIPPED, State.PICKED_UP)
 
 TRANSITIONS: tuple[Transition, ...] = (
     Transition(
@@ -252,7 +273,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition(
         "ship",
-        (State.PACKED,),
+        # After a failed interception too: the parcel had left before the warehouse could pull it.
+        (State.PACKED, State.INTERCEPT_FAILED),
         State.SHIPPED,
         frozenset({WH}),
         _("Ship with tracking number"),
@@ -282,7 +304,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition(
         "pick_up",
-        (State.SHIPPED,),
+        (State.SHIPPED, State.INTERCEPT_FAILED),
         State.PICKED_UP,
         frozenset({SYS, WH}),
         _("Picked up by carrier"),
@@ -290,7 +312,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition(
         "deliver",
-        (State.SHIPPED, State.PICKED_UP),
+        (State.SHIPPED, State.PICKED_UP, State.INTERCEPT_FAILED),
         State.DELIVERED,
         frozenset({SYS, CS, OPS}),
         _("Confirm delivery"),
@@ -348,6 +370,47 @@ TRANSITIONS: tuple[Transition, ...] = (
         frozenset({CS, OPS, SYS}),
         _("Cancel order"),
         _("cancelled the order"),
+        note_required=True,
+    ),
+    Transition(
+        "request_intercept",
+        INTERCEPTABLE,
+        State.INTERCEPT_REQUESTED,
+        # The system too: a cancel or refund the buyer asks on the channel once the warehouse
+        # has the order asks for the interception by itself.
+        frozenset({CS, OPS, SYS}),
+        _("Request interception (截单)"),
+        _("asked to intercept the parcel"),
+        note_required=True,
+    ),
+    Transition(
+        "confirm_intercept",
+        (State.INTERCEPT_REQUESTED,),
+        State.INTERCEPTED,
+        # The warehouse pulled the parcel; customer service or operations heard it from a carrier
+        # they called; the system when the WMS or the carrier's interception API answers.
+        frozenset({WH, CS, OPS, SYS}),
+        _("Parcel stopped (intercepted)"),
+        _("confirmed the parcel was stopped"),
+    ),
+    Transition(
+        "fail_intercept",
+        (State.INTERCEPT_REQUESTED,),
+        State.INTERCEPT_FAILED,
+        frozenset({WH, CS, OPS, SYS}),
+        _("Interception failed"),
+        _("reported the parcel could not be stopped"),
+        note_required=True,
+    ),
+    Transition(
+        "resume_after_intercept",
+        # An address changed rather than a cancel: the stopped order goes back to be allocated
+        # and packed again (the new address is edited on the order first).
+        (State.INTERCEPTED,),
+        State.REVIEWED,
+        frozenset({CS, OPS}),
+        _("Send again after interception"),
+        _("sent the stopped order back to the warehouse"),
         note_required=True,
     ),
     Transition(

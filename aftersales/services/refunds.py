@@ -40,7 +40,7 @@ from orders.events import order_event_create
 from orders.exceptions import ActionNotPermitted, ConflictError, InvalidActionData
 from orders.models import Order, OrderEvent
 from orders.outbox.kinds import ReactionFailed, ReactionRetryLater
-from orders.outbox.services import outbox_enqueue_for_event, outbox_enqueue_kind
+from orders.outbox.services import outbox_enqueue_for_event, outbox_enqueue_kind, outbox_enqueue_once
 from orders.permissions import role_of, user_display_name
 from orders.services.locking import order_lock
 from orders.services.transition import order_transition_in_transaction
@@ -190,6 +190,9 @@ def _request_locked(order: Order, *, actor, amount: Decimal, reason: str, return
     if key is None:
         key = _new_key(order, return_request)
     now = timezone.now()
+    # The parcel is being stopped: paying now would refund goods that may still reach the buyer
+    # (how double refunds happen). The refund waits for the interception's result.
+    held = order.state == State.INTERCEPT_REQUESTED
     try:
         with transaction.atomic():
             refund = Refund.objects.create(
@@ -198,7 +201,7 @@ def _request_locked(order: Order, *, actor, amount: Decimal, reason: str, return
                 amount=amount,
                 currency=order.currency,
                 reason=reason,
-                status=RefundStatus.PENDING,
+                status=RefundStatus.HELD if held else RefundStatus.PENDING,
                 idempotency_key=key,
                 requested_by=actor,
                 requested_at=now,
@@ -224,14 +227,49 @@ def _request_locked(order: Order, *, actor, amount: Decimal, reason: str, return
             "return": return_request.pk if return_request else None,
             "idempotency_key": key,
             **({"proposed": str(proposed)} if proposed is not None else {}),
+            **({"held": True} if held else {}),
         },
     )
     refund.request_event = event
     refund.save(update_fields=["request_event"])
-    _payment_enqueue(refund, event)
+    if not held:
+        _payment_enqueue(refund, event)
     # Whatever else operations want on a refund request (a notification, …) comes from rules.
     outbox_enqueue_for_event(event)
     return refund
+
+
+def refunds_after_interception(events) -> None:
+    """An event listener (AftersalesConfig), in the events' transaction, the order locked by
+    the transition: when an interception ends, the refunds that waited for it are paid (the
+    parcel is stopped) or fail with the reason (it reaches the buyer, who returns it)."""
+    for event in events:
+        if event.action not in ("confirm_intercept", "fail_intercept"):
+            continue
+        held = list(Refund.objects.select_for_update().filter(order_id=event.order_id, status=RefundStatus.HELD))
+        for refund in held:
+            if event.action == "confirm_intercept":
+                refund.status = RefundStatus.PENDING
+                refund.save(update_fields=["status"])
+                # Keyed by the refund: one interception may release several.
+                outbox_enqueue_once(
+                    event, key=f"kind:{REFUND_PAY}:{refund.pk}", kind=REFUND_PAY, params={"refund_id": refund.pk}
+                )
+                continue
+            reason = _("The parcel could not be stopped: it goes on to the buyer. Refund through the return.")
+            refund.status = RefundStatus.FAILED
+            refund.failure_reason = reason
+            refund.save(update_fields=["status", "failure_reason"])
+            failed = order_event_create(
+                order=event.order,
+                action=REFUND_FAILED,
+                from_state=event.to_state,
+                actor=None,
+                occurred_at=event.occurred_at,
+                note=reason,
+                data={"refund": refund.pk, "amount": str(refund.amount), "currency": refund.currency},
+            )
+            outbox_enqueue_for_event(failed)
 
 
 def _payment_enqueue(refund: Refund, event: OrderEvent) -> None:

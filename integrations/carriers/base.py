@@ -51,6 +51,12 @@ class CarrierSignatureError(CarrierError):
     pass
 
 
+class CarrierRefusedBusiness(CarrierGiveUp):
+    """The carrier's platform accepted the call, and the carrier refused what was asked for this
+    parcel or order (its business answer). For most calls that is giving up like any other; an
+    interception's refusal is its result (the parcel could not be stopped)."""
+
+
 class CarrierUnsupported(CarrierGiveUp):
     """This carrier (or its adapter) cannot do what was asked, e.g. issue a return label."""
 
@@ -116,6 +122,25 @@ class TrackingEvent:
 
 
 @dataclass(frozen=True)
+class InterceptRequest:
+    """截单 of a parcel on its way: the carrier stops it and returns it to the sender."""
+
+    tracking_number: str
+    reason: str
+    # Ours, derived from the hub's interception ("OH20260128-00001-I7"): a retry names the
+    # same request.
+    request_id: str
+
+
+@dataclass(frozen=True)
+class InterceptResult:
+    # True: the carrier took the request and returns the parcel. False: it refused (delivered
+    # already, out for delivery, …), `message` says why: the parcel goes on to the buyer.
+    accepted: bool
+    message: str = ""
+
+
+@dataclass(frozen=True)
 class PushReply:
     """What the carrier expects back from our push endpoint."""
 
@@ -155,6 +180,12 @@ class Carrier:
     def query_tracking(self, tracking_numbers: list[str]) -> list[TrackingEvent]:
         """Route events for up to `tracking_batch_size` numbers, oldest first."""
         raise NotImplementedError
+
+    def intercept(self, request: InterceptRequest) -> InterceptResult:
+        """Ask the carrier to stop a parcel and return it (截单). A refusal the carrier gives for
+        this parcel is a result (accepted=False), not an error; errors are the usual ones.
+        Adapters without an interception API keep this default (`carrier_supports_interception`)."""
+        raise CarrierUnsupported(f"{self.name}: interception is not supported for this carrier")
 
     def parse_push(self, *, body: bytes, headers: dict[str, str], form: dict[str, str]) -> list[TrackingEvent]:
         """Verify a route push's signature (CarrierSignatureError if it fails) and return its
@@ -207,6 +238,10 @@ ADAPTERS = {"sf": ("sf", "SFExpress"), "zto": ("zto", "ZTOExpress"), "cainiao": 
 
 def carrier_supports_return_labels(code: str) -> bool:
     return carrier_class(code).create_return_label is not Carrier.create_return_label
+
+
+def carrier_supports_interception(code: str) -> bool:
+    return code in ADAPTERS and carrier_class(code).intercept is not Carrier.intercept
 
 
 def carrier_class(code: str) -> type[Carrier]:

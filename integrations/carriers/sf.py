@@ -119,8 +119,11 @@ from .base import (
     Carrier,
     CarrierDuplicate,
     CarrierGiveUp,
+    CarrierRefusedBusiness,
     CarrierRetryLater,
     CarrierSignatureError,
+    InterceptRequest,
+    InterceptResult,
     PushReply,
     TrackingEvent,
     WaybillRequest,
@@ -135,6 +138,9 @@ CONTENT_TYPE = "application/x-www-form-urlencoded;charset=UTF-8"
 SERVICE_CREATE_ORDER = "EXP_RECE_CREATE_ORDER"
 SERVICE_SEARCH_ROUTES = "EXP_RECE_SEARCH_ROUTES"
 SERVICE_SEARCH_ORDER = "EXP_RECE_SEARCH_ORDER_RESP"
+# 截单转寄退回 (unverified name; an account may name another in extra["intercept_service_code"]).
+SERVICE_INTERCEPT = "EXP_RECE_WANTED_INTERCEPT"
+INTERCEPT_RETURN_TO_SENDER = "2"  # its serviceCode: 1 forward to a new address, 2 return to the sender
 
 PLATFORM_OK = "A1000"
 PLATFORM_DUPLICATE = "A1007"
@@ -245,6 +251,23 @@ class SFExpress(Carrier):
         if not number:
             raise CarrierRetryLater(f"{self.name}: {what} accepted without a waybill number yet")
         return WaybillResult(carrier_order_id=request.carrier_order_id, tracking_number=number)
+
+    def intercept(self, request: InterceptRequest) -> InterceptResult:
+        what = f"interception of {request.tracking_number}"
+        service = str(self.credentials.extra.get("intercept_service_code") or SERVICE_INTERCEPT)
+        payload = {
+            "waybillNo": request.tracking_number,
+            "serviceCode": INTERCEPT_RETURN_TO_SENDER,
+            "role": "1",  # asked by the sender
+            "payMode": "4",  # the sender's monthly account pays the return
+            "monthlyCardNo": self.credentials.extra.get("monthly_card") or None,
+            "remark": request.reason[:100],
+        }
+        try:
+            self._call(service, {k: v for k, v in payload.items() if v is not None}, what=what)
+        except CarrierRefusedBusiness as exc:
+            return InterceptResult(accepted=False, message=exc.message)
+        return InterceptResult(accepted=True, message=f"{self.name}: {what} accepted")
 
     def query_tracking(self, tracking_numbers: list[str]) -> list[TrackingEvent]:
         numbers = [n.strip() for n in tracking_numbers if n and n.strip()]
@@ -434,7 +457,8 @@ class SFExpress(Carrier):
             raise CarrierDuplicate(f"{self.name}: already has {what} ({detail})", code=code)
         if code in BUSINESS_RETRY:
             raise CarrierRetryLater(f"{self.name}: {what} failed on SF's side, try again later ({detail})", code=code)
-        raise CarrierGiveUp(f"{self.name}: {what} refused ({detail})", code=code)
+        # The platform took the call and SF said no for this parcel or order.
+        raise CarrierRefusedBusiness(f"{self.name}: {what} refused ({detail})", code=code)
 
     # -- answers ----------------------------------------------------------------------------
 

@@ -106,8 +106,11 @@ from .base import (
     Carrier,
     CarrierDuplicate,
     CarrierGiveUp,
+    CarrierRefusedBusiness,
     CarrierRetryLater,
     CarrierSignatureError,
+    InterceptRequest,
+    InterceptResult,
     PushReply,
     TrackingEvent,
     WaybillRequest,
@@ -121,6 +124,9 @@ CONTENT_TYPE = "application/json"
 
 API_CREATE_ORDER = "zto.open.createOrder"
 API_TRACK_QUERY = "zto.merchant.waybill.track.query"
+# 拦截件 (unverified name; an account may name another in extra["intercept_api"]).
+API_INTERCEPT = "zto.open.intercept.create"
+INTERCEPT_RETURN_TO_SENDER = "1"  # its receiveType: 1 back to the sender, 2 to a new address
 
 ORDER_TYPE_WAYBILL = "1"  # 全网件
 ORDER_TYPE_PICKUP = "2"  # 预约件 (返回运单号): ZTO sends a courier
@@ -229,6 +235,21 @@ class ZTOExpress(Carrier):
             result = self._call(api, {"billCode": number}, what=f"routes of {number}")
             events += self._events(self._traces(result), default_number=number, scan_key="scanType")
         return sorted(events, key=lambda e: e.occurred_at)
+
+    def intercept(self, request: InterceptRequest) -> InterceptResult:
+        what = f"interception of {request.tracking_number}"
+        api = str(self.credentials.extra.get("intercept_api") or API_INTERCEPT)
+        payload = {
+            "billCode": request.tracking_number,
+            "requestId": request.request_id,
+            "receiveType": INTERCEPT_RETURN_TO_SENDER,
+            "reason": request.reason[:100],
+        }
+        try:
+            self._call(api, payload, what=what)
+        except CarrierRefusedBusiness as exc:
+            return InterceptResult(accepted=False, message=exc.message)
+        return InterceptResult(accepted=True, message=f"{self.name}: {what} accepted")
 
     def parse_push(self, *, body: bytes, headers: dict[str, str], form: dict[str, str]) -> list[TrackingEvent]:
         fields = dict(form or {})
@@ -367,7 +388,8 @@ class ZTOExpress(Carrier):
         detail = f"{code}: {message}" if code and message else (message or code or "no error code")
         if order and _DUPLICATE_WORDING.search(message):
             raise CarrierDuplicate(f"{self.name}: already has {what} ({detail})", code=code)
-        raise CarrierGiveUp(f"{self.name}: {what} refused ({detail})", code=code)
+        # Not a platform code: ZTO took the call and said no for this parcel or order.
+        raise CarrierRefusedBusiness(f"{self.name}: {what} refused ({detail})", code=code)
 
     def _secret_values(self) -> tuple[str, ...]:
         return (*super()._secret_values(), str(self.credentials.extra.get("account_password") or ""))

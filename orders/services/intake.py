@@ -85,7 +85,16 @@ _PAY = TRANSITIONS_BY_ACTION["pay"]
 _CANCEL = TRANSITIONS_BY_ACTION["cancel"]
 # Where a cancel or refund on the channel becomes customer service's exception (the warehouse has
 # the parcel, or the carrier does) rather than a cancel.
-CHANNEL_REQUEST_STATES = (State.ALLOCATED, State.PACKED, State.SHIPPED, State.PICKED_UP)
+CHANNEL_REQUEST_STATES = (
+    State.ALLOCATED,
+    State.PACKED,
+    State.SHIPPED,
+    State.PICKED_UP,
+    State.INTERCEPT_REQUESTED,
+    State.INTERCEPT_FAILED,
+)
+# A cancel or refund on the channel before shipping asks for the interception by itself.
+_INTERCEPT_BY_ITSELF = (State.ALLOCATED, State.PACKED)
 
 
 @dataclass(frozen=True)
@@ -357,6 +366,11 @@ def order_intake_in_transaction(
     if channel_request:
         detail = " · ".join(part for part in (source_note.strip(), channel_request) if part)
         raises.append(ExceptionRaise(order, ExceptionReason.CHANNEL_REFUND, detail))
+        if order.state in _INTERCEPT_BY_ITSELF:
+            # Before the parcel leaves, the warehouse is asked at once to pull it (截单); customer
+            # service still answers the buyer (the exception above).
+            order_transition_in_transaction(order.pk, "request_intercept", actor=None, note=detail)
+            order = Order.objects.get(pk=order.pk)
     raised = order_exceptions_raise(raises, source=INTAKE_SOURCE)
     changed = bool(actions) or any(r.reason == ExceptionReason.CHANNEL_REFUND for r in raised)
     return IntakeResult(

@@ -32,6 +32,7 @@ from ..permissions import actor_may_take, role_of
 from ..states import TRANSITIONS_BY_ACTION, Carrier, Role, State, Transition
 from .attachments import CheckedAttachment, attachments_check
 from .gifts import FOLLOWED_ACTIONS, gift_follow_note, gift_moves, gift_not_followed_note
+from .interception import INTERCEPTION_ACTIONS, interception_after_move, interception_check_move
 from .locking import order_check_version, order_lock
 from .order_exceptions import EXCEPTION_TRANSITIONS, order_exceptions_for_transition
 from .order_rows import order_save_locked
@@ -231,6 +232,9 @@ def _apply(
     if transition.gift_only and order.main_order_id is None:
         raise InvalidActionData(_("Only a gift order ships with its main order."))
 
+    if order.state == State.INTERCEPT_FAILED:
+        interception_check_move(order, transition.action)
+
     method = getattr(order, transition.action)
     if not can_proceed(method):
         raise IllegalTransition(
@@ -274,6 +278,8 @@ def _apply(
             created_by=actor,
             created_at=now,
         )
+    if transition.action in INTERCEPTION_ACTIONS:
+        interception_after_move(order, event, from_state=from_state, actor=actor)
     outbox_enqueue_for_event(event)
     if transition.action in EXCEPTION_TRANSITIONS:
         order_exceptions_for_transition(

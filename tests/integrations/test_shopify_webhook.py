@@ -330,8 +330,9 @@ def test_cancelled_after_delivery_is_409_and_changes_nothing(client, make_order)
 @pytest.mark.parametrize("state", ["allocated", "packed", "shipped"])
 def test_cancelled_while_the_warehouse_has_it_is_customer_services_exception(client, make_order, state):
     """平台取消: the parcel may be packed or on its way, so the order is not cancelled by itself:
-    customer service gets the exception (intercept it, or tell the buyer), once."""
-    from orders.models import OrderException
+    customer service gets the exception (tell the buyer), once; before it leaves the warehouse is
+    asked at once to pull it (截单), on the carrier's way customer service decides."""
+    from orders.models import Interception, OrderException
 
     order = make_order(state, channel="shopify", external_id=SHOPIFY_ID)
     payload = shopify_order(financial_status="paid", cancelled_at="2026-01-29T09:00:00+08:00", cancel_reason="customer")
@@ -339,13 +340,20 @@ def test_cancelled_while_the_warehouse_has_it_is_customer_services_exception(cli
     assert response.status_code == 200, response.content
     assert response.json()["outcome"] == "updated" and response.json()["actions"] == []
     order.refresh_from_db()
-    assert order.state == state
+    if state == "shipped":
+        assert order.state == state and not Interception.objects.exists()
+    else:
+        assert order.state == "intercept_requested"
+        interception = Interception.objects.get(order=order)
+        assert (interception.route, interception.from_state, interception.requested_by) == ("warehouse", state, None)
+        assert "cancelled on the channel" in interception.reason
     exception = OrderException.objects.get(order=order)
     assert (exception.reason, exception.owner_role) == ("channel_refund", "customer_service")
     assert "cancelled on the channel" in exception.detail and "customer" in exception.detail
     # orders/updated for the same change: the exception is open already, nothing more.
     assert post(client, payload, topic="orders/updated").json()["outcome"] == "unchanged"
     assert OrderException.objects.filter(order=order).count() == 1
+    assert Interception.objects.filter(order=order).count() == (0 if state == "shipped" else 1)
 
 
 @pytest.mark.django_db

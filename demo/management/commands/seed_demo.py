@@ -39,6 +39,9 @@ STATE_WEIGHTS = {
     State.ARCHIVED: 2,
     State.CANCELLED: 1,
     State.MERGED: 1,
+    State.INTERCEPT_REQUESTED: 1,
+    State.INTERCEPTED: 1,
+    State.INTERCEPT_FAILED: 1,
 }
 
 
