@@ -42,7 +42,9 @@ from urllib.parse import parse_qs, urlencode
 from .gateway import FakeGateway
 
 PATH = "/std/service"
-SERVICES = ("EXP_RECE_CREATE_ORDER", "EXP_RECE_SEARCH_ROUTES", "EXP_RECE_SEARCH_ORDER_RESP")
+SERVICES = ("EXP_RECE_CREATE_ORDER", "EXP_RECE_SEARCH_ROUTES", "EXP_RECE_SEARCH_ORDER_RESP", "EXP_RECE_WANTED_INTERCEPT")
+# Assumed code and wording for "signed for: too late to intercept".
+TOO_LATE_TO_INTERCEPT = ("8252", "运单已签收，无法拦截")
 NO_SUCH_ORDER = ("8024", "未下单")  # assumed code for "no order with this orderId"
 DUPLICATE = ("8016", "重复下单")
 BUSINESS_ERROR = ("8119", "月结卡号不存在或已失效")
@@ -108,6 +110,9 @@ class FakeSF(FakeGateway):
         self.check_word = check_word
         self.orders: dict[str, Order] = {}
         self.routes: dict[str, list[tuple]] = {}
+        # 截单: the requests taken, by waybill; waybills signed for already refuse one.
+        self.intercepts: dict[str, dict] = {}
+        self.delivered: set[str] = set()
         self._numbers = itertools.count(7444400000001)
         super().__init__()
 
@@ -182,6 +187,8 @@ class FakeSF(FakeGateway):
                 return self._create_order(payload)
             if service == "EXP_RECE_SEARCH_ORDER_RESP":
                 return self._search_order(payload)
+            if service == "EXP_RECE_WANTED_INTERCEPT":
+                return self._intercept(payload)
             numbers = payload.get("trackingNumber") or []
             if not isinstance(numbers, list) or not numbers:
                 return "8013", "未传入查询单号"
@@ -226,6 +233,17 @@ class FakeSF(FakeGateway):
             "filterResult": 2,
             "waybillNoInfoList": [{"waybillType": 1, "waybillNo": waybill_no}],
         }
+
+    def _intercept(self, payload: dict) -> tuple[str, str] | dict:
+        number = str(payload.get("waybillNo") or "")
+        if not number:
+            return "S0002", "必填参数为空: waybillNo"
+        if str(payload.get("serviceCode")) not in ("1", "2"):
+            return "S0002", "必填参数为空: serviceCode"
+        if number in self.delivered:
+            return TOO_LATE_TO_INTERCEPT
+        self.intercepts[number] = payload
+        return {"waybillNo": number}
 
     def _search_order(self, payload: dict) -> tuple[str, str] | dict:
         order = self.orders.get(str(payload.get("orderId") or ""))

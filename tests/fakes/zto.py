@@ -45,7 +45,10 @@ from .gateway import FakeGateway
 
 CREATE_ORDER = "zto.open.createOrder"
 TRACK_QUERY = "zto.merchant.waybill.track.query"
-APIS = (CREATE_ORDER, TRACK_QUERY)
+INTERCEPT = "zto.open.intercept.create"
+APIS = (CREATE_ORDER, TRACK_QUERY, INTERCEPT)
+# Assumed code and wording for "signed for: too late to intercept".
+TOO_LATE_TO_INTERCEPT = ("B105", "该运单已签收，无法拦截")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 SIGNATURE = ("S211", "签名错误")
@@ -89,6 +92,9 @@ class FakeZTO(FakeGateway):
         self.app_secret = app_secret
         self.orders: dict[str, Order] = {}
         self.routes: dict[str, list[tuple]] = {}
+        # 截单: the requests taken, by bill code; bills signed for already refuse one.
+        self.intercepts: dict[str, dict] = {}
+        self.delivered: set[str] = set()
         self.time_format = "millis"
         self._numbers = itertools.count(1)
         self._order_codes = itertools.count(260128000006047100)
@@ -178,6 +184,15 @@ class FakeZTO(FakeGateway):
             "partnerOrderCode": code,
         }
 
+    def _intercept(self, payload: dict) -> tuple[str, str] | dict:
+        bill_code = str(payload.get("billCode") or "")
+        if not bill_code:
+            return "S208", "billCode不能为空"
+        if bill_code in self.delivered:
+            return TOO_LATE_TO_INTERCEPT
+        self.intercepts[bill_code] = payload
+        return {"billCode": bill_code, "interceptStatus": "accepted"}
+
     def _scan_date(self, text: str):
         if self.time_format == "text":
             return text
@@ -215,6 +230,8 @@ class FakeZTO(FakeGateway):
         with self._lock:
             if received.path.lstrip("/") == CREATE_ORDER:
                 served = self._create_order(received.json)
+            elif received.path.lstrip("/") == INTERCEPT:
+                served = self._intercept(received.json)
             else:
                 served = self._track(received.json)
         if isinstance(served, tuple):
