@@ -37,7 +37,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from notifications.models import Notification
-from orders.models import OrderEvent
+from orders.models import Interception, InterceptionStatus, OrderEvent
 from orders.selectors import shop_ids_of_brand
 from reconciliation.models import PHYSICAL_SOURCES, ReconciliationRun
 
@@ -255,6 +255,7 @@ def kpi_summary(days: int = 7, *, now: datetime | None = None, brand=None) -> di
         "brand": brand,
         "touchless": kpi_touchless(since=since, until=until, shop_ids=shop_ids),
         "paid_to_allocated": kpi_paid_to_allocated(since=since, until=until, shop_ids=shop_ids),
+        "interception": kpi_interception(since=since, until=until, shop_ids=shop_ids),
         "since": since,
         "until": until,
         "thresholds": thresholds,
@@ -344,6 +345,31 @@ def kpi_touchless(*, since: datetime, until: datetime, shop_ids: list[int] | Non
         "touchless": touchless,
         "percent": 100.0 * touchless / shipped if shipped else None,
         "per_day": {day: (100.0 * c[1] / c[0] if c[0] else None) for day, c in sorted(per_day.items())},
+    }
+
+
+def kpi_interception(*, since: datetime, until: datetime, shop_ids: list[int] | None = None) -> dict:
+    """截单 for the interceptions that ended in [since, until): how many stopped the parcel, and
+    the time from the request to the result, p50 and p95 (nearest rank); the ones still open
+    now. Two queries."""
+    ended = Interception.objects.filter(resolved_at__gte=since, resolved_at__lt=until).exclude(
+        status=InterceptionStatus.REQUESTED
+    )
+    still_open = Interception.objects.filter(status=InterceptionStatus.REQUESTED)
+    if shop_ids is not None:
+        ended = ended.filter(order__shop_id__in=shop_ids)
+        still_open = still_open.filter(order__shop_id__in=shop_ids)
+    rows = list(ended.values_list("status", "requested_at", "resolved_at"))
+    stopped = sum(1 for status, _asked, _done in rows if status == InterceptionStatus.INTERCEPTED)
+    waits = sorted((done - asked).total_seconds() for _status, asked, done in rows if done is not None)
+    return {
+        "ended": len(rows),
+        "intercepted": stopped,
+        "failed": len(rows) - stopped,
+        "percent": 100.0 * stopped / len(rows) if rows else None,
+        "p50_seconds": _percentile(waits, 0.5) if waits else None,
+        "p95_seconds": _percentile(waits, 0.95) if waits else None,
+        "open": still_open.count(),
     }
 
 

@@ -19,7 +19,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from .admin_brands import BrandFilter
 from .exceptions import OrderError
 from .forms import OrderAddressForm, OrderDetailsForm, OrderMergeForm, OrderSplitForm, TransitionForm
-from .models import Attachment, Order, OrderEvent, OrderException, OrderLine, Shipment
+from .models import Attachment, Interception, Order, OrderEvent, OrderException, OrderLine, Shipment
 from .permissions import actor_may_take, user_display_name
 from .selectors import order_list_for_admin, order_merge_candidates, order_visibility_q
 from .services.orders import (
@@ -547,6 +547,30 @@ class ShipmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(order_visibility_q(request.user, prefix="order__"))
+
+
+@admin.register(Interception)
+class InterceptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """截单: the requests to stop a parcel and their results (taken on the boards and the order
+    page; the manual ones are customer service's calls to a carrier)."""
+
+    list_display = ("order", "route", "status", "from_state", "reason", "requested", "resolved", "answer")
+    list_filter = ("status", "route", "carrier")
+    search_fields = ("=order__number", "=tracking_number", "reason")
+    list_select_related = ("order",)
+    show_full_result_count = False
+    actions = None
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(order_visibility_q(request.user, prefix="order__"))
+
+    @admin.display(description=_("Requested"), ordering="requested_at")
+    def requested(self, interception):
+        return local_time(interception.requested_at)
+
+    @admin.display(description=_("Result at"), ordering="resolved_at")
+    def resolved(self, interception):
+        return local_time(interception.resolved_at) if interception.resolved_at else "—"
 
 
 @admin.register(Attachment)

@@ -17,6 +17,8 @@ _SEE_ORDERS = [
     "orders.view_attachment",
     "orders.view_historicalorder",
     "orders.view_warehouse",
+    # 截单: who asked to stop which parcel, of whom, and the result.
+    "orders.view_interception",
 ]
 
 # 拆单: split an order by its lines (merging is the `merge` transition, in the table).

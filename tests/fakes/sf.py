@@ -42,7 +42,12 @@ from urllib.parse import parse_qs, urlencode
 from .gateway import FakeGateway
 
 PATH = "/std/service"
-SERVICES = ("EXP_RECE_CREATE_ORDER", "EXP_RECE_SEARCH_ROUTES", "EXP_RECE_SEARCH_ORDER_RESP", "EXP_RECE_WANTED_INTERCEPT")
+SERVICES = (
+    "EXP_RECE_CREATE_ORDER",
+    "EXP_RECE_SEARCH_ROUTES",
+    "EXP_RECE_SEARCH_ORDER_RESP",
+    "EXP_RECE_WANTED_INTERCEPT",
+)
 # Assumed code and wording for "signed for: too late to intercept".
 TOO_LATE_TO_INTERCEPT = ("8252", "运单已签收，无法拦截")
 NO_SUCH_ORDER = ("8024", "未下单")  # assumed code for "no order with this orderId"
