@@ -119,7 +119,7 @@ def _ask_warehouse(interception: Interception) -> str:
             _("No WMS secret is configured: the request to %(url)s cannot be signed.") % {"url": warehouse.wms_url}
         )
     body = wms_request_body(interception)
-    timeout = getattr(settings, "ORDERHUB_WMS_TIMEOUT", 10.0)
+    timeout = settings.ORDERHUB_WMS_TIMEOUT
     try:
         response = requests.post(
             warehouse.wms_url, data=body, headers=wms_request_headers(body, secrets[0]), timeout=timeout

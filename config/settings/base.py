@@ -246,6 +246,8 @@ SHOPIFY_WEBHOOK_SECRET = env("SHOPIFY_WEBHOOK_SECRET", default="")
 WMS_WEBHOOK_SECRET = env("WMS_WEBHOOK_SECRET", default="")
 # A WMS webhook older than this is refused (replay protection).
 WMS_WEBHOOK_MAX_AGE_SECONDS = env.int("WMS_WEBHOOK_MAX_AGE_SECONDS", default=300)
+# How long the hub waits for a warehouse system to answer its request (an interception, 截单).
+ORDERHUB_WMS_TIMEOUT = env.float("ORDERHUB_WMS_TIMEOUT", default=10.0)
 # Webhook bodies over this are refused (413) before they are read: an order or a tracking
 # push is a few kilobytes; a batch push stays far below 1 MiB.
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
