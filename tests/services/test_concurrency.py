@@ -512,3 +512,47 @@ def test_illegal_move_in_one_thread_changes_nothing_while_another_succeeds(make_
     assert not Shipment.objects.filter(tracking_number="SF7770001111").exists()
     (event,) = new_events(order.pk, before)
     assert (event.pk, event.action, event.from_state) == (winner.event.pk, "approve", State.PAID)
+
+
+# -- 截单: the warehouse's tap and the carrier's answer, at the same moment ---------------------
+
+
+def test_an_interception_ends_once_when_its_answers_collide(make_order, users):
+    """The warehouse taps "parcel stopped" while the carrier's refusal arrives: one result, on
+    the order and on its interception alike; the other answer is refused and changes nothing."""
+    from orders.models import Interception
+    from orders.services.interception import order_intercept_request
+
+    order = make_order(State.PACKED)
+    order_intercept_request(order.pk, actor=users["cs1"], reason=CANCEL_NOTE)
+    hold = (f"SELECT id FROM {Order._meta.db_table} WHERE id = %s FOR UPDATE", [order.pk])
+    outcomes = collide(
+        order.pk,
+        [Move("wh1", "confirm_intercept"), Move(None, "fail_intercept", note="快递已派送")],
+        expected_version=None,
+        hold=hold,
+    )
+    winner, (loser,) = split(outcomes)
+    assert isinstance(loser.error, IllegalTransition)
+    order.refresh_from_db()
+    interception = Interception.objects.get(order=order)
+    expected = {"confirm_intercept": ("intercepted", "intercepted"), "fail_intercept": ("intercept_failed", "failed")}
+    assert (order.state, interception.status) == expected[winner.move.action]
+    assert interception.resolved_event_id == winner.event.pk
+
+
+def test_two_people_asking_to_intercept_open_one_interception(make_order, users):
+    from orders.models import Interception
+
+    order = make_order(State.ALLOCATED)
+    hold = (f"SELECT id FROM {Order._meta.db_table} WHERE id = %s FOR UPDATE", [order.pk])
+    outcomes = collide(
+        order.pk,
+        [Move("cs1", "request_intercept", note=CANCEL_NOTE), Move("cs2", "request_intercept", note="买家改地址")],
+        expected_version=None,
+        hold=hold,
+    )
+    winner, (loser,) = split(outcomes)
+    assert isinstance(loser.error, IllegalTransition)
+    (interception,) = Interception.objects.filter(order=order)
+    assert interception.requested_event_id == winner.event.pk and interception.reason == winner.move.note
