@@ -6,3 +6,6 @@ from .plugins import HubAppConfig
 class OrdersConfig(HubAppConfig):
     name = "orders"
     verbose_name = _("Orders")
+
+    # The timeline page's interceptions (截单): whom each asked, their answers, the result.
+    extensions = {"orders.timeline_sections": "orders.timeline.INTERCEPTION_SECTIONS"}

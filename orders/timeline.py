@@ -239,6 +239,18 @@ class TimelineSection:
     context: Callable[..., dict | None]
 
 
+def _interceptions_context(*, order: Order, user) -> dict | None:
+    if not user.has_perm("orders.view_interception"):
+        return None
+    interceptions = list(order.interceptions.select_related("requested_by").order_by("requested_at", "pk"))
+    return {"interceptions": interceptions} if interceptions else None
+
+
+INTERCEPTION_SECTIONS = [
+    TimelineSection(template="orders/_timeline_interceptions.html", context=_interceptions_context)
+]
+
+
 def timeline_sections_render(*, order: Order, user, request=None) -> list[str]:
     rendered = []
     for declared in hub_extensions(TIMELINE_SECTIONS):

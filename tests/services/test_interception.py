@@ -331,3 +331,13 @@ def test_a_refund_asked_during_an_interception_waits_for_its_result(make_order, 
     assert refund.status == RefundStatus.FAILED and "could not be stopped" in refund.failure_reason
     assert not OutboxMessage.objects.filter(kind="refund_pay", event__order=lost).exists()
     assert OrderEvent.objects.filter(order=lost, action="refund_failed").count() == 1
+
+
+def test_the_timeline_page_lists_the_interceptions_with_their_answers(client, make_order, users):
+    order = shipped_with(make_order, users, "cainiao", "LP00077700002")
+    event = order_intercept_request(order.pk, actor=users["cs1"], reason="买家拒收，退回")
+    outbox_deliver(call_of(event).pk)
+    client.force_login(users["cs1"])
+    page = client.get(reverse("orders:timeline", args=[order.number])).content.decode()
+    assert 'data-route="manual"' in page and "买家拒收，退回" in page and "LP00077700002" in page
+    assert "call the carrier" in page
