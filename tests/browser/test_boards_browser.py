@@ -93,6 +93,30 @@ def test_warehouse_moves_an_order_and_its_cs_owner_sees_it_live(live_server, ope
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
+def test_the_warehouse_pulls_an_intercepted_parcel_from_the_top_of_its_board(live_server, open_page, make_order, users):
+    """截单 on the handheld: the interception heads the board with its reason; one tap."""
+    from orders.models import Interception
+    from orders.services.interception import order_intercept_request
+
+    make_order("allocated", cs_owner="cs1")
+    order = make_order("packed", cs_owner="cs1")
+    order_intercept_request(order.pk, actor=users["cs1"], reason="买家取消：地址填错了")
+    phone = open_page(PHONE)
+    board_log_in(phone, live_server, "wh1", reverse("orders:board_warehouse"))
+    first_group = phone.locator("section.oh-group").first
+    expect(first_group).to_have_attribute("data-stage", "intercept")
+    row = card(first_group, order)
+    expect(row).to_contain_text("买家取消：地址填错了")
+    screenshot(phone, "warehouse-board-intercept-phone")
+    row.locator("button[data-action=confirm_intercept]").tap()
+    expect(phone.locator(".oh-message-success")).to_be_visible()
+    expect(phone.locator("#stage-intercept")).to_have_count(0)
+    assert Order.objects.get(pk=order.pk).state == "intercepted"
+    assert Interception.objects.get(order=order).resolved_event.actor == users["wh1"]
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
 def test_overtaken_tap_gets_the_conflict_message(live_server, open_page, make_order, users):
     order = make_order("packed", cs_owner="cs1")
     phone = open_page(PHONE)
