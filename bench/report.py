@@ -313,7 +313,7 @@ def rows_day() -> list[Row]:
     lost = integ["missing"] + integ["doubled"] + sum(integ["events_doubled_by_action"].values())
     outbox = integ["outbox"]
     not_done = sum(count for status, count in outbox.items() if status != "done")
-    worker = f"solo worker {w['delivered_per_s_mean']}/s mean, {w['delivered_per_s_peak_60s']}/s peak minute" + (
+    worker = f"Procfile workers {w['delivered_per_s_mean']}/s mean, {w['delivered_per_s_peak_60s']}/s peak minute" + (
         "" if w["kept_up"] else f", did not keep up (pickup p95 {w['pickup_delay_p95_s']} s)"
     )
     return [
