@@ -6,6 +6,7 @@ on someone past the threshold operations set) and, on the operations board, `is_
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -246,6 +247,27 @@ def hub_settings_get() -> HubSettings:
     """The one settings row (created with its defaults the first time it is read)."""
     settings_row, _created = HubSettings.objects.get_or_create(pk=1)
     return settings_row
+
+
+# (time.monotonic() read, the row): see hub_settings_cached.
+_hub_settings_cache: list[tuple[float, HubSettings]] = []
+
+
+def hub_settings_cached() -> HubSettings:
+    """The settings row as this process read it at most ORDERHUB_RULES_CACHE_SECONDS ago, for
+    the hot paths that read it on every order (intake's exception checks): operations change it
+    a few times a year, and a save in the admin clears it (hub_settings_cache_clear)."""
+    ttl = settings.ORDERHUB_RULES_CACHE_SECONDS
+    now = time.monotonic()
+    if ttl > 0 and _hub_settings_cache and now - _hub_settings_cache[0][0] < ttl:
+        return _hub_settings_cache[0][1]
+    row = hub_settings_get()
+    _hub_settings_cache[:] = [(now, row)] if ttl > 0 else []
+    return row
+
+
+def hub_settings_cache_clear(**_kwargs) -> None:
+    _hub_settings_cache.clear()
 
 
 @dataclass(frozen=True)

@@ -183,6 +183,8 @@ ORDERHUB_OUTBOX_GRACE_SECONDS = env.int("ORDERHUB_OUTBOX_GRACE_SECONDS", default
 # Reaction rules are cached per process this long (a rule saved in the admin applies at once in
 # that process, within this many seconds everywhere else).
 ORDERHUB_RULES_CACHE_SECONDS = env.float("ORDERHUB_RULES_CACHE_SECONDS", default=5.0)
+# How long a process keeps a shop's usual order amount (intake's amount-anomaly check).
+ORDERHUB_USUAL_AMOUNT_CACHE_SECONDS = env.float("ORDERHUB_USUAL_AMOUNT_CACHE_SECONDS", default=300.0)
 
 # Publishing must not hang a request when the broker is down: the row is committed and the
 # sweep will send it, so one quick try is enough.

@@ -32,3 +32,4 @@ ORDERHUB_BROKER_PAUSE_SECONDS = 0
 ORDERHUB_OUTBOX_COALESCE_WAKES = False
 # Tests flush and re-create rules between cases: always read them fresh.
 ORDERHUB_RULES_CACHE_SECONDS = 0
+ORDERHUB_USUAL_AMOUNT_CACHE_SECONDS = 0

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from ..models import HubSettings
+from ..selectors import hub_settings_cache_clear
 from .conflicts import orders_contested_refresh
 
 CONFLICT_FIELDS = frozenset({"conflict_role_count", "conflict_window_hours"})
@@ -17,5 +18,7 @@ def hub_settings_save(settings_row: HubSettings, *, changed: Iterable[str]) -> N
     many roles" are among the `changed` fields, work every order's contested flag out again
     once the new values are committed, so the board and the sweep follow them at once."""
     settings_row.save()
+    # This process reads its new values at once; the others within ORDERHUB_RULES_CACHE_SECONDS.
+    transaction.on_commit(hub_settings_cache_clear)
     if CONFLICT_FIELDS & set(changed):
         transaction.on_commit(orders_contested_refresh)

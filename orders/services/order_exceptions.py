@@ -16,12 +16,14 @@ role. A reason already open on the order is not raised twice. Clearing is the ow
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from typing import cast
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Avg, Count, Field, Q
 from django.utils import timezone, translation
@@ -30,10 +32,11 @@ from django.utils.translation import gettext_lazy
 
 from ..events import EXCEPTION_CLEARED, EXCEPTION_RAISED, order_event_build, order_event_create, order_events_recorded
 from ..exceptions import ActionNotPermitted, InvalidActionData, OrderError
-from ..models import HubSettings, Order, OrderEvent, OrderException
+from ..models import Order, OrderEvent, OrderException
 from ..outbox.services import outbox_enqueue_for_event, outbox_enqueue_for_events
 from ..permissions import role_of
 from ..regions import province_of
+from ..selectors import hub_settings_cached
 from ..states import EXCEPTION_CLEARING, EXCEPTION_OWNERS, ExceptionReason, Role, State
 from .locking import order_lock
 from .sql import rows_insert
@@ -342,11 +345,29 @@ def _address_text(order: Order) -> str:
     return f"{order.ship_province}{order.ship_city}{order.ship_address}"
 
 
+# {shop id: (time.monotonic() read, the shop's usual amount)}: see _usual_amounts.
+_usual_cache: dict[int, tuple[float, Decimal]] = {}
+
+
+def usual_amounts_cache_clear() -> None:
+    _usual_cache.clear()
+
+
 def _usual_amounts(orders: Sequence[Order]) -> dict[int, Decimal]:
-    """{shop id: the mean amount of its last orders before these} for the shops with enough."""
+    """{shop id: the mean amount of its last orders before these} for the shops with enough.
+    A shop's mean moves slowly, and reading it is an aggregate over its last orders on every
+    webhook delivery (a third of an order's intake time): once a shop has enough orders, each
+    process keeps its mean for ORDERHUB_USUAL_AMOUNT_CACHE_SECONDS. A shop still short of
+    orders is read each time, so it is watched from its twentieth order on."""
     usual = {}
     new = [o.pk for o in orders]
+    ttl = settings.ORDERHUB_USUAL_AMOUNT_CACHE_SECONDS
+    now = time.monotonic()
     for shop_id in {o.shop_id for o in orders if o.shop_id}:
+        cached = _usual_cache.get(shop_id)
+        if ttl > 0 and cached is not None and now - cached[0] < ttl:
+            usual[shop_id] = cached[1]
+            continue
         recent = (
             Order.objects.filter(shop_id=shop_id, main_order__isnull=True)
             .exclude(pk__in=new)
@@ -355,6 +376,8 @@ def _usual_amounts(orders: Sequence[Order]) -> dict[int, Decimal]:
         stats = Order.objects.filter(pk__in=recent.values("pk")).aggregate(mean=Avg("amount"), count=Count("id"))
         if stats["count"] >= USUAL_AMOUNT_MIN_ORDERS and stats["mean"]:
             usual[shop_id] = Decimal(stats["mean"])
+            if ttl > 0:
+                _usual_cache[shop_id] = (now, usual[shop_id])
     return usual
 
 
@@ -370,9 +393,9 @@ def intake_exceptions_detect(
     incomplete address, an amount of 0 or far above the shop's usual, lines that do not add up,
     and a suspected duplicate (the same shop, buyer, amount and items within the hub's window,
     among the hub's orders and the batch). Cancelled orders need nobody."""
-    settings_row = HubSettings.objects.first()
-    factor = settings_row.amount_anomaly_factor if settings_row else HubSettings.DEFAULT_AMOUNT_ANOMALY_FACTOR
-    window = timedelta(hours=settings_row.duplicate_window_hours if settings_row else 6)
+    settings_row = hub_settings_cached()
+    factor = settings_row.amount_anomaly_factor
+    window = timedelta(hours=settings_row.duplicate_window_hours)
     live = [(i, o) for i, o in enumerate(orders) if o.state != State.CANCELLED and o.main_order_id is None]
     usual = _usual_amounts([o for _i, o in live]) if live else {}
     raises: list[ExceptionRaise] = []

@@ -64,6 +64,32 @@ def test_an_amount_of_zero_and_one_far_above_the_shops_usual(users):
     assert "700.00 > 5 × 119.00" in OrderException.objects.get(order=big).detail
 
 
+def test_a_process_keeps_an_established_shops_usual_amount_for_a_while(users, settings):
+    """The mean is read once per ORDERHUB_USUAL_AMOUNT_CACHE_SECONDS once a shop has enough
+    orders; before that every order reads it, so a new shop is watched from its twentieth."""
+    from orders.services.order_exceptions import usual_amounts_cache_clear
+
+    settings.ORDERHUB_USUAL_AMOUNT_CACHE_SECONDS = 300
+    usual_amounts_cache_clear()
+    try:
+        for number in range(19):
+            intake(f"u{number}", amount="100.00")
+        assert open_reasons(intake("early", amount="900.00")) == []  # 19 before it: not enough yet
+        for number in range(19, 40):
+            intake(f"u{number}", amount="100.00")
+        # Read at the shop's twentieth order (19 × 100.00 and 900.00: mean 140.00) and kept since:
+        # 800.00 is more than five times that.
+        assert open_reasons(intake("big", amount="800.00")) == ["amount_anomaly"]
+        for number in range(40, 60):
+            intake(f"v{number}", amount="1000.00")
+        # The kept mean (140.00), not today's (about 480): still an anomaly until it is read again.
+        assert open_reasons(intake("bigger", amount="1000.00")) == ["amount_anomaly"]
+        usual_amounts_cache_clear()
+        assert open_reasons(intake("after", amount="1000.00")) == []
+    finally:
+        usual_amounts_cache_clear()
+
+
 def test_a_suspected_duplicate_names_its_twin_within_the_window(users):
     lines = [{"sku": "A", "quantity": 2, "unit_price": "50.00"}]
     first = intake("d1", buyer_phone="13900000000", lines=lines)
