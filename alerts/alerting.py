@@ -403,25 +403,27 @@ def _upsert_portable(
         ],
         batch_size=500,
     )
-    seen = [row.order_id for row in rows if row.order_id in active]
-    for start in range(0, len(seen), 500):
-        Alert.objects.filter(
-            kind=kind, status__in=ACTIVE_ALERT_STATUSES, order_id__in=seen[start : start + 500]
-        ).update(last_seen_at=now, seen_count=F("seen_count") + 1)
+    # Touched: last seen, times seen, title and details (and with rows_own_severity the rows'
+    # severity and escalation time), as the PostgreSQL upsert does.
+    by_order = {row.order_id: row for row in rows if row.order_id in active}
+    seen = list(by_order)
+    fields = ["last_seen_at", "seen_count", "title", "details"]
     if rows_own_severity:
-        # The rows' own severity and escalation time, grouped so a sweep writes a few UPDATEs.
-        by_level: dict[tuple[str, datetime | None], list[int]] = {}
-        for row in rows:
-            if row.order_id in active:
-                by_level.setdefault((row.severity or policy.severity, row.escalate_at), []).append(row.order_id)
-        for (severity, escalate_at), order_ids in by_level.items():
-            for start in range(0, len(order_ids), 500):
-                scope = Alert.objects.filter(
-                    kind=kind, status__in=ACTIVE_ALERT_STATUSES, order_id__in=order_ids[start : start + 500]
-                )
-                scope.update(severity=severity)
-                if escalate_at is not None:
-                    scope.filter(escalated_at__isnull=True).update(escalate_at=escalate_at)
+        fields += ["severity", "escalate_at"]
+    for start in range(0, len(seen), 500):
+        alerts = list(
+            Alert.objects.filter(kind=kind, status__in=ACTIVE_ALERT_STATUSES, order_id__in=seen[start : start + 500])
+        )
+        for alert in alerts:
+            row = by_order[alert.order_id]
+            alert.last_seen_at = max(alert.last_seen_at, now)
+            alert.seen_count += 1
+            alert.title, alert.details = row.title[:200], row.details
+            if rows_own_severity:
+                alert.severity = row.severity or policy.severity
+                if alert.escalated_at is None and row.escalate_at is not None:
+                    alert.escalate_at = row.escalate_at
+        Alert.objects.bulk_update(alerts, fields)
     return len(new), len(seen)
 
 

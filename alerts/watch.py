@@ -40,10 +40,11 @@ from django.utils.translation import gettext as _
 
 from integrations.models import TrackingRecord
 from orders.models import Order, OrderEvent, Shipment, Warehouse
+from orders.permissions import role_of
 from orders.selectors import order_promise_start
-from orders.states import State
+from orders.states import Role, State
 
-from .alerting import alert_clear, alert_policy, alert_raise
+from .alerting import AlertNotPermitted, alert_clear, alert_policy, alert_raise
 from .models import AlertKind, DeadlineSource, OrderWatch, ShopShipRule, WatchPhase
 
 logger = logging.getLogger(__name__)
@@ -352,12 +353,16 @@ def watch_rows_build(orders) -> list[OrderWatch]:
         return []
     ids = [pk for pk, *_rest in found]
     first_ship: dict[int, datetime] = {}
-    for order_id, at in (
-        OrderEvent.objects.filter(order_id__in=ids, action__in=SHIP_ACTIONS)
+    handed_over: dict[int, datetime] = {}
+    for order_id, action, at in (
+        OrderEvent.objects.filter(order_id__in=ids, action__in=SHIP_ACTIONS | {"pick_up"})
         .order_by("occurred_at")
-        .values_list("order_id", "occurred_at")
+        .values_list("order_id", "action", "occurred_at")
     ):
-        first_ship.setdefault(order_id, at)
+        if action == "pick_up":
+            handed_over[order_id] = at  # the latest
+        else:
+            first_ship.setdefault(order_id, at)
     parcels: dict[int, tuple[int, datetime]] = {}
     for order_id, shipment_id, at in (
         Shipment.objects.filter(order_id__in=ids)
@@ -392,7 +397,7 @@ def watch_rows_build(orders) -> list[OrderWatch]:
                 _at, row.carrier_status, row.carrier_code, row.carrier_note = mine[-1]
                 row.carrier_status_at = _at
             elif state == State.PICKED_UP:
-                row.last_scan_at = shipped_at
+                row.last_scan_at = handed_over.get(pk, shipped_at)
             row.phase = WatchPhase.IN_TRANSIT if (mine or state == State.PICKED_UP) else WatchPhase.AWAITING_COLLECTION
         rows.append(row)
     return rows
@@ -460,9 +465,13 @@ def watch_deadlines_refresh(*, shop_ids=None) -> int:
 # The shop's rule
 
 
+SHOP_RULE_CHANGE_PERMISSION = "alerts.change_shopshiprule"
+
+
 def shop_ship_rule_save(*, shop_id: int, ship_within_hours, collect_within_hours, actor) -> ShopShipRule:
     """Save a shop's ship rule (operations, in the admin) and work the open deadlines of its
-    orders out again. A bad value raises ValidationError naming it, and nothing is saved."""
+    orders out again. A bad value raises ValidationError naming it, someone without the
+    permission AlertNotPermitted; either way nothing is saved. `actor` None: the system."""
     errors = {}
     values = {}
     for field, value in (("ship_within_hours", ship_within_hours), ("collect_within_hours", collect_within_hours)):
@@ -476,8 +485,11 @@ def shop_ship_rule_save(*, shop_id: int, ship_within_hours, collect_within_hours
             values[field] = value
     if errors:
         raise ValidationError(errors)
-    if actor is not None and not actor.has_perm("alerts.change_shopshiprule"):
-        raise ValidationError(_("Only operations change a shop's ship rule."))
+    if actor is not None and not actor.has_perm(SHOP_RULE_CHANGE_PERMISSION):
+        role = role_of(actor)
+        raise AlertNotPermitted(
+            role_label=str(Role(role).label) if role else _("no role"), action_label=_("Change a shop's ship rule")
+        )
     with transaction.atomic():
         rule, _created = ShopShipRule.objects.update_or_create(shop_id=shop_id, defaults=values)
         watch_deadlines_refresh(shop_ids=[shop_id])
