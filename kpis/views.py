@@ -124,6 +124,7 @@ def kpi_dashboard(request):
         "pairs": pairs,
         "touchless": summary["touchless"],
         "paid_to_allocated": summary["paid_to_allocated"],
+        "on_time": summary["on_time"],
         "latency_p50": "—"
         if summary["latency"]["p50_seconds"] is None
         else f"{summary['latency']['p50_seconds']:.1f} s",
