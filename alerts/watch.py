@@ -34,7 +34,9 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import CharField, IntegerField, Q, Value
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -45,7 +47,7 @@ from orders.selectors import order_promise_start
 from orders.states import Role, State
 
 from .alerting import AlertNotPermitted, alert_clear, alert_policy, alert_raise
-from .models import AlertKind, DeadlineSource, OrderWatch, ShopShipRule, WatchPhase
+from .models import AlertKind, AlertKindSettings, DeadlineSource, OrderWatch, ShopShipRule, WatchPhase
 
 logger = logging.getLogger(__name__)
 
@@ -135,15 +137,36 @@ class _Promises:
 
     @classmethod
     def read(cls, *, shop_ids, warehouse_ids) -> _Promises:
-        shops = dict(
-            ShopShipRule.objects.filter(shop_id__in=set(shop_ids), ship_within_hours__isnull=False).values_list(
-                "shop_id", "ship_within_hours"
+        """One query (a UNION of the three small tables): a transition pays it once."""
+        text, number = CharField(), IntegerField()
+        # Unordered: a UNION's parts may not have an ORDER BY (the models' Meta.ordering).
+        shops = (
+            ShopShipRule.objects.filter(shop_id__in=set(shop_ids), ship_within_hours__isnull=False)
+            .order_by()
+            .values_list(Value("shop", output_field=text), "shop_id", "ship_within_hours")
+        )
+        warehouses = (
+            Warehouse.objects.filter(pk__in={w for w in warehouse_ids if w})
+            .order_by()
+            .values_list(Value("warehouse", output_field=text), "pk", "promised_ship_hours")
+        )
+        default = (
+            AlertKindSettings.objects.filter(kind=AlertKind.SLA_BREACH)
+            .order_by()
+            .values_list(
+                Value("default", output_field=text),
+                Value(0, output_field=number),
+                Cast(KeyTextTransform("default_promised_hours", "params"), number),
             )
         )
-        warehouses = dict(
-            Warehouse.objects.filter(pk__in={w for w in warehouse_ids if w}).values_list("pk", "promised_ship_hours")
-        )
-        return cls(shops, warehouses, default_promised_hours())
+        found: dict[str, dict[int, int]] = {"shop": {}, "warehouse": {}, "default": {}}
+        for source, pk, hours in shops.union(warehouses, default, all=True):
+            if hours is not None:
+                found[source][pk] = hours
+        default_hours = found["default"].get(0)
+        if not isinstance(default_hours, int) or default_hours < 1:
+            default_hours = DEFAULT_PROMISED_HOURS
+        return cls(found["shop"], found["warehouse"], default_hours)
 
 
 def _deadline_set(row: OrderWatch, *, warehouse_id: int | None, promises: _Promises) -> None:

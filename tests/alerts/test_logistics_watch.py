@@ -395,3 +395,15 @@ def test_the_carriers_codes_that_raise_watch_alerts(carrier, code, kind):
 
     read = {"sf": sf.op_code_kind, "zto": zto.scan_kind, "cainiao": cainiao.action_kind}[carrier]
     assert read(code) == kind
+
+
+def test_the_watch_costs_a_transition_at_most_three_statements(make_order, django_assert_num_queries):
+    from alerts.watch import watch_events_apply
+    from orders.models import OrderEvent
+
+    order = make_order("reviewed")
+    events = {e.action: e for e in OrderEvent.objects.filter(order_id=order.pk).select_related("order")}
+    with django_assert_num_queries(0):
+        watch_events_apply([events["approve"]])  # nothing the watch follows
+    with django_assert_num_queries(3):  # lock the row, the promises (one UNION), write it
+        watch_events_apply([events["pay"]])
