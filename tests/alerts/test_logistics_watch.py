@@ -407,3 +407,14 @@ def test_the_watch_costs_a_transition_at_most_three_statements(make_order, djang
         watch_events_apply([events["approve"]])  # nothing the watch follows
     with django_assert_num_queries(3):  # lock the row, the promises (one UNION), write it
         watch_events_apply([events["pay"]])
+
+
+def test_a_watch_alert_is_one_click_from_the_timeline_on_the_owners_board(client, users, make_order):
+    from django.urls import reverse
+
+    order = make_order("shipped")
+    sweep_not_collected(now=_watch(order).parcel_shipped_at + timedelta(hours=30))
+    client.force_login(users["wh1"])
+    page = client.get("/boards/alerts/", {"assigned_role": "warehouse"}).content.decode()
+    card = page[page.index('data-kind="not_collected"') :]
+    assert f'href="{reverse("orders:timeline", args=[order.number])}"' in card[: card.index("</article>")]
