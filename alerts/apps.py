@@ -18,4 +18,6 @@ class AlertsConfig(HubAppConfig):
     extensions = {
         "orders.board_panels": "alerts.panels.BOARD_PANELS",
         "integrations.tracking_listeners": "alerts.watch.watch_tracking_apply",
+        # The deadline, first scan and latest scan on the order's timeline page.
+        "orders.timeline_sections": "alerts.timeline.TIMELINE_SECTIONS",
     }

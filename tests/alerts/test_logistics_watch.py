@@ -418,3 +418,20 @@ def test_a_watch_alert_is_one_click_from_the_timeline_on_the_owners_board(client
     page = client.get("/boards/alerts/", {"assigned_role": "warehouse"}).content.decode()
     card = page[page.index('data-kind="not_collected"') :]
     assert f'href="{reverse("orders:timeline", args=[order.number])}"' in card[: card.index("</article>")]
+
+
+def test_the_timeline_shows_the_deadline_and_the_first_scan(client, users, make_order):
+    order = make_order("shipped")
+    row = _watch(order)
+    scan_at = row.parcel_shipped_at + timedelta(hours=1)
+    _scan(order, PICKED_UP, scan_at, code="50", note="顺丰速运 已收取快件")
+    client.force_login(users["cs1"])
+    page = client.get(f"/orders/{order.number}/").content.decode()
+    section = page[page.index('class="tl-section tl-watch"') :]
+    section = section[: section.index("</section>")]
+    assert timezone.localtime(row.ship_by).strftime("%m-%d %H:%M") in section
+    assert timezone.localtime(scan_at).strftime("%m-%d %H:%M") in section and "on time" in section
+    assert "顺丰速运 已收取快件" in section
+
+    unpaid = make_order("submitted")
+    assert "tl-watch" not in client.get(f"/orders/{unpaid.number}/").content.decode()
