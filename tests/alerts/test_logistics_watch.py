@@ -435,3 +435,21 @@ def test_the_timeline_shows_the_deadline_and_the_first_scan(client, users, make_
 
     unpaid = make_order("submitted")
     assert "tl-watch" not in client.get(f"/orders/{unpaid.number}/").content.decode()
+
+
+def test_a_merge_keeps_the_earliest_promise_and_closes_the_merged_order(make_order):
+    merged = make_order("merged")
+    kept = Order.objects.get(pk=merged.merged_into_id)
+    assert _watch(merged).phase == WatchPhase.DONE
+    row = _watch(kept)
+    assert kept.promise_from is not None and row.paid_at == kept.promise_from
+    assert row.ship_by == kept.promise_from + timedelta(hours=48)
+
+
+def test_a_split_off_part_keeps_its_orders_promise(make_order, users):
+    from orders.services.split_merge import order_split
+
+    order = make_order("paid", amount="100.00", lines=[{"sku": "A", "name": "A", "quantity": 2, "unit_price": "50.00"}])
+    line = order.lines.get()
+    part = order_split(order_id=order.pk, actor=users["cs1"], lines={line.pk: 1})
+    assert _watch(part).paid_at == _watch(order).paid_at and _watch(part).ship_by == _watch(order).ship_by
