@@ -289,9 +289,7 @@ class OrderWatch(models.Model):
                 name="watch_ship_by_open_idx",
             ),
             models.Index(
-                fields=["shop", "parcel_shipped_at"],
-                condition=Q(phase="awaiting_collection"),
-                name="watch_collection_open_idx",
+                fields=["parcel_shipped_at"], condition=Q(phase="awaiting_collection"), name="watch_collection_open_idx"
             ),
             models.Index(fields=["last_scan_at"], condition=Q(phase="in_transit"), name="watch_silent_open_idx"),
             models.Index(

@@ -324,8 +324,11 @@ def sweep_not_collected(now: datetime | None = None) -> SweepCounts:
     due = Q(parcel_shipped_at__lt=now - timedelta(hours=default_hours)) & ~Q(shop_id__in=list(own))
     for shop_id, hours in own.items():
         due |= Q(shop_id=shop_id, parcel_shipped_at__lt=now - timedelta(hours=hours))
+    # Every branch is a shipped-before cut-off: the latest of them bounds the index range, the
+    # branches filter within it.
+    latest_cutoff = now - timedelta(hours=min([default_hours, *own.values()]))
     found = (
-        OrderWatch.objects.filter(phase=WatchPhase.AWAITING_COLLECTION)
+        OrderWatch.objects.filter(phase=WatchPhase.AWAITING_COLLECTION, parcel_shipped_at__lt=latest_cutoff)
         .filter(due)
         .order_by()
         .values_list("order_id", "order__number", "shop_id", "parcel_shipped_at")

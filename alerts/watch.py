@@ -473,7 +473,9 @@ def watch_deadlines_refresh(*, shop_ids=None) -> int:
     moved = 0
     while True:
         with transaction.atomic():
-            batch = list(rows.select_for_update(skip_locked=True).order_by("pk")[:2000])
+            # No ORDER BY: with a LIMIT it could make the planner walk the primary key past every
+            # row when nothing changed; SKIP LOCKED needs no lock order (it never waits).
+            batch = list(rows.select_for_update(skip_locked=True).order_by()[:2000])
             if not batch:
                 return moved
             for row in batch:
