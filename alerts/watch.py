@@ -200,7 +200,12 @@ def watch_events_apply(events) -> None:
         return
     orders = {e.order_id: e.order for e in relevant}
     # Locked: a carrier scan of the same order (tracking listener) must not be written over.
-    existing = {row.order_id: row for row in OrderWatch.objects.select_for_update().filter(order_id__in=list(orders))}
+    ids = list(orders)
+    existing = {
+        row.order_id: row
+        for start in range(0, len(ids), 900)  # an import's batch: within SQLite's bound on parameters
+        for row in OrderWatch.objects.select_for_update().filter(order_id__in=ids[start : start + 900])
+    }
     promises = None
     if any(e.to_state in AWAITING_SHIPMENT_STATES for e in relevant):
         promises = _Promises.read(

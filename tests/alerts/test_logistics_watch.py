@@ -453,3 +453,29 @@ def test_a_split_off_part_keeps_its_orders_promise(make_order, users):
     line = order.lines.get()
     part = order_split(order_id=order.pk, actor=users["cs1"], lines={line.pk: 1})
     assert _watch(part).paid_at == _watch(order).paid_at and _watch(part).ship_by == _watch(order).ship_by
+
+
+def test_a_batch_import_gets_its_watch_rows_in_one_write(users):
+    from django.db import transaction
+
+    from orders.services.intake import IntakeItem, order_intake_batch_in_transaction
+    from tests.factories import CLEAN_ADDRESS
+
+    paid_at = dt.datetime(2026, 1, 28, 2, 0, tzinfo=dt.UTC)
+    items = [
+        IntakeItem(
+            external_id=f"B-{n}",
+            fields={"amount": "10.00", "currency": "CNY", "ordered_at": paid_at, **CLEAN_ADDRESS},
+            paid=n % 3 != 0,  # every third not paid yet: no row
+            lines_must_add_up=False,
+        )
+        for n in range(30)
+    ]
+    with transaction.atomic():
+        results = order_intake_batch_in_transaction(channel="shopify", items=items)
+    paid = {r.order.pk for r in results if r.order.state == "paid"}
+    assert len(paid) == 20
+    rows = OrderWatch.objects.filter(order_id__in=[r.order.pk for r in results])
+    assert set(rows.values_list("order_id", flat=True)) == paid
+    assert {row.phase for row in rows} == {WatchPhase.AWAITING_SHIPMENT}
+    assert all(row.ship_by == row.paid_at + timedelta(hours=48) for row in rows)
