@@ -89,3 +89,18 @@ def test_the_dashboard_shows_the_rate_per_shop(client, users, make_order):
     table = page[page.index('id="kpi-on-time-shops"') :]
     table = table[: table.index("</table>")]
     assert shop.name in table and "100.0 %" in table
+
+
+def test_kpi_report_json_carries_the_on_time_rate(make_order):
+    import io
+    import json
+
+    from django.core.management import call_command
+
+    shop = ShopFactory()
+    order = make_order("shipped", shop=shop)
+    _first_scan(order, timezone.now())
+    out = io.StringIO()
+    call_command("kpi_report", "--json", stdout=out)
+    data = json.loads(out.getvalue())["on_time_at_first_scan"]
+    assert data["shipped"] == 1 and data["on_time"] == 1 and data["shops"][0]["shop_id"] == shop.pk
