@@ -252,8 +252,8 @@ def _local(moment: datetime) -> str:
 def _watch_reasons(*, closed_done: str, **by_state: str) -> dict[str, str]:
     """Why a watch alert cleared, by the state its order is in now: `by_state` names the
     states' own reasons, every delivered or closed state gets `closed_done`."""
-    reasons = {state: closed_done % {"state": State(state).label} for state in WATCH_DONE_STATES}
-    reasons.update(by_state)
+    reasons = {State(state).value: closed_done % {"state": State(state).label} for state in WATCH_DONE_STATES}
+    reasons.update({State(state).value: text for state, text in by_state.items()})
     return reasons
 
 
