@@ -479,3 +479,41 @@ def test_a_batch_import_gets_its_watch_rows_in_one_write(users):
     assert set(rows.values_list("order_id", flat=True)) == paid
     assert {row.phase for row in rows} == {WatchPhase.AWAITING_SHIPMENT}
     assert all(row.ship_by == row.paid_at + timedelta(hours=48) for row in rows)
+
+
+def _raise_watch_alert(kind, make_order, users) -> Alert:
+    """The order and the condition that open `kind`, through its own path."""
+    if kind == AlertKind.SHIP_BY_DUE_SOON:
+        order = make_order("packed")
+        sweep_ship_by_soon(now=_watch(order).ship_by - timedelta(hours=1))
+    elif kind == AlertKind.NOT_COLLECTED:
+        order = make_order("shipped")
+        sweep_not_collected(now=_watch(order).parcel_shipped_at + timedelta(hours=30))
+    else:
+        order = make_order("picked_up")
+        status = EXCEPTION if kind == AlertKind.DELIVERY_EXCEPTION else RETURNED
+        _scan(order, status, timezone.now(), code="x", note="…")
+    return _active(kind).get(order_id=order.pk)
+
+
+@pytest.mark.parametrize(
+    ("kind", "owner"),
+    [
+        (AlertKind.SHIP_BY_DUE_SOON, "warehouse"),
+        (AlertKind.NOT_COLLECTED, "warehouse"),
+        (AlertKind.DELIVERY_EXCEPTION, "customer_service"),
+        (AlertKind.RETURNED_TO_SENDER, "customer_service"),
+    ],
+)
+def test_each_watch_alert_escalates_once_to_its_kinds_robots(kind, owner, make_order, users, fake_wecom):  # noqa: F811
+    robot = ChatRobot.objects.create(name="仓库/客服主管群", kind="wecom", webhook_url=fake_wecom.url)
+    settings_row = AlertKindSettings.objects.get(kind=kind)
+    settings_row.robots.set([robot])
+    alert = _raise_watch_alert(kind, make_order, users)
+    assert alert.assigned_role == owner
+    assert alert.escalate_at == alert.opened_at + timedelta(minutes=settings_row.escalation_minutes)
+    assert alerts_escalate_due(now=alert.escalate_at - timedelta(minutes=1)) == 0
+    assert alerts_escalate_due(now=alert.escalate_at + timedelta(minutes=1)) == 1
+    assert alerts_escalate_due(now=alert.escalate_at + timedelta(minutes=2)) == 0
+    assert len(fake_wecom.requests) == 1
+    assert str(AlertKind(kind).label) in fake_wecom.requests[0].json["markdown"]["content"]
