@@ -393,7 +393,11 @@ def sweep_tracking_silent(now: datetime | None = None) -> SweepCounts:
         kind=AlertKind.TRACKING_SILENT,
         rows=rows,
         reason=_("The carrier scanned the parcel again (or the silence allowed was raised)."),
-        reason_by_state=_watch_reasons(closed_done=_("Delivered or closed: the order moved on to “%(state)s”.")),
+        reason_by_state=_watch_reasons(
+            closed_done=_("Delivered or closed: the order moved on to “%(state)s”."),
+            # Back to "shipped" while with the carrier: a new parcel went out (re-shipped).
+            **{State.SHIPPED.value: _("Re-shipped: a new parcel is waiting for its first scan.")},
+        ),
         rows_own_severity=True,
         now=now,
     )

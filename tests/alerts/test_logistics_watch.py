@@ -517,3 +517,14 @@ def test_each_watch_alert_escalates_once_to_its_kinds_robots(kind, owner, make_o
     assert alerts_escalate_due(now=alert.escalate_at + timedelta(minutes=2)) == 0
     assert len(fake_wecom.requests) == 1
     assert str(AlertKind(kind).label) in fake_wecom.requests[0].json["markdown"]["content"]
+
+
+def test_tracking_silent_resolves_when_reshipped(make_order, users):
+    order = make_order("picked_up")
+    last = _watch(order).last_scan_at
+    assert _counts(sweep_tracking_silent(now=last + timedelta(hours=30))) == (1, 0, 0)
+    order_transition(
+        order.pk, "reship", actor=users["cs1"], carrier="sf", tracking_number="SF0000004242", note="parcel lost"
+    )
+    assert _counts(sweep_tracking_silent(now=last + timedelta(hours=31))) == (0, 0, 1)
+    assert "Re-shipped" in Alert.objects.get(kind=AlertKind.TRACKING_SILENT).resolution
