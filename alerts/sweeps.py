@@ -249,6 +249,14 @@ def _local(moment: datetime) -> str:
     return timezone.localtime(moment).strftime("%m-%d %H:%M")
 
 
+def _fetched(queryset) -> list:
+    """The watch sweeps' matches in one fetch. Not a server-side cursor (`iterator()`): a
+    DECLARE … CURSOR is planned for its first rows and held to the commit, which cost the
+    ship-by sweep 0.57 s for 12,700 rows at 1 M orders where the plain query takes 0.11 s. The
+    rows are what the partial indexes bound (the orders in one phase), a list is fine."""
+    return list(queryset)
+
+
 def _watch_reasons(*, closed_done: str, **by_state: str) -> dict[str, str]:
     """Why a watch alert cleared, by the state its order is in now: `by_state` names the
     states' own reasons, every delivered or closed state gets `closed_done`."""
@@ -270,22 +278,18 @@ def sweep_ship_by_soon(now: datetime | None = None) -> SweepCounts:
         .order_by()
         .values_list("order_id", "order__number", "ship_by", "ship_by_source", "paid_at")
     )
-    sources = dict(DeadlineSource.choices)
+    # Translated once, not per row (thousands of rows on a sale day).
+    sources = {code: str(label) for code, label in DeadlineSource.choices}
+    due_in = _("Order %(number)s: ship by %(when)s (in %(hours)s h)")
+    overdue = _("Order %(number)s: ship-by deadline %(when)s passed %(hours)s h ago")
     rows = []
-    for order_id, number, ship_by, source, paid_at in found.iterator(chunk_size=5000):
-        left = ship_by - now
-        if left.total_seconds() >= 0:
-            title = _("Order %(number)s: ship by %(when)s (in %(hours)s h)") % {
-                "number": number,
-                "when": _local(ship_by),
-                "hours": max(1, round(left.total_seconds() / 3600)),
-            }
-        else:
-            title = _("Order %(number)s: ship-by deadline %(when)s passed %(hours)s h ago") % {
-                "number": number,
-                "when": _local(ship_by),
-                "hours": max(1, round(-left.total_seconds() / 3600)),
-            }
+    for order_id, number, ship_by, source, paid_at in _fetched(found):
+        left = (ship_by - now).total_seconds()
+        title = (due_in if left >= 0 else overdue) % {
+            "number": number,
+            "when": _local(ship_by),
+            "hours": max(1, round(abs(left) / 3600)),
+        }
         rows.append(
             AlertRow(
                 order_id=order_id,
@@ -293,7 +297,7 @@ def sweep_ship_by_soon(now: datetime | None = None) -> SweepCounts:
                 details={
                     "ship_by": ship_by.isoformat(),
                     "deadline_from": source,
-                    "deadline_from_label": str(sources.get(source, source)),
+                    "deadline_from_label": sources.get(source, source),
                     "paid_at": paid_at.isoformat() if paid_at else None,
                     "hours_before": hours_before,
                 },
@@ -333,14 +337,14 @@ def sweep_not_collected(now: datetime | None = None) -> SweepCounts:
         .order_by()
         .values_list("order_id", "order__number", "shop_id", "parcel_shipped_at")
     )
+    template = _("Order %(number)s: shipped %(when)s, no carrier scan within %(hours)s h")
     rows = []
-    for order_id, number, shop_id, shipped_at in found.iterator(chunk_size=5000):
+    for order_id, number, shop_id, shipped_at in _fetched(found):
         hours = own.get(shop_id, default_hours)
         rows.append(
             AlertRow(
                 order_id=order_id,
-                title=_("Order %(number)s: shipped %(when)s, no carrier scan within %(hours)s h")
-                % {"number": number, "when": _local(shipped_at), "hours": hours},
+                title=template % {"number": number, "when": _local(shipped_at), "hours": hours},
                 details={"shipped_at": shipped_at.isoformat(), "collect_within_hours": hours},
             )
         )
@@ -371,14 +375,14 @@ def sweep_tracking_silent(now: datetime | None = None) -> SweepCounts:
         .values_list("order_id", "order__number", "last_scan_at", "carrier_note")
     )
     escalate_before = now - timedelta(hours=escalate_hours)
+    template = _("Order %(number)s: no carrier scan for %(hours)s h (last %(when)s)")
     rows = []
-    for order_id, number, last_scan_at, note in found.iterator(chunk_size=5000):
+    for order_id, number, last_scan_at, note in _fetched(found):
         silent_hours = int((now - last_scan_at).total_seconds() // 3600)
         rows.append(
             AlertRow(
                 order_id=order_id,
-                title=_("Order %(number)s: no carrier scan for %(hours)s h (last %(when)s)")
-                % {"number": number, "hours": silent_hours, "when": _local(last_scan_at)},
+                title=template % {"number": number, "hours": silent_hours, "when": _local(last_scan_at)},
                 details={
                     "last_scan_at": last_scan_at.isoformat(),
                     "last_note": note,
@@ -415,7 +419,7 @@ def sweep_carrier_trouble(now: datetime | None = None) -> dict[str, SweepCounts]
         .order_by()
     )
     by_kind: dict[str, list[AlertRow]] = {kind: [] for kind in CARRIER_TROUBLE.values()}
-    for row in found.iterator(chunk_size=5000):
+    for row in _fetched(found):
         alert = carrier_trouble_alert(row, number=row.order.number)
         by_kind[CARRIER_TROUBLE[row.carrier_status]].append(AlertRow(order_id=row.order_id, **alert))
     counts = {}

@@ -97,18 +97,26 @@ def watch_rows_prepare(*, log=print) -> dict:
             INSERT INTO alerts_orderwatch (order_id, shop_id, phase, paid_at, ship_by, ship_by_source,
                                            shipped_at, first_scan_at, parcel_shipped_at, carrier_status,
                                            carrier_code, carrier_note, updated_at)
-            SELECT o.id, o.shop_id, 'done', s.paid_at, s.paid_at + interval '48 hours', 'warehouse',
-                   s.shipped_at, s.shipped_at + random() * interval '40 hours', s.shipped_at, 'delivered', '', '',
-                   now()
+            SELECT o.id, o.shop_id, 'done', p.paid_at, p.paid_at + interval '48 hours',
+                   CASE WHEN p.paid_at IS NULL THEN '' ELSE 'warehouse' END,
+                   s.shipped_at, s.shipped_at + random() * interval '40 hours', s.shipped_at,
+                   CASE WHEN s.shipped_at IS NULL THEN '' ELSE 'delivered' END, '', '', now()
             FROM orders_order o
+            -- The data set's older timelines are cut short: the order time stands in for a
+            -- payment it does not show (as order_promise_start reads it).
             CROSS JOIN LATERAL (
-                SELECT min(e.occurred_at) FILTER (WHERE e.action = 'ship') AS shipped_at,
-                       max(e.occurred_at) FILTER (WHERE e.action = 'pay') AS paid_at
-                FROM orders_orderevent e WHERE e.order_id = o.id AND e.action IN ('ship', 'pay')
+                SELECT COALESCE(max(e.occurred_at), o.ordered_at) AS paid_at
+                FROM orders_orderevent e WHERE e.order_id = o.id AND e.action = 'pay'
+            ) p
+            CROSS JOIN LATERAL (
+                SELECT min(e.occurred_at) AS shipped_at
+                FROM orders_orderevent e WHERE e.order_id = o.id AND e.action = 'ship'
             ) s
-            WHERE o.main_order_id IS NULL AND s.shipped_at IS NOT NULL AND s.paid_at IS NOT NULL
-              AND o.state IN ('delivered', 'invoice_requested', 'return_requested', 'return_approved',
-                              'refunded', 'archived')
+            -- Every main order paid once and delivered or closed since: the rows the live watch
+            -- leaves behind (cancelled and merged ones without a shipping).
+            WHERE o.main_order_id IS NULL
+              AND o.state NOT IN ('submitted', 'payment_failed', 'paid', 'risk_hold', 'reviewed',
+                                  'allocated', 'packed', 'shipped', 'picked_up')
             ON CONFLICT (order_id) DO NOTHING
             """
         )
