@@ -1,17 +1,20 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from orders.exceptions import OrderError
-from orders.states import STALE_WATCHED_STATES
+from orders.selectors import order_visibility_q
 
 from .alerting import alert_acknowledge, alert_resolve
 from .defaults import alert_kind_params_clean
-from .models import Alert, AlertKindSettings, StaleThreshold
+from .models import Alert, AlertKindSettings, OrderWatch, ShopShipRule, StaleThreshold
 from .selectors import alert_visibility_q
+from .sweeps import STALE_SWEPT_STATES as STALE_WATCHED_STATES
+from .watch import shop_ship_rule_save
 
 # Rules operations own: per-kind alert settings and the thresholds behind them. Data, edited
 # here without a deploy, read at each use (no restart), every change in the history (who, when,
@@ -64,7 +67,8 @@ class AlertKindSettingsAdmin(SimpleHistoryAdmin):
 
 
 class StaleThresholdForm(forms.ModelForm):
-    """Only the states the stale sweep watches can have a threshold."""
+    """Only the states the stale sweep watches can have a threshold (not risk holds or shipped
+    parcels awaiting the carrier: their own kinds' thresholds decide)."""
 
     class Meta:
         model = StaleThreshold
@@ -90,6 +94,77 @@ class StaleThresholdAdmin(SimpleHistoryAdmin):
 
     form = StaleThresholdForm
     list_display = ("state", "minutes", "updated_at")
+
+
+class ShopShipRuleForm(forms.ModelForm):
+    class Meta:
+        model = ShopShipRule
+        fields = ["shop", "ship_within_hours", "collect_within_hours"]
+
+
+@admin.register(ShopShipRule)
+class ShopShipRuleAdmin(SimpleHistoryAdmin):
+    """A shop's promise to its buyers (and how long a parcel may wait for the carrier). Saved
+    through the service, which works the open deadlines of the shop's orders out again."""
+
+    form = ShopShipRuleForm
+    list_display = ("shop", "ship_within_hours", "collect_within_hours", "updated_at")
+    list_select_related = ("shop__brand",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("shop", "updated_at") if obj is not None else ("updated_at",)
+
+    def save_model(self, request, obj, form, change):
+        try:
+            saved = shop_ship_rule_save(
+                shop_id=obj.shop_id,
+                ship_within_hours=obj.ship_within_hours,
+                collect_within_hours=obj.collect_within_hours,
+                actor=request.user,
+            )
+        except ValidationError as exc:
+            # The form checked the same; a refusal here still changes nothing.
+            raise PermissionDenied(exc.messages[0]) from None
+        except OrderError as exc:
+            raise PermissionDenied(exc.message) from None
+        obj.pk = saved.pk
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # empty the hours instead: the history keeps who changed what
+
+
+@admin.register(OrderWatch)
+class OrderWatchAdmin(admin.ModelAdmin):
+    """What the logistics watch knows of each order in flight: read-only, written by the
+    orders' events and the carriers' scans."""
+
+    list_display = (
+        "order",
+        "shop",
+        "phase",
+        "ship_by",
+        "ship_by_source",
+        "first_scan_at",
+        "last_scan_at",
+        "carrier_status",
+    )
+    list_filter = ("phase", "ship_by_source", "carrier_status")
+    list_select_related = ("order", "shop")
+    search_fields = ("order__number",)
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        # Customer service sees only its brands' orders, here as everywhere.
+        return super().get_queryset(request).filter(order_visibility_q(request.user, prefix="order__"))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 # High-value thresholds moved to the operations rules (admin → Operations rules → Rules: the

@@ -248,11 +248,15 @@ def alert_resolve(*, alert_id: int, actor, note: str, expected_version: int | No
 
 @dataclass(frozen=True)
 class AlertRow:
-    """One order found in a kind's condition by a sweep."""
+    """One order found in a kind's condition by a sweep. `severity` and `escalate_at`, when
+    given, are the row's own (a kind whose alerts grow worse with time: no carrier scan for
+    48 h is critical and escalates then); otherwise the kind's settings decide."""
 
     order_id: int
     title: str
     details: dict
+    severity: str = ""
+    escalate_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -275,6 +279,7 @@ def alerts_sync(
     reason: str,
     reason_by_state: dict[str, str] | None = None,
     only_if_moved: bool = False,
+    rows_own_severity: bool = False,
     now: datetime,
 ) -> SweepCounts:
     """Make the active order alerts of `kind` match `rows`, the orders a sweep found in the
@@ -300,9 +305,13 @@ def alerts_sync(
             with connection.cursor() as cursor:
                 # One sweep of a kind at a time (beat and a manual run, say).
                 cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"alerts_sync:{kind}"])
-            opened, touched = _upsert_postgresql(kind=kind, rows=rows, policy=policy, now=now)
+            opened, touched = _upsert_postgresql(
+                kind=kind, rows=rows, policy=policy, now=now, rows_own_severity=rows_own_severity
+            )
         else:
-            opened, touched = _upsert_portable(kind=kind, rows=rows, policy=policy, now=now)
+            opened, touched = _upsert_portable(
+                kind=kind, rows=rows, policy=policy, now=now, rows_own_severity=rows_own_severity
+            )
         resolved = _resolve_others(
             kind=kind,
             keep=[row.order_id for row in rows],
@@ -314,7 +323,9 @@ def alerts_sync(
     return SweepCounts(opened=opened, touched=touched, resolved=resolved)
 
 
-def _upsert_postgresql(*, kind: str, rows: list[AlertRow], policy: KindPolicy, now: datetime) -> tuple[int, int]:
+def _upsert_postgresql(
+    *, kind: str, rows: list[AlertRow], policy: KindPolicy, now: datetime, rows_own_severity: bool = False
+) -> tuple[int, int]:
     import json
 
     from django.db import connection
@@ -322,20 +333,38 @@ def _upsert_postgresql(*, kind: str, rows: list[AlertRow], policy: KindPolicy, n
     if not rows:
         return 0, 0
     payload = json.dumps(
-        [{"order_id": r.order_id, "title": r.title[:200], "details": r.details} for r in rows], default=str
+        [
+            {
+                "order_id": r.order_id,
+                "title": r.title[:200],
+                "details": r.details,
+                "severity": r.severity or None,
+                "escalate_at": r.escalate_at.isoformat() if r.escalate_at else None,
+            }
+            for r in rows
+        ],
+        default=str,
     )
+    own = ""
+    if rows_own_severity:
+        own = """,
+                          severity = EXCLUDED.severity,
+                          escalate_at = CASE WHEN alerts_alert.escalated_at IS NULL THEN EXCLUDED.escalate_at
+                                             ELSE alerts_alert.escalate_at END"""
     sql = f"""
         WITH up AS (
             INSERT INTO alerts_alert (kind, order_id, integration, severity, status, assigned_role, title, details,
                                       opened_at, last_seen_at, seen_count, escalate_at, version, resolution)
-            SELECT %s, r.order_id, '', %s, 'open', %s, r.title, r.details, %s, %s, 1, %s, 1, ''
-            FROM jsonb_to_recordset(%s::jsonb) AS r(order_id bigint, title text, details jsonb)
+            SELECT %s, r.order_id, '', COALESCE(r.severity, %s), 'open', %s, r.title, r.details, %s, %s, 1,
+                   COALESCE(r.escalate_at, %s), 1, ''
+            FROM jsonb_to_recordset(%s::jsonb)
+                 AS r(order_id bigint, title text, details jsonb, severity text, escalate_at timestamptz)
             ORDER BY r.order_id
             ON CONFLICT (kind, order_id) WHERE {_ACTIVE_SQL}
             DO UPDATE SET last_seen_at = GREATEST(alerts_alert.last_seen_at, EXCLUDED.last_seen_at),
                           seen_count = alerts_alert.seen_count + 1,
                           title = EXCLUDED.title,
-                          details = EXCLUDED.details
+                          details = EXCLUDED.details{own}
             RETURNING (xmax = 0) AS inserted
         )
         SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up
@@ -347,7 +376,9 @@ def _upsert_postgresql(*, kind: str, rows: list[AlertRow], policy: KindPolicy, n
     return opened, touched
 
 
-def _upsert_portable(*, kind: str, rows: list[AlertRow], policy: KindPolicy, now: datetime) -> tuple[int, int]:
+def _upsert_portable(
+    *, kind: str, rows: list[AlertRow], policy: KindPolicy, now: datetime, rows_own_severity: bool = False
+) -> tuple[int, int]:
     """SQLite (the embedded mode): the same effect in a few ORM statements."""
     active = set(
         Alert.objects.filter(kind=kind, status__in=ACTIVE_ALERT_STATUSES, order__isnull=False).values_list(
@@ -360,23 +391,39 @@ def _upsert_portable(*, kind: str, rows: list[AlertRow], policy: KindPolicy, now
             Alert(
                 kind=kind,
                 order_id=row.order_id,
-                severity=policy.severity,
+                severity=row.severity or policy.severity,
                 assigned_role=policy.assigned_role,
                 title=row.title[:200],
                 details=row.details,
                 opened_at=now,
                 last_seen_at=now,
-                escalate_at=now + timedelta(minutes=policy.escalation_minutes),
+                escalate_at=row.escalate_at or now + timedelta(minutes=policy.escalation_minutes),
             )
             for row in new
         ],
         batch_size=500,
     )
-    seen = [row.order_id for row in rows if row.order_id in active]
+    # Touched: last seen, times seen, title and details (and with rows_own_severity the rows'
+    # severity and escalation time), as the PostgreSQL upsert does.
+    by_order = {row.order_id: row for row in rows if row.order_id in active}
+    seen = list(by_order)
+    fields = ["last_seen_at", "seen_count", "title", "details"]
+    if rows_own_severity:
+        fields += ["severity", "escalate_at"]
     for start in range(0, len(seen), 500):
-        Alert.objects.filter(
-            kind=kind, status__in=ACTIVE_ALERT_STATUSES, order_id__in=seen[start : start + 500]
-        ).update(last_seen_at=now, seen_count=F("seen_count") + 1)
+        alerts = list(
+            Alert.objects.filter(kind=kind, status__in=ACTIVE_ALERT_STATUSES, order_id__in=seen[start : start + 500])
+        )
+        for alert in alerts:
+            row = by_order[alert.order_id]
+            alert.last_seen_at = max(alert.last_seen_at, now)
+            alert.seen_count += 1
+            alert.title, alert.details = row.title[:200], row.details
+            if rows_own_severity:
+                alert.severity = row.severity or policy.severity
+                if alert.escalated_at is None and row.escalate_at is not None:
+                    alert.escalate_at = row.escalate_at
+        Alert.objects.bulk_update(alerts, fields)
     return len(new), len(seen)
 
 

@@ -18,6 +18,7 @@ SWEEP_TASKS = {
     "alerts: conflicting edits": "alerts.tasks.alerts_sweep_conflicts",
     "alerts: promised ship time": "alerts.tasks.alerts_sweep_sla",
     "alerts: risk holds waiting": "alerts.tasks.alerts_sweep_risk_holds",
+    "alerts: logistics watch": "alerts.tasks.alerts_sweep_logistics",
 }
 DEFAULT_EVERY_MINUTES = 1
 

@@ -13,6 +13,15 @@ ALERT_KIND_DEFAULTS = {
     "integration_failure": ("critical", "tech_lead", 15, {}),
     "duplicate_refund": ("critical", "operations", 15, {}),
     "risk_hold_waiting": ("warning", "operations", 30, {"minutes": 120}),
+    # The logistics watch (alerts/watch.py). The warehouse owns what it can still ship or hand
+    # over; customer service what the buyer will ask about once the parcel is out.
+    "ship_by_due_soon": ("warning", "warehouse", 60, {"hours_before": 6}),
+    "not_collected": ("warning", "warehouse", 60, {"hours": 24}),
+    # Escalated when the silence reaches escalate_hours (severity up, then the kind's robots),
+    # not after the kind's escalation minutes.
+    "tracking_silent": ("warning", "customer_service", 60, {"hours": 24, "escalate_hours": 48}),
+    "delivery_exception": ("critical", "customer_service", 30, {}),
+    "returned_to_sender": ("warning", "customer_service", 60, {}),
 }
 
 # The thresholds each kind accepts in its parameters: {kind: {key: smallest value}}, whole

@@ -1,7 +1,7 @@
 from celery import shared_task
 
 from .escalation import alerts_escalate_due as escalate
-from .sweeps import sweep_conflicts, sweep_risk_holds, sweep_sla, sweep_stale
+from .sweeps import sweep_conflicts, sweep_logistics, sweep_risk_holds, sweep_sla, sweep_stale
 
 
 @shared_task(ignore_result=True, soft_time_limit=50, time_limit=60)
@@ -32,3 +32,9 @@ def alerts_sweep_sla() -> dict:
 @shared_task(ignore_result=True, soft_time_limit=50, time_limit=60)
 def alerts_sweep_risk_holds() -> dict:
     return sweep_risk_holds().as_dict()
+
+
+@shared_task(ignore_result=True, soft_time_limit=50, time_limit=60)
+def alerts_sweep_logistics() -> dict:
+    """The logistics watch: ship-by soon, not collected, no scan, delivery exceptions, returns."""
+    return sweep_logistics()

@@ -1,6 +1,12 @@
 """What carriers say about shipments: recorded once per step, and a picked-up or delivered
 step of an order's current shipment moves the order as the system. A carrier never changes a
-tracking number: events are matched to shipments by it, nothing more."""
+tracking number: events are matched to shipments by it, nothing more.
+
+Extension point `integrations.tracking_listeners`: callables `listener(shipment=, events=,
+via=)`, told of the events of an order's *current* shipment each time they are applied (a push
+or a poll; already-recorded steps come again, so a listener must be idempotent), after they are
+recorded and before the order moves. The alerts app's logistics watch keeps the first and last
+scan from them and raises delivery exceptions and returns at once (alerts/watch.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from orders.exceptions import ConflictError, IllegalTransition
 from orders.models import Order, Shipment
+from orders.plugins import hub_extensions
 from orders.services.transition import order_transition
 from orders.states import State
 
@@ -22,6 +29,7 @@ from .models import CarrierAccount, TrackingRecord
 logger = logging.getLogger(__name__)
 
 IN_FLIGHT = (State.SHIPPED, State.PICKED_UP)
+TRACKING_LISTENERS = "integrations.tracking_listeners"
 
 
 def tracking_apply(*, shipment: Shipment, events: list[TrackingEvent], via: str) -> list[str]:
@@ -40,7 +48,10 @@ def tracking_apply(*, shipment: Shipment, events: list[TrackingEvent], via: str)
     latest = Shipment.objects.filter(order_id=shipment.order_id).order_by("-sequence").values_list("pk", flat=True)
     if latest.first() != shipment.pk:
         return []  # an earlier parcel of a re-shipped order: recorded, the order follows the new one
-    kinds = {e.kind for e in events if e.tracking_number == shipment.tracking_number}
+    mine = [e for e in events if e.tracking_number == shipment.tracking_number]
+    for listener in hub_extensions(TRACKING_LISTENERS):
+        listener(shipment=shipment, events=mine, via=via)
+    kinds = {e.kind for e in mine}
     state = Order.objects.values_list("state", flat=True).get(pk=shipment.order_id)
     carrier = shipment.get_carrier_display()
     moves = []

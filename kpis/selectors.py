@@ -22,6 +22,15 @@ Two figures of automatic processing (审单策略) beside them, without a thresh
   allocation by hand, a note, a changed detail, an exception cleared). Per local day of shipping.
 - **Paid → allocated**: for the orders allocated in the window, the time from their first
   payment to the allocation, p50 and p95.
+
+And per shop, from the logistics watch (alerts.OrderWatch):
+
+- **On time at first scan** (发货及时率): of the orders first shipped in the window (the
+  warehouse's first `ship`), the share whose first carrier scan came by their ship-by deadline
+  (the earlier of the shop's rule and the warehouse's promise, alerts/watch.py). An order is
+  counted once it is decided: scanned, or past its deadline without a scan (then late). One
+  shipped, not scanned and still within its deadline is shown apart ("awaiting first scan"),
+  in neither the numerator nor the denominator, so a recent day is not made to look late.
 """
 
 from __future__ import annotations
@@ -32,10 +41,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from alerts.models import OrderWatch
 from notifications.models import Notification
 from orders.models import Interception, InterceptionStatus, OrderEvent
 from orders.selectors import shop_ids_of_brand
@@ -256,6 +266,7 @@ def kpi_summary(days: int = 7, *, now: datetime | None = None, brand=None) -> di
         "touchless": kpi_touchless(since=since, until=until, shop_ids=shop_ids),
         "paid_to_allocated": kpi_paid_to_allocated(since=since, until=until, shop_ids=shop_ids),
         "interception": kpi_interception(since=since, until=until, shop_ids=shop_ids),
+        "on_time": kpi_on_time_by_shop(since=since, until=until, shop_ids=shop_ids),
         "since": since,
         "until": until,
         "thresholds": thresholds,
@@ -392,4 +403,48 @@ def kpi_paid_to_allocated(*, since: datetime, until: datetime, shop_ids: list[in
         "samples": len(values),
         "p50_seconds": _percentile(values, 0.5) if values else None,
         "p95_seconds": _percentile(values, 0.95) if values else None,
+    }
+
+
+def kpi_on_time_by_shop(*, since: datetime, until: datetime, shop_ids: list[int] | None = None) -> dict:
+    """Per shop, of the orders first shipped in [since, until): how many are decided (scanned,
+    or past their deadline), how many of those were scanned by the deadline, and how many are
+    still awaiting their first scan within it (see the module's docstring), worst rate first.
+    Orders without a deadline are left out (none are shipped unpaid). One query."""
+    rows = OrderWatch.objects.filter(shipped_at__gte=since, shipped_at__lt=until, ship_by__isnull=False)
+    if shop_ids is not None:
+        rows = rows.filter(shop_id__in=shop_ids)
+    scanned = Q(first_scan_at__isnull=False)
+    on_time = Q(first_scan_at__lte=F("ship_by"))
+    overdue = Q(first_scan_at__isnull=True, ship_by__lt=until)
+    counts = list(
+        rows.values("shop_id", "shop__name", "shop__brand__name")
+        .annotate(
+            decided=Count("pk", filter=scanned | overdue),
+            on_time=Count("pk", filter=on_time),
+            awaiting=Count("pk", filter=Q(first_scan_at__isnull=True, ship_by__gte=until)),
+        )
+        .order_by("shop_id")
+    )
+    shops = [
+        {
+            "shop_id": c["shop_id"],
+            "shop": f"{c['shop__brand__name']} · {c['shop__name']}",
+            "shipped": c["decided"],
+            "on_time": c["on_time"],
+            "awaiting_first_scan": c["awaiting"],
+            "percent": 100.0 * c["on_time"] / c["decided"] if c["decided"] else None,
+        }
+        for c in counts
+    ]
+    shops.sort(
+        key=lambda row: (row["percent"] is None, row["percent"] if row["percent"] is not None else 0, row["shop"])
+    )
+    shipped = sum(row["shipped"] for row in shops)
+    punctual = sum(row["on_time"] for row in shops)
+    return {
+        "shops": shops,
+        "shipped": shipped,
+        "on_time": punctual,
+        "percent": 100.0 * punctual / shipped if shipped else None,
     }

@@ -125,6 +125,7 @@ def kpi_dashboard(request):
         "touchless": summary["touchless"],
         "paid_to_allocated": summary["paid_to_allocated"],
         "interception": summary["interception"],
+        "on_time": summary["on_time"],
         "latency_p50": "—"
         if summary["latency"]["p50_seconds"] is None
         else f"{summary['latency']['p50_seconds']:.1f} s",

@@ -89,6 +89,12 @@ _ALERT_RULES = [
     "alerts.change_stalethreshold",
     "alerts.delete_stalethreshold",
     "alerts.view_historicalstalethreshold",
+    # The logistics watch: the shops' ship rules, and the watch rows to read.
+    "alerts.view_shopshiprule",
+    "alerts.add_shopshiprule",
+    "alerts.change_shopshiprule",
+    "alerts.view_historicalshopshiprule",
+    "alerts.view_orderwatch",
 ]
 
 # Operations rules (the rules app): operations define them; the tech lead reads them.

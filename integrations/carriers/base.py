@@ -24,8 +24,12 @@ import requests
 PICKED_UP = "picked_up"
 IN_TRANSIT = "in_transit"
 DELIVERED = "delivered"
+# A delivery exception: the courier could not deliver (refused, nobody home, address wrong,
+# held); the parcel may still be delivered later.
 EXCEPTION = "exception"
-TRACKING_KINDS = (PICKED_UP, IN_TRANSIT, DELIVERED, EXCEPTION)
+# Returned to the sender (退回/退件): the parcel is on its way back, or back, to the warehouse.
+RETURNED = "returned"
+TRACKING_KINDS = (PICKED_UP, IN_TRANSIT, DELIVERED, EXCEPTION, RETURNED)
 
 
 class CarrierError(Exception):

@@ -48,8 +48,9 @@ the account's own LINK console before going live):
    `customerizedDesc`) and a place (`city`, `areaName`, `facilityName` or `location`).
    Events whose time cannot be read are skipped and logged.
 5. Actions: GOT/ACCEPT/TMS_ACCEPT/COLLECTED → picked up; SIGN/SIGNED/TMS_SIGN/STA_SIGN/
-   DELIVERED → delivered; FAILED/SIGN_FAILED/TMS_FAILED/REJECT/REJECTED/TMS_REJECT/RETURN/
-   TMS_RETURN/ERROR/EXCEPTION → exception; anything else → in transit (unknown codes logged).
+   DELIVERED → delivered; FAILED/SIGN_FAILED/TMS_FAILED/REJECT/REJECTED/TMS_REJECT/ERROR/
+   EXCEPTION → exception; RETURN/TMS_RETURN → returned (to the sender); anything else → in
+   transit (unknown codes logged).
 6. Error codes, after the Taobao/Cainiao logistics EDI table (S01 invalid JSON/XML, S02 invalid
    signature, S03 unknown company, S04 unknown message type, S05 invalid content, S06 network
    timeout, retry, S07 system error, retry, S08 unknown platform): S02 → CarrierGiveUp;
@@ -87,6 +88,7 @@ from .base import (
     EXCEPTION,
     IN_TRANSIT,
     PICKED_UP,
+    RETURNED,
     Address,
     Carrier,
     CarrierDuplicate,
@@ -126,13 +128,12 @@ ACTION_KINDS = {
             "REJECT",
             "REJECTED",
             "TMS_REJECT",
-            "RETURN",
-            "TMS_RETURN",
             "ERROR",
             "EXCEPTION",
         ),
         EXCEPTION,
     ),
+    **dict.fromkeys(("RETURN", "TMS_RETURN"), RETURNED),
 }
 # Everything else is a movement between sites; these are the ones we expect and do not log.
 KNOWN_TRANSIT_ACTIONS = frozenset(

@@ -54,9 +54,10 @@ be checked against the account's own 丰桥 console before going live:
    `msgData.routeResps[]` carry `mailNo` and `routes[]` with `acceptTime` ("YYYY-MM-DD HH:MM:SS",
    read as Asia/Shanghai), `acceptAddress`, `remark` and `opCode`.
 6. Operation codes (opCode): 50 and 54 (顺丰速运 已收取快件) → picked up; 80 (已签收) and 8000
-   (the "see the signature picture" note that follows 80) → delivered; 33, 70, 99 and 648
-   (delivery failed / held / returned or forwarded — **unverified**, SF publishes this list only
-   to customers) → exception; everything else → in transit, and codes we have not seen in real
+   (the "see the signature picture" note that follows 80) → delivered; 33, 70 and 99
+   (delivery failed / held — **unverified**, SF publishes this list only to customers) →
+   exception; 648 (退回/转寄, the parcel goes back with a new waybill number — **unverified**)
+   → returned; everything else → in transit, and codes we have not seen in real
    routes are logged at INFO. **44 is not "delivered"**: in every captured SF route it is the
    out-for-delivery step ("正在派送途中,请您准备签收", "正在派件..", "正在为您的快件分配最合适的
    快递员"), followed by 204 (handed to the courier) and only then by 80. Reading it as delivered
@@ -115,6 +116,7 @@ from .base import (
     EXCEPTION,
     IN_TRANSIT,
     PICKED_UP,
+    RETURNED,
     Address,
     Carrier,
     CarrierDuplicate,
@@ -165,7 +167,8 @@ BUSINESS_RETRY = frozenset({"S0003"})
 
 PICKED_UP_CODES = frozenset({"50", "54"})
 DELIVERED_CODES = frozenset({"80", "8000"})
-EXCEPTION_CODES = frozenset({"33", "70", "99", "648"})  # unverified
+EXCEPTION_CODES = frozenset({"33", "70", "99"})  # unverified
+RETURNED_CODES = frozenset({"648"})  # unverified
 # In-transit codes seen in real SF routes; other codes are logged when met.
 KNOWN_TRANSIT_CODES = frozenset(
     {"30", "31", "36", "44", "105", "106", "123", "130", "204", "310", "407", "501", "3036"}
@@ -195,6 +198,8 @@ def op_code_kind(op_code: str) -> str:
         return DELIVERED
     if code in EXCEPTION_CODES:
         return EXCEPTION
+    if code in RETURNED_CODES:
+        return RETURNED
     return IN_TRANSIT
 
 

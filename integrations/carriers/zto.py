@@ -48,8 +48,8 @@ own ZOP console before going live:
    place (`scanCity`, or `scanSite` {name, city}). Traces whose time cannot be read are skipped
    and logged; the events come back oldest first.
 4. scanType (Chinese words in the query API): 收件/揽收 → picked up; 签收/第三方签收 →
-   delivered; 问题件, 退件, 退回, 退件签收 (returned to the sender) → exception; 到件, 发件,
-   派件 and anything else → in transit (words we have not seen are logged at INFO). Matching
+   delivered; 问题件 → exception; 退件, 退回, 退件签收 (returned to the sender) → returned;
+   到件, 发件, 派件 and anything else → in transit (words we have not seen are logged at INFO). Matching
    is on the whole word, so 退件签收 is not read as 签收.
 5. Platform codes (HTTP 200, `status` false, `statusCode` Sxxx; ZTO's public table): S200
    (backend timeout), S202 (backend error), S203 (unavailable), S206 ("api qos limit") and
@@ -74,7 +74,7 @@ own ZOP console before going live:
    company_id, → CarrierSignatureError; msg_type other than Traces or unreadable data →
    CarrierGiveUp. `data` may also hold a list of events. Actions: GOT → picked up; SIGNED and
    DEPARTURE_SIGNED (collected at a parcel station with the pickup code) → delivered;
-   PROBLEM, RETURN_SCAN, RETURN_SIGNED → exception; ARRIVAL, DEPARTURE, DISPATCH, INBOUND (a
+   PROBLEM → exception; RETURN_SCAN, RETURN_SIGNED → returned; ARRIVAL, DEPARTURE, DISPATCH, INBOUND (a
    station took it in) and HANDOVERSCAN_SIGNED (handed to a station, not yet to the customer)
    → in transit. Reply (as a public client answers): HTTP 200 JSON {"status": true,
    "statusCode": "0", "result": "success", "message": ""}, or status false / "fail" with a
@@ -102,6 +102,7 @@ from .base import (
     EXCEPTION,
     IN_TRANSIT,
     PICKED_UP,
+    RETURNED,
     Address,
     Carrier,
     CarrierDuplicate,
@@ -152,7 +153,9 @@ _DUPLICATE_WORDING = re.compile(
 
 PICKED_UP_SCANS = frozenset({"收件", "揽收", "已揽收", "GOT"})
 DELIVERED_SCANS = frozenset({"签收", "已签收", "第三方签收", "SIGNED", "DEPARTURE_SIGNED"})
-EXCEPTION_SCANS = frozenset({"问题件", "退件", "退回", "退件签收", "PROBLEM", "RETURN_SCAN", "RETURN_SIGNED", "RESIGN"})
+EXCEPTION_SCANS = frozenset({"问题件", "PROBLEM", "RESIGN"})
+# Going back to the sender, or signed for by the sender (a return is not a delivery).
+RETURNED_SCANS = frozenset({"退件", "退回", "退件签收", "RETURN_SCAN", "RETURN_SIGNED"})
 KNOWN_TRANSIT_SCANS = frozenset(
     {"到件", "发件", "派件", "ARRIVAL", "DEPARTURE", "DISPATCH", "INBOUND", "HANDOVERSCAN_SIGNED"}
 )
@@ -176,6 +179,8 @@ def scan_kind(scan_type: str) -> str:
         return DELIVERED
     if scan in EXCEPTION_SCANS:
         return EXCEPTION
+    if scan in RETURNED_SCANS:
+        return RETURNED
     return IN_TRANSIT
 
 

@@ -93,8 +93,15 @@ def test_the_defaults_are_seeded():
         "integration_failure": (True, "critical", "tech_lead"),
         "duplicate_refund": (True, "critical", "operations"),
         "risk_hold_waiting": (True, "warning", "operations"),
+        "ship_by_due_soon": (True, "warning", "warehouse"),
+        "not_collected": (True, "warning", "warehouse"),
+        "tracking_silent": (True, "warning", "customer_service"),
+        "delivery_exception": (True, "critical", "customer_service"),
+        "returned_to_sender": (True, "warning", "customer_service"),
     }
     assert rows["risk_hold_waiting"].params == {"minutes": 120}
+    assert rows["tracking_silent"].params == {"hours": 24, "escalate_hours": 48}
+    assert rows["not_collected"].params == {"hours": 24} and rows["ship_by_due_soon"].params == {"hours_before": 6}
     assert rows["sla_breach"].params == {"default_promised_hours": 48}
     assert rows["sla_breach"].escalation_minutes == 15 and rows["stale_order"].escalation_minutes == 30
 

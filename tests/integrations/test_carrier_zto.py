@@ -19,6 +19,7 @@ from integrations.carriers.base import (
     EXCEPTION,
     IN_TRANSIT,
     PICKED_UP,
+    RETURNED,
     Address,
     CarrierDuplicate,
     CarrierError,
@@ -382,10 +383,10 @@ def test_exceptions_and_returns_and_unknown_scans(zto, caplog):
     assert [(e.carrier_code, e.kind) for e in events] == [
         ("揽收", PICKED_UP),
         ("问题件", EXCEPTION),
-        ("退件", EXCEPTION),
+        ("退件", RETURNED),
         ("转寄", IN_TRANSIT),
         ("第三方签收", DELIVERED),
-        ("退件签收", EXCEPTION),  # a return signed for by the sender is not a delivery
+        ("退件签收", RETURNED),  # a return signed for by the sender is not a delivery
     ]
     assert events[0].occurred_at == dt.datetime(2026, 1, 28, 16, 0, tzinfo=SHANGHAI)
     unknown = [r for r in caplog.records if "转寄" in r.getMessage()]
@@ -441,8 +442,8 @@ def test_a_signed_push_is_parsed(zto):
         ("DEPARTURE_SIGNED", DELIVERED),  # collected from the station with the pickup code
         ("SIGNED", DELIVERED),
         ("PROBLEM", EXCEPTION),
-        ("RETURN_SCAN", EXCEPTION),
-        ("RETURN_SIGNED", EXCEPTION),
+        ("RETURN_SCAN", RETURNED),
+        ("RETURN_SIGNED", RETURNED),
     ],
 )
 def test_push_actions(zto, action, kind):
