@@ -66,11 +66,17 @@ DONE_STATES = frozenset(
         State.ARCHIVED,
         State.CANCELLED,
         State.MERGED,
+        State.INTERCEPTED,
     }
 )
 SHIP_ACTIONS = frozenset({"ship", "reship"})
 # The events that can change a row; every other event is passed over without a query.
-WATCH_ACTIONS = frozenset({"created", "pay", "allocate", "split_off", "merged_in", "release", "pick_up"}) | SHIP_ACTIONS
+# 截单: a parcel stopped is nothing to watch (confirm_intercept goes to a done state); one sent
+# again after its address changed is back to be shipped, on its old payment's clock.
+WATCH_ACTIONS = (
+    frozenset({"created", "pay", "allocate", "split_off", "merged_in", "release", "pick_up", "resume_after_intercept"})
+    | SHIP_ACTIONS
+)
 
 # The carrier statuses that are an alert of their own (integrations.carriers.base kinds).
 CARRIER_TROUBLE = {"exception": AlertKind.DELIVERY_EXCEPTION, "returned": AlertKind.RETURNED_TO_SENDER}

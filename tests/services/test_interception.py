@@ -341,3 +341,15 @@ def test_the_timeline_page_lists_the_interceptions_with_their_answers(client, ma
     page = client.get(reverse("orders:timeline", args=[order.number])).content.decode()
     assert 'data-route="manual"' in page and "买家拒收，退回" in page and "LP00077700002" in page
     assert "call the carrier" in page
+
+
+def test_a_stopped_parcel_leaves_the_logistics_watch_until_it_is_sent_again(make_order, users):
+    from alerts.models import OrderWatch, WatchPhase
+
+    order = make_order("packed")
+    assert OrderWatch.objects.get(order=order).phase == WatchPhase.AWAITING_SHIPMENT
+    order_intercept_request(order.pk, actor=users["cs1"], reason="买家改地址")
+    order_transition(order.pk, "confirm_intercept", actor=users["wh1"])
+    assert OrderWatch.objects.get(order=order).phase == WatchPhase.DONE
+    order_transition(order.pk, "resume_after_intercept", actor=users["cs1"], note="地址已改")
+    assert OrderWatch.objects.get(order=order).phase == WatchPhase.AWAITING_SHIPMENT
