@@ -247,3 +247,34 @@ def test_the_timeline_shows_the_write_back(client, account, shopify, packed, use
     row = ChannelWriteBack.objects.get(order=order)
     assert 'data-writeback="acknowledged"' in page and row.channel_fulfilment_id in page
     assert Shipment.objects.get(order=order).tracking_number in page
+
+
+@pytest.mark.django_db
+def test_operations_add_the_account_in_the_admin_only_for_a_shopify_shop(client, users, make_order):
+    from django.urls import reverse
+
+    shopify_shop = shop_default_for_channel("shopify")
+    taobao_shop = shop_default_for_channel("taobao")
+    client.force_login(users["ops1"])
+    add_url = reverse("admin:integrations_shopifyadminaccount_add")
+    fields = {
+        "access_token": "shpat_from_the_admin_1",
+        "api_version": "2025-01",
+        "notify_customer": "on",
+        "enabled": "on",
+    }
+    refused = client.post(add_url, {**fields, "shop": taobao_shop.pk})
+    assert refused.status_code == 200 and not ShopifyAdminAccount.objects.exists()
+    # The Shopify shop needs its domain first.
+    assert client.post(add_url, {**fields, "shop": shopify_shop.pk}).status_code == 200
+    shopify_shop.external_shop_id = "tea.myshopify.com"
+    shopify_shop.save()
+    assert client.post(add_url, {**fields, "shop": shopify_shop.pk}).status_code == 302
+    account = ShopifyAdminAccount.objects.get()
+    assert account.access_token == "shpat_from_the_admin_1"
+    change_url = reverse("admin:integrations_shopifyadminaccount_change", args=[account.pk])
+    assert "shpat_from_the_admin_1" not in client.get(change_url).content.decode()
+    # Saved again with the token left empty: it keeps the stored one.
+    assert client.post(change_url, {**fields, "access_token": "", "shop": shopify_shop.pk}).status_code == 302
+    account.refresh_from_db()
+    assert account.access_token == "shpat_from_the_admin_1"
