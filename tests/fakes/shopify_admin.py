@@ -111,6 +111,7 @@ class Received:
     root_field: str = ""
     variables: dict = field(default_factory=dict)
     problem: tuple[int, dict] | None = None  # what the checks refused, answered as is
+    answer: str = ""  # the answer it was given ("ok", "server_error", …)
 
 
 class FakeShopifyAdmin(FakeGateway):
@@ -152,10 +153,13 @@ class FakeShopifyAdmin(FakeGateway):
     # -- FakeGateway ------------------------------------------------------------------------
     def answer_for(self, received):
         if self.answers:
-            return self.answers.popleft()
-        if self.fail_rate and self._random.random() < self.fail_rate:
-            return "server_error"
-        return "ok"
+            answer = self.answers.popleft()
+        elif self.fail_rate and self._random.random() < self.fail_rate:
+            answer = "server_error"
+        else:
+            answer = "ok"
+        received.answer = answer
+        return answer
 
     def parse(self, *, path: str, headers: dict, body: bytes) -> Received:
         try:
