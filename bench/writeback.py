@@ -104,6 +104,7 @@ class WriteBack:
         from integrations.models import ShopifyAdminAccount
         from orders.demo import demo_users_ensure
         from orders.models import Order
+        from orders.outbox.services import outbox_subscriptions_cache_clear
         from orders.services.shops import shop_default_for_channel
         from orders.states import Channel, State
         from rules.defaults import rules_defaults_install
@@ -118,6 +119,7 @@ class WriteBack:
             Rule.objects.filter(enabled=True, actions__reaction="carrier_upload_waybill").values_list("name", flat=True)
         )
         Rule.objects.filter(name__in=self.rules_off).update(enabled=False)
+        outbox_subscriptions_cache_clear()
         shop = shop_default_for_channel(Channel.SHOPIFY)
         shop.external_shop_id = SHOP_DOMAIN
         shop.save(update_fields=["external_shop_id"])
@@ -156,50 +158,60 @@ class WriteBack:
 
         args = self.args
         hub_queue, calls_queue = settings.CELERY_TASK_DEFAULT_QUEUE, settings.ORDERHUB_CALLS_QUEUE
-        with FakeShopifyAdmin(access_token=TOKEN) as fake:
-            started = time.perf_counter()
-            ids = self.setup(fake)
-            print(
-                f"Set up {len(ids)} packed Shopify orders in {time.perf_counter() - started:.1f} s; "
-                f"fake Shopify at {fake.base_url}"
-            )
-            # The Procfile's two workers. Both read ORDERHUB_TASK_QUEUE = the hub queue (so each
-            # knows both lanes' queues, as under honcho); each consumes its own lane's queue.
-            hub = Worker(hub_queue, log=WORKER_LOG, prefix="writeback-bench", concurrency=2)
-            calls = Worker(
-                hub_queue,
-                log=WORKER_LOG.with_name(WORKER_LOG.stem + "-calls" + WORKER_LOG.suffix),
-                prefix="writeback-bench-calls",
-                pool="threads",
-                concurrency=8,
-                queues=calls_queue,
-            )
-            with app.connection_for_write() as conn:
-                for queue in (hub_queue, calls_queue):
-                    conn.default_channel.queue_purge(queue)
-            connections.close_all()
-            hub.start()
-            calls.start()
-            try:
-                ready = max(hub.wait_ready(app), calls.wait_ready(app))
-                print(f"Workers ready in {ready:.1f} s (hub on {hub_queue!r}, calls on {calls_queue!r})")
-                fake.fail_rate = args.fail_rate
-                sweeper = threading.Thread(target=self.sweep, daemon=True)
-                self.t0 = time.time()
-                sweeper.start()
-                shipped_at = self.drive(ids)
-                drained = self.wait_settled(len(ids))
-            except BenchError as exc:
-                print(f"ERROR: {exc}", file=sys.stderr)
-                return 2
-            finally:
-                self.halt.set()
-                print(f"Workers: hub {hub.stop()}, calls {calls.stop()}")
-            result = self.result(fake, shipped_at, drained, hub, calls)
+        self.rules_off: list[str] = []
+        try:
+            with FakeShopifyAdmin(access_token=TOKEN) as fake:
+                started = time.perf_counter()
+                ids = self.setup(fake)
+                print(
+                    f"Set up {len(ids)} packed Shopify orders in {time.perf_counter() - started:.1f} s; "
+                    f"fake Shopify at {fake.base_url}"
+                )
+                # The Procfile's two workers. Both read ORDERHUB_TASK_QUEUE = the hub queue (so each
+                # knows both lanes' queues, as under honcho); each consumes its own lane's queue.
+                hub = Worker(hub_queue, log=WORKER_LOG, prefix="writeback-bench", concurrency=2)
+                calls = Worker(
+                    hub_queue,
+                    log=WORKER_LOG.with_name(WORKER_LOG.stem + "-calls" + WORKER_LOG.suffix),
+                    prefix="writeback-bench-calls",
+                    pool="threads",
+                    concurrency=8,
+                    queues=calls_queue,
+                )
+                with app.connection_for_write() as conn:
+                    for queue in (hub_queue, calls_queue):
+                        conn.default_channel.queue_purge(queue)
+                connections.close_all()
+                hub.start()
+                calls.start()
+                try:
+                    ready = max(hub.wait_ready(app), calls.wait_ready(app))
+                    print(f"Workers ready in {ready:.1f} s (hub on {hub_queue!r}, calls on {calls_queue!r})")
+                    fake.fail_rate = args.fail_rate
+                    sweeper = threading.Thread(target=self.sweep, daemon=True)
+                    self.t0 = time.time()
+                    sweeper.start()
+                    shipped_at = self.drive(ids)
+                    drained = self.wait_settled(len(ids))
+                except BenchError as exc:
+                    print(f"ERROR: {exc}", file=sys.stderr)
+                    return 2
+                finally:
+                    self.halt.set()
+                    print(f"Workers: hub {hub.stop()}, calls {calls.stop()}")
+                result = self.result(fake, shipped_at, drained, hub, calls)
+        finally:
+            self.rules_restore()
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         self.report(result)
         return 0 if result["exactly_once"] else 1
+
+    def rules_restore(self) -> None:
+        """The rules switched off for the run are on again for the benchmarks after this one."""
+        from rules.models import Rule
+
+        Rule.objects.filter(name__in=self.rules_off).update(enabled=True)
 
     def drive(self, ids: list[int]) -> list[float]:
         """Ship every order on a fixed schedule; the time each commit took, per call."""
