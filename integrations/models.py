@@ -259,6 +259,9 @@ class ChannelWriteBack(models.Model):
     )
     operation = models.CharField(_("what was done"), max_length=20, choices=Operation.choices, blank=True)
     channel_fulfilment_id = models.CharField(_("id on the channel"), max_length=120, blank=True)
+    # Every fulfilment it made or changed: a parcel of a merged order (合单) carries several
+    # Shopify orders. [{"order": gid, "fulfilment": gid, "operation": …}]
+    fulfilments = models.JSONField(_("fulfilments on the channel"), default=list, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)

@@ -19,10 +19,12 @@ Wire format (shopify.dev, Admin GraphQL API, as of the 2025-01 … 2026-04 versi
   "restoreRate"}}}}`. Throttled: `errors[].extensions.code == "THROTTLED"` (HTTP 200, or 429),
   `data` null; the wait is `(requestedQueryCost - currentlyAvailable) / restoreRate` seconds.
 - `order(id: "gid://shopify/Order/<id>") { fulfillmentOrders(first: N) { nodes { id status
-  … } } fulfillments(first: N) { id status trackingInfo { company number url } } }`. A null
-  `order` means the shop has no such order (or the token may not read it).
+  lineItems(first: M) { nodes { id remainingQuantity lineItem { id } } } } } fulfillments(first:
+  N) { id status trackingInfo { company number url } } }`. A null `order` means the shop has no
+  such order (or the token may not read it).
 - `fulfillmentCreate(fulfillment: FulfillmentInput!)`: FulfillmentInput {lineItemsByFulfillmentOrder:
-  [{fulfillmentOrderId}] (no line items = all that remain of that fulfilment order),
+  [{fulfillmentOrderId, fulfillmentOrderLineItems?: [{id, quantity}]}] (no line items = all that
+  remain of that fulfilment order),
   notifyCustomer, trackingInfo: FulfillmentTrackingInput {company, number, url}} →
   {fulfillment {id status trackingInfo}, userErrors {field message}}. (It replaced
   fulfillmentCreateV2 and its FulfillmentV2Input in 2024; the input's fields are the same.)
@@ -49,6 +51,7 @@ FULFILLABLE_STATUSES = frozenset({"OPEN", "IN_PROGRESS"})
 DEAD_FULFILMENT_STATUSES = frozenset({"CANCELLED", "ERROR", "FAILURE"})
 # What one page of the order query asks for: far more than any order of ours has.
 PAGE = 20
+LINES = 50
 # When Shopify gives no cost extension with a throttle (or a 429): its documented restore rate
 # of a standard plan is 100 points a second, so a second is enough for any of our queries.
 DEFAULT_THROTTLE_WAIT_SECONDS = 1.0
@@ -64,6 +67,15 @@ query OrderFulfilments($id: ID!) {
       nodes {
         id
         status
+        lineItems(first: LINES) {
+          nodes {
+            id
+            remainingQuantity
+            lineItem {
+              id
+            }
+          }
+        }
       }
     }
     fulfillments(first: PAGE) {
@@ -77,7 +89,7 @@ query OrderFulfilments($id: ID!) {
     }
   }
 }
-""".replace("PAGE", str(PAGE))
+""".replace("PAGE", str(PAGE)).replace("LINES", str(LINES))
 
 FULFILMENT_CREATE_MUTATION = """
 mutation FulfilmentCreate($fulfillment: FulfillmentInput!) {
@@ -183,9 +195,17 @@ class Fulfilment:
 
 
 @dataclass(frozen=True)
+class FulfilmentOrderLine:
+    id: str  # gid://shopify/FulfillmentOrderLineItem/…
+    line_item_id: str  # gid://shopify/LineItem/… (our OrderLine.platform_line_id)
+    remaining: int
+
+
+@dataclass(frozen=True)
 class FulfilmentOrder:
     id: str
     status: str
+    lines: tuple[FulfilmentOrderLine, ...] = ()
 
     @property
     def fulfillable(self) -> bool:
@@ -253,17 +273,43 @@ class ShopifyAdmin:
         return OrderFulfilments(
             order_id=str(order.get("id") or order_gid),
             fulfilment_orders=tuple(
-                FulfilmentOrder(id=str(n["id"]), status=str(n.get("status") or ""))
+                FulfilmentOrder(
+                    id=str(n["id"]),
+                    status=str(n.get("status") or ""),
+                    lines=tuple(
+                        FulfilmentOrderLine(
+                            id=str(li["id"]),
+                            line_item_id=str((li.get("lineItem") or {}).get("id") or ""),
+                            remaining=int(li.get("remainingQuantity") or 0),
+                        )
+                        for li in _nodes(n.get("lineItems"))
+                    ),
+                )
                 for n in _nodes(order.get("fulfillmentOrders"))
             ),
             fulfilments=tuple(_fulfilment(f) for f in (order.get("fulfillments") or [])),
         )
 
     def fulfilment_create(
-        self, *, fulfilment_order_ids: list[str], tracking: TrackingInfo, notify_customer: bool
+        self,
+        *,
+        fulfilment_order_ids: list[str] | None = None,
+        fulfilment_order_lines: dict[str, list[tuple[str, int]]] | None = None,
+        tracking: TrackingInfo,
+        notify_customer: bool,
     ) -> Fulfilment:
+        """A fulfilment of every remaining line of `fulfilment_order_ids`, or of the given
+        units: {fulfilment order id: [(fulfilment order line id, quantity)]}."""
+        by_order: list[dict] = [{"fulfillmentOrderId": fo_id} for fo_id in fulfilment_order_ids or ()]
+        for fo_id, lines in (fulfilment_order_lines or {}).items():
+            by_order.append(
+                {
+                    "fulfillmentOrderId": fo_id,
+                    "fulfillmentOrderLineItems": [{"id": line_id, "quantity": qty} for line_id, qty in lines],
+                }
+            )
         fulfillment = {
-            "lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": fo_id} for fo_id in fulfilment_order_ids],
+            "lineItemsByFulfillmentOrder": by_order,
             "notifyCustomer": notify_customer,
             "trackingInfo": _tracking_input(tracking),
         }

@@ -25,19 +25,19 @@ fulfil → failed at once with Shopify's words (the outbox then alerts the tech 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from orders.events import order_event_create
-from orders.models import OutboxMessage, OutboxStatus, Shipment
+from orders.models import Order, OutboxMessage, OutboxStatus, Shipment
 from orders.outbox.kinds import ReactionFailed, ReactionRetryLater
 from orders.outbox.services import outbox_enqueue_for_event, outbox_enqueue_once
 from orders.states import Carrier, Channel
 
 from ..channels.shopify_admin import (
-    Fulfilment,
     ShopifyAdmin,
     ShopifyGiveUp,
     ShopifyRetryLater,
@@ -104,9 +104,44 @@ def _writeback_row(shipment: Shipment) -> ChannelWriteBack:
     return row
 
 
-def _predecessor_fulfilment(shipment: Shipment) -> str | None:
-    """For a re-shipment: the Shopify fulfilment the order's latest earlier shipment created or
-    adopted, or None when none was acknowledged (the re-shipment then creates its own). Raises
+@dataclass(frozen=True)
+class ShopifyTarget:
+    """One Shopify order a parcel carries, and which of its units: None for every unit still to
+    fulfil, else {Shopify line item id: units}."""
+
+    order_gid: str
+    units: dict[str, int] | None
+
+
+def shopify_targets(order) -> list[ShopifyTarget]:
+    """The Shopify orders (and units) the hub order's parcel carries. An order that is all its
+    own lines and was never split is its Shopify order, every unit still to fulfil. Otherwise
+    (拆单: a part split off, or the original after a split; 合单: the order kept in a merge)
+    its lines say it: each line belongs to the order it was bought on (`OrderLine.origin_order`,
+    else the order itself), and is fulfilled there by its line id on Shopify and its units."""
+    lines = list(order.lines.select_related("origin_order").order_by("position"))
+    foreign = [line for line in lines if line.origin_order_id not in (None, order.pk)]
+    if not foreign and order.split_from_id is None and not order.split_parts.exists():
+        return [ShopifyTarget(shopify_order_gid(order.external_id), None)]
+    grouped: dict[int, tuple[Order, dict[str, int]]] = {}
+    for line in lines:
+        origin = line.origin_order if line in foreign else order
+        if not line.platform_line_id:
+            raise ShopifyGiveUp(
+                _("Line %(position)s (%(item)s) has no line id on Shopify: its units cannot be fulfilled there.")
+                % {"position": line.position, "item": line.sku or line.name}
+            )
+        units = grouped.setdefault(origin.pk, (origin, {}))[1]
+        line_gid = f"gid://shopify/LineItem/{line.platform_line_id}"
+        units[line_gid] = units.get(line_gid, 0) + line.quantity
+    if not grouped:
+        raise ShopifyGiveUp(_("The order has no lines to fulfil on Shopify."))
+    return [ShopifyTarget(shopify_order_gid(origin.external_id), units) for origin, units in grouped.values()]
+
+
+def _predecessor_fulfilments(shipment: Shipment) -> list[str]:
+    """For a re-shipment: the Shopify fulfilments the order's latest earlier shipment created or
+    adopted, or [] when none was acknowledged (the re-shipment then creates its own). Raises
     ReactionRetryLater while that earlier write-back is still under way: it must land first, or
     the two would race to fulfil the same order."""
     earlier = (
@@ -115,26 +150,45 @@ def _predecessor_fulfilment(shipment: Shipment) -> str | None:
         .first()
     )
     if earlier is None:
-        return None
+        return []
     row = ChannelWriteBack.objects.filter(shipment=earlier).first()
-    if row is not None and row.status == WriteBackStatus.ACKNOWLEDGED and row.channel_fulfilment_id:
-        return row.channel_fulfilment_id
+    if row is not None and row.status == WriteBackStatus.ACKNOWLEDGED and row.fulfilments:
+        return [entry["fulfilment"] for entry in row.fulfilments]
     in_flight = OutboxMessage.objects.filter(
         event_id=earlier.event_id, kind=SHOPIFY_FULFILMENT_WRITE, status=OutboxStatus.PENDING
     ).exists()
     if in_flight:
-        raise ReactionRetryLater(
-            _("Waiting for the write-back of the earlier shipment %(tracking)s.")
-            % {"tracking": earlier.tracking_number}
+        waiting = _("Waiting for the write-back of the earlier shipment %(tracking)s.")
+        raise ReactionRetryLater(waiting % {"tracking": earlier.tracking_number})
+    # Not written back (failed, or never sent): its own predecessor's fulfilments are the ones.
+    return _predecessor_fulfilments(earlier) if earlier.sequence > 1 else []
+
+
+def _units_picked(state, target: ShopifyTarget) -> dict[str, list[tuple[str, int]]]:
+    """{fulfilment order id: [(fulfilment order line id, units)]} for the target's units, from
+    the fulfilment orders that can still take them; ReactionFailed if some are not there."""
+    assert target.units is not None
+    wanted = dict(target.units)
+    picks: dict[str, list[tuple[str, int]]] = {}
+    for fo in state.fulfillable:
+        for line in fo.lines:
+            take = min(wanted.get(line.line_item_id, 0), line.remaining)
+            if take > 0:
+                picks.setdefault(fo.id, []).append((line.id, take))
+                wanted[line.line_item_id] -= take
+    short = {line_gid: units for line_gid, units in wanted.items() if units > 0}
+    if short:
+        raise ReactionFailed(
+            _("Shopify: order %(order)s has not these units left to fulfil: %(units)s.")
+            % {"order": target.order_gid, "units": ", ".join(f"{k} × {v}" for k, v in short.items())}
         )
-    # Found acknowledged by a predecessor of its own? Then its fulfilment is the one.
-    return _predecessor_fulfilment(earlier) if earlier.sequence > 1 else None
+    return picks
 
 
-def _adopt_or_create(admin: ShopifyAdmin, *, order_gid: str, tracking: TrackingInfo, notify: bool):
-    """(fulfilment, operation): the order's fulfilment that carries our number, else a new one
-    over the order's fulfilment orders that can still take one."""
-    state = admin.order_fulfilments(order_gid)
+def _adopt_or_create(admin: ShopifyAdmin, *, target: ShopifyTarget, tracking: TrackingInfo, notify: bool):
+    """(fulfilment, operation): the Shopify order's fulfilment that carries our number, else a
+    new one of the target's units from the fulfilment orders that can still take them."""
+    state = admin.order_fulfilments(target.order_gid)
     existing = state.fulfilment_with_number(tracking.number)
     if existing is not None:
         return existing, ChannelWriteBack.Operation.ADOPTED
@@ -150,16 +204,21 @@ def _adopt_or_create(admin: ShopifyAdmin, *, order_gid: str, tracking: TrackingI
                 "Shopify: order %(order)s has nothing left to fulfil and no fulfilment with our tracking "
                 "number %(tracking)s (fulfilments there: %(others)s)."
             )
-            % {"order": order_gid, "tracking": tracking.number, "others": others or _("none")}
+            % {"order": target.order_gid, "tracking": tracking.number, "others": others or _("none")}
         )
     try:
-        created = admin.fulfilment_create(
-            fulfilment_order_ids=[fo.id for fo in open_orders], tracking=tracking, notify_customer=notify
-        )
+        if target.units is None:
+            created = admin.fulfilment_create(
+                fulfilment_order_ids=[fo.id for fo in open_orders], tracking=tracking, notify_customer=notify
+            )
+        else:
+            created = admin.fulfilment_create(
+                fulfilment_order_lines=_units_picked(state, target), tracking=tracking, notify_customer=notify
+            )
     except ShopifyUserErrors as refused:
         # Fulfilled meanwhile (a person in the Shopify admin, or our own earlier call whose
         # answer was lost)? With our number that is success; otherwise Shopify's word stands.
-        again = admin.order_fulfilments(order_gid).fulfilment_with_number(tracking.number)
+        again = admin.order_fulfilments(target.order_gid).fulfilment_with_number(tracking.number)
         if again is not None:
             return again, ChannelWriteBack.Operation.ADOPTED
         raise ReactionFailed(refused.message) from None
@@ -187,27 +246,35 @@ def shopify_fulfilment_write(message) -> str:
         return f"already written back: {row.channel_fulfilment_id}"
     tracking = shopify_tracking_info(shipment)
     admin = ShopifyAdmin(account.credentials(), timeout=settings.ORDERHUB_SHOPIFY_ADMIN_TIMEOUT)
+    done: list[dict] = []
     try:
-        order_gid = shopify_order_gid(order.external_id)
-        previous = _predecessor_fulfilment(shipment) if shipment.sequence > 1 else None
+        previous = _predecessor_fulfilments(shipment) if shipment.sequence > 1 else []
         if previous:
-            fulfilment: Fulfilment = admin.fulfilment_tracking_update(
-                fulfilment_id=previous, tracking=tracking, notify_customer=account.notify_customer
-            )
-            operation = ChannelWriteBack.Operation.TRACKING_UPDATED
+            for fulfilment_id in previous:
+                updated = admin.fulfilment_tracking_update(
+                    fulfilment_id=fulfilment_id, tracking=tracking, notify_customer=account.notify_customer
+                )
+                done.append({"fulfilment": updated.id, "operation": ChannelWriteBack.Operation.TRACKING_UPDATED})
         else:
-            fulfilment, operation = _adopt_or_create(
-                admin, order_gid=order_gid, tracking=tracking, notify=account.notify_customer
-            )
+            # Each target is idempotent by itself (adopted by our number when there already), so
+            # a retry after one of several went through does the rest.
+            for target in shopify_targets(order):
+                fulfilment, operation = _adopt_or_create(
+                    admin, target=target, tracking=tracking, notify=account.notify_customer
+                )
+                done.append({"order": target.order_gid, "fulfilment": fulfilment.id, "operation": operation})
     except ShopifyRetryLater as exc:
         raise ReactionRetryLater(exc.message, retry_after=exc.retry_after) from None
     except ShopifyGiveUp as exc:
         raise ReactionFailed(exc.message) from None
+    operation = done[0]["operation"]
+    fulfilment_ids = [entry["fulfilment"] for entry in done]
 
     now = timezone.now()
     row.status = WriteBackStatus.ACKNOWLEDGED
     row.operation = operation
-    row.channel_fulfilment_id = fulfilment.id
+    row.channel_fulfilment_id = fulfilment_ids[0]
+    row.fulfilments = done
     row.attempts = message.attempts
     row.last_error = ""
     row.acknowledged_at = now
@@ -225,13 +292,14 @@ def shopify_fulfilment_write(message) -> str:
             "channel": Channel.SHOPIFY,
             "shipment": shipment.pk,
             "tracking_number": shipment.tracking_number,
-            "fulfilment_id": fulfilment.id,
+            "fulfilment_id": fulfilment_ids[0],
+            "fulfilments": done,
             "operation": operation,
             "attempts": message.attempts,
         },
     )
     outbox_enqueue_for_event(event)
-    return f"Shopify {operation}: {fulfilment.id} ({tracking.company} {tracking.number})"
+    return f"Shopify {operation}: {', '.join(fulfilment_ids)} ({tracking.company} {tracking.number})"
 
 
 def _record_attempt(message, error: str, *, status: str) -> None:

@@ -89,16 +89,36 @@ class Fulfilment:
 
 
 @dataclass
+class FulfilmentOrderLine:
+    id: str  # gid://shopify/FulfillmentOrderLineItem/…
+    line_item_id: str  # gid://shopify/LineItem/<the order's line id>
+    remaining: int
+
+
+@dataclass
+class FulfilmentOrder:
+    id: str
+    status: str
+    lines: list[FulfilmentOrderLine]
+
+    def settle(self) -> None:
+        left = sum(line.remaining for line in self.lines)
+        self.status = "CLOSED" if left == 0 else ("IN_PROGRESS" if left < self.total else self.status)
+
+    total: int = 0
+
+
+@dataclass
 class ShopOrder:
     id: str
-    fulfilment_orders: dict[str, str]  # id -> status
+    fulfilment_orders: dict[str, FulfilmentOrder]
     fulfilments: list[Fulfilment] = field(default_factory=list)
 
     @property
     def display_status(self) -> str:
-        if all(status == "CLOSED" for status in self.fulfilment_orders.values()) and self.fulfilments:
+        if all(fo.status == "CLOSED" for fo in self.fulfilment_orders.values()) and self.fulfilments:
             return "FULFILLED"
-        return "UNFULFILLED"
+        return "PARTIALLY_FULFILLED" if self.fulfilments else "UNFULFILLED"
 
 
 @dataclass
@@ -129,23 +149,35 @@ class FakeShopifyAdmin(FakeGateway):
         super().__init__()
 
     # -- the shop's state -------------------------------------------------------------------
-    def add_order(self, order_id, *, fulfilment_orders: int = 1, status: str = "OPEN") -> str:
+    def add_order(
+        self, order_id, *, lines: dict | None = None, fulfilment_orders: int = 1, status: str = "OPEN"
+    ) -> str:
+        """An order with `lines` ({line item id: quantity}, default one line of one unit), each
+        fulfilment order holding all of them (one per location)."""
         gid = f"gid://shopify/Order/{order_id}"
+        lines = lines or {f"{order_id}01": 1}
         with self._lock:
-            self.orders[gid] = ShopOrder(
-                id=gid,
-                fulfilment_orders={
-                    f"gid://shopify/FulfillmentOrder/{next(self._ids)}": status for _ in range(fulfilment_orders)
-                },
-            )
+            orders = {}
+            for _ in range(fulfilment_orders):
+                fo_id = f"gid://shopify/FulfillmentOrder/{next(self._ids)}"
+                fo_lines = [
+                    FulfilmentOrderLine(
+                        id=f"gid://shopify/FulfillmentOrderLineItem/{next(self._ids)}",
+                        line_item_id=f"gid://shopify/LineItem/{line_id}",
+                        remaining=int(qty),
+                    )
+                    for line_id, qty in lines.items()
+                ]
+                orders[fo_id] = FulfilmentOrder(fo_id, status, fo_lines, total=sum(int(q) for q in lines.values()))
+            self.orders[gid] = ShopOrder(id=gid, fulfilment_orders=orders)
         return gid
 
     def fulfil_by_hand(self, gid: str, *, number: str, company: str = "SF Express") -> Fulfilment:
         """What a person does in the Shopify admin: every open fulfilment order fulfilled with `number`."""
         with self._lock:
-            return self._fulfil(
-                self.orders[gid], list(self.orders[gid].fulfilment_orders), Tracking(company, number), False
-            )
+            order = self.orders[gid]
+            open_ids = [fo.id for fo in order.fulfilment_orders.values() if fo.status in FULFILLABLE]
+            return self._fulfil(order, dict.fromkeys(open_ids), Tracking(company, number), False)
 
     def mutations(self, root_field: str | None = None) -> list[Received]:
         return [r for r in self.requests if r.operation.startswith("mutation") and root_field in (None, r.root_field)]
@@ -281,6 +313,9 @@ class FakeShopifyAdmin(FakeGateway):
                     or not item.get("fulfillmentOrderId")
                 ):
                     return 200, _invalid("fulfillment", "FulfillmentInput!", fulfillment)
+                for entry in item.get("fulfillmentOrderLineItems") or []:
+                    if not isinstance(entry, dict) or set(entry) != {"id", "quantity"}:
+                        return 200, _invalid("fulfillment", "FulfillmentInput!", fulfillment)
             tracking = fulfillment.get("trackingInfo")
             if tracking is not None and (not isinstance(tracking, dict) or set(tracking) - TRACKING_INPUT_FIELDS):
                 return 200, _invalid("fulfillment", "FulfillmentInput!", fulfillment)
@@ -306,7 +341,23 @@ class FakeShopifyAdmin(FakeGateway):
                     "id": order.id,
                     "displayFulfillmentStatus": order.display_status,
                     "fulfillmentOrders": {
-                        "nodes": [{"id": k, "status": v} for k, v in order.fulfilment_orders.items()]
+                        "nodes": [
+                            {
+                                "id": fo.id,
+                                "status": fo.status,
+                                "lineItems": {
+                                    "nodes": [
+                                        {
+                                            "id": line.id,
+                                            "remainingQuantity": line.remaining,
+                                            "lineItem": {"id": line.line_item_id},
+                                        }
+                                        for line in fo.lines
+                                    ]
+                                },
+                            }
+                            for fo in order.fulfilment_orders.values()
+                        ]
                     },
                     "fulfillments": [f.as_json() for f in order.fulfilments],
                 }
@@ -315,35 +366,56 @@ class FakeShopifyAdmin(FakeGateway):
             return {"fulfillmentCreate": self._create(args["fulfillment"], refuse=refuse)}
         return {"fulfillmentTrackingInfoUpdate": self._update(args, refuse=refuse)}
 
-    def _fulfil(self, order: ShopOrder, fo_ids: list[str], tracking: Tracking, notify: bool) -> Fulfilment:
+    def _fulfil(self, order: ShopOrder, picks: dict, tracking: Tracking, notify: bool) -> Fulfilment:
+        """`picks`: {fulfilment order id: None (every remaining unit) or {its line id: units}}."""
         fulfilment = Fulfilment(
             id=f"gid://shopify/Fulfillment/{next(self._ids)}",
             status="SUCCESS",
             tracking=[tracking],
             notify_customer=notify,
-            fulfilment_order_ids=fo_ids,
+            fulfilment_order_ids=list(picks),
         )
-        for fo_id in fo_ids:
-            order.fulfilment_orders[fo_id] = "CLOSED"
+        for fo_id, units in picks.items():
+            fo = order.fulfilment_orders[fo_id]
+            for line in fo.lines:
+                line.remaining -= line.remaining if units is None else units.get(line.id, 0)
+            fo.settle()
         order.fulfilments.append(fulfilment)
         return fulfilment
 
     def _create(self, fulfillment: dict, *, refuse: bool) -> dict:
-        fo_ids = [item["fulfillmentOrderId"] for item in fulfillment["lineItemsByFulfillmentOrder"]]
+        items = fulfillment["lineItemsByFulfillmentOrder"]
+        fo_ids = [item["fulfillmentOrderId"] for item in items]
         order = next((o for o in self.orders.values() if fo_ids[0] in o.fulfilment_orders), None)
         if refuse:
             return _user_errors(["fulfillment"], "The fulfillment could not be created: the shop refused it (test).")
         if order is None or any(fo_id not in order.fulfilment_orders for fo_id in fo_ids):
             return _user_errors(["fulfillment", "lineItemsByFulfillmentOrder"], "Fulfillment order does not exist.")
-        for fo_id in fo_ids:
-            status = order.fulfilment_orders[fo_id]
-            if status not in FULFILLABLE:
+        picks: dict = {}
+        for item in items:
+            fo = order.fulfilment_orders[item["fulfillmentOrderId"]]
+            if fo.status not in FULFILLABLE:
                 return _user_errors(
-                    ["fulfillment"], f"Fulfillment order {fo_id} has an unfulfillable status= {status.lower()}."
+                    ["fulfillment"], f"Fulfillment order {fo.id} has an unfulfillable status= {fo.status.lower()}."
                 )
+            wanted = item.get("fulfillmentOrderLineItems")
+            if wanted is None:
+                picks[fo.id] = None
+                continue
+            remaining = {line.id: line.remaining for line in fo.lines}
+            units: dict[str, int] = {}
+            for entry in wanted:
+                line_id, quantity = entry.get("id"), entry.get("quantity")
+                if line_id not in remaining or not isinstance(quantity, int) or not 0 < quantity <= remaining[line_id]:
+                    return _user_errors(
+                        ["fulfillment", "lineItemsByFulfillmentOrder", "fulfillmentOrderLineItems"],
+                        "Invalid fulfillment order line item quantity requested.",
+                    )
+                units[line_id] = quantity
+            picks[fo.id] = units
         info = fulfillment.get("trackingInfo") or {}
         tracking = Tracking(info.get("company") or "", info.get("number") or "", info.get("url") or "")
-        created = self._fulfil(order, fo_ids, tracking, bool(fulfillment.get("notifyCustomer")))
+        created = self._fulfil(order, picks, tracking, bool(fulfillment.get("notifyCustomer")))
         return {"fulfillment": created.as_json(), "userErrors": []}
 
     def _update(self, args: dict, *, refuse: bool) -> dict:

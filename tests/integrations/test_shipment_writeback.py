@@ -278,3 +278,89 @@ def test_operations_add_the_account_in_the_admin_only_for_a_shopify_shop(client,
     assert client.post(change_url, {**fields, "access_token": "", "shop": shopify_shop.pk}).status_code == 302
     account.refresh_from_db()
     assert account.access_token == "shpat_from_the_admin_1"
+
+
+SPLIT_LINES = [
+    {"platform_line_id": "11", "sku": "TEA-1", "name": "龙井 250g", "quantity": 3, "unit_price": "40.00"},
+    {"platform_line_id": "12", "sku": "CUP-2", "name": "茶杯", "quantity": 1, "unit_price": "34.00"},
+]
+
+
+def to_packed(order, users, warehouses):
+    """A paid order approved, allocated and packed by the demo users."""
+    order_transition(order.pk, "approve", actor=users["cs1"])
+    order_transition(order.pk, "allocate", actor=users["wh1"], warehouse=warehouses[0])
+    order_transition(order.pk, "pack", actor=users["wh1"])
+
+
+@pytest.mark.django_db
+def test_split_parcels_fulfil_their_own_units_of_the_one_shopify_order(account, shopify, users, warehouses):
+    from orders.services.split_merge import order_split
+    from tests.factories import channel_order
+
+    order = channel_order("8201", lines=SPLIT_LINES, amount="154.00")
+    gid_ = shopify.add_order("8201", lines={"11": 3, "12": 1})
+    tea, cup = order.lines.order_by("position")
+    part = order_split(order_id=order.pk, actor=users["cs1"], lines={tea.pk: 1, cup.pk: 1}, note="茶杯先发")
+    to_packed(part, users, warehouses)
+    _event, message = ship(part, users, tracking="SF1000000000021")
+    assert outbox_deliver(message.pk) == OutboxStatus.DONE
+    (first,) = shopify.orders[gid_].fulfilments
+    (fo,) = shopify.orders[gid_].fulfilment_orders.values()
+    assert {line.line_item_id: line.remaining for line in fo.lines} == {
+        "gid://shopify/LineItem/11": 2,
+        "gid://shopify/LineItem/12": 0,
+    }
+    assert fo.status == "IN_PROGRESS"
+    sent = shopify.mutations("fulfillmentCreate")[-1].variables["fulfillment"]["lineItemsByFulfillmentOrder"]
+    assert [sorted(e["quantity"] for e in item["fulfillmentOrderLineItems"]) for item in sent] == [[1, 1]]
+    # The original ships the rest, with its own number: a second fulfilment, the order done.
+    to_packed(order, users, warehouses)
+    _event, message = ship(order, users, tracking="SF1000000000022")
+    assert outbox_deliver(message.pk) == OutboxStatus.DONE
+    assert [f.tracking[0].number for f in shopify.orders[gid_].fulfilments] == ["SF1000000000021", "SF1000000000022"]
+    assert fo.status == "CLOSED" and first.id != shopify.orders[gid_].fulfilments[1].id
+
+
+@pytest.mark.django_db
+def test_a_merged_parcel_fulfils_each_shopify_order_it_carries(account, shopify, users, warehouses):
+    from orders.services.split_merge import order_merge
+    from tests.factories import channel_order
+
+    buyer = {"buyer_email": "tea-lover@example.com"}
+    first = channel_order("8301", lines=[{**SPLIT_LINES[0], "platform_line_id": "31"}], amount="120.00", **buyer)
+    second = channel_order("8302", lines=[{**SPLIT_LINES[1], "platform_line_id": "32"}], amount="34.00", **buyer)
+    gids = [shopify.add_order("8301", lines={"31": 3}), shopify.add_order("8302", lines={"32": 1})]
+    kept = order_merge(order_ids=[first.pk, second.pk], actor=users["cs1"], note="同一买家，合并发货")
+    to_packed(kept, users, warehouses)
+    event, message = ship(kept, users, tracking="SF1000000000031")
+    assert outbox_deliver(message.pk) == OutboxStatus.DONE
+    for gid_ in gids:
+        (fulfilment,) = shopify.orders[gid_].fulfilments
+        assert fulfilment.tracking[0].number == "SF1000000000031"
+        assert all(fo.status == "CLOSED" for fo in shopify.orders[gid_].fulfilment_orders.values())
+    row = ChannelWriteBack.objects.get(shipment__event=event)
+    assert [entry["order"] for entry in row.fulfilments] == gids
+    # A re-shipment changes the number on both.
+    order_transition(
+        kept.pk, "reship", actor=users["wh1"], carrier="zto", tracking_number="73100000000031", note="丢件"
+    )
+    message = OutboxMessage.objects.get(kind=SHOPIFY_FULFILMENT_WRITE, event__action="reship")
+    assert outbox_deliver(message.pk) == OutboxStatus.DONE
+    assert [shopify.orders[g].fulfilments[0].tracking[0].number for g in gids] == ["73100000000031"] * 2
+
+
+@pytest.mark.django_db
+def test_units_no_longer_on_shopify_fail_clearly(account, shopify, users, warehouses):
+    from orders.services.split_merge import order_split
+    from tests.factories import channel_order
+
+    order = channel_order("8401", lines=SPLIT_LINES, amount="154.00")
+    shopify.add_order("8401", lines={"11": 1, "12": 1})  # Shopify has one tea, we ship two
+    tea, _cup = order.lines.order_by("position")
+    part = order_split(order_id=order.pk, actor=users["cs1"], lines={tea.pk: 2})
+    to_packed(part, users, warehouses)
+    _event, message = ship(part, users, tracking="SF1000000000041")
+    assert outbox_deliver(message.pk) == OutboxStatus.FAILED
+    assert "gid://shopify/LineItem/11 × 1" in OutboxMessage.objects.get(pk=message.pk).last_error
+    assert shopify.mutations() == []
