@@ -311,15 +311,15 @@ class ShipmentUploadFile(models.Model):
 
 
 class ShipmentUploadLine(models.Model):
-    """One shipment in an upload file. Unique on the shipment: a shipment goes in one file
-    only, so nothing is written back twice; a re-shipment is a new shipment, so its number goes
-    in the next file."""
+    """One platform order of a shipment in an upload file (a merged parcel carries several).
+    Unique on the shipment and the platform order: a shipment goes in one file only, so nothing
+    is written back twice; a re-shipment is a new shipment, so its number goes in the next file."""
 
     upload_file = models.ForeignKey(
         ShipmentUploadFile, verbose_name=_("file"), on_delete=models.PROTECT, related_name="lines"
     )
-    shipment = models.OneToOneField(
-        Shipment, verbose_name=_("shipment"), on_delete=models.PROTECT, related_name="upload_line"
+    shipment = models.ForeignKey(
+        Shipment, verbose_name=_("shipment"), on_delete=models.PROTECT, related_name="upload_lines"
     )
     order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="+")
     channel_order_id = models.CharField(_("order id on the channel"), max_length=64)
@@ -330,6 +330,9 @@ class ShipmentUploadLine(models.Model):
         verbose_name = _("shipment upload line")
         verbose_name_plural = _("shipment upload lines")
         ordering = ["upload_file", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["shipment", "channel_order_id"], name="shipment_upload_line_once")
+        ]
 
     def __str__(self) -> str:
         return f"{self.channel_order_id} {self.tracking_number}"

@@ -15,7 +15,8 @@ from .models import ShopifyAdminAccount
 def _context(*, order, user) -> dict | None:
     shipments = list(
         Shipment.objects.filter(order_id=order.pk)
-        .select_related("channel_writeback", "upload_line__upload_file")
+        .select_related("channel_writeback")
+        .prefetch_related("upload_lines__upload_file")
         .order_by("sequence")
     )
     if not shipments:
@@ -31,7 +32,7 @@ def _context(*, order, user) -> dict | None:
             {
                 "shipment": shipment,
                 "writeback": getattr(shipment, "channel_writeback", None),
-                "upload_line": getattr(shipment, "upload_line", None),
+                "upload_line": next(iter(shipment.upload_lines.all()), None),
             }
         )
     return {

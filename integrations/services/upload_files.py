@@ -57,6 +57,22 @@ def upload_shops():
     return Shop.objects.filter(is_active=True, channel__in=list(UPLOAD_TEMPLATES)).select_related("brand")
 
 
+def channel_order_ids(order) -> list[str]:
+    """The platform orders a hub order's parcel carries, by their ids on the channel: the
+    order's own, and for 拆单/合单 those its lines were bought on (`OrderLine.origin_order`: a
+    part split off carries the original's, the order kept in a merge each merged order's). Empty
+    when none has an id on the channel. Reads the order's lines (prefetch them with their
+    origin orders for many)."""
+    ids: list[str] = []
+    lines = list(order.lines.all())
+    origins = [line.origin_order if line.origin_order_id not in (None, order.pk) else order for line in lines]
+    for origin in origins or [order]:
+        channel_id = origin.external_id.strip()
+        if channel_id and channel_id not in ids:
+            ids.append(channel_id)
+    return ids
+
+
 def _day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     start = dt.datetime.combine(day, dt.time.min, tzinfo=SHANGHAI)
     return start, start + dt.timedelta(days=1)
@@ -86,19 +102,21 @@ def shipment_upload_file_create(*, shop_id: int, scope: str, day: dt.date | None
                 % {"channel": Channel(shop.channel).label, "shop": shop}
             )
         shipments = (
-            Shipment.objects.filter(order__shop_id=shop.pk, upload_line__isnull=True)
+            Shipment.objects.filter(order__shop_id=shop.pk, upload_lines__isnull=True)
             .select_related("order")
+            .prefetch_related("order__lines__origin_order")
             .order_by("created_at", "pk")
         )
         if scope == UploadScope.DAY:
             assert day is not None
             start, end = _day_bounds(day)
             shipments = shipments.filter(created_at__gte=start, created_at__lt=end)
-        chosen: list[Shipment] = []
+        chosen: list[tuple[Shipment, str]] = []
         skipped: list[str] = []
         for shipment in shipments:
-            if shipment.order.external_id.strip():
-                chosen.append(shipment)
+            ids = channel_order_ids(shipment.order)
+            if ids:
+                chosen.extend((shipment, channel_id) for channel_id in ids)
             else:
                 skipped.append(shipment.order.number)
         if not chosen:
@@ -115,7 +133,7 @@ def shipment_upload_file_create(*, shop_id: int, scope: str, day: dt.date | None
             raise UploadFileRefused(
                 _("Nothing new to export for %(shop)s: every shipment is in a file already.") % {"shop": shop}
             )
-        rows = [(s.order.external_id.strip(), template.carrier_name(s.carrier), s.tracking_number) for s in chosen]
+        rows = [(channel_id, template.carrier_name(s.carrier), s.tracking_number) for s, channel_id in chosen]
         content = upload_file_render(template, rows)
         now = timezone.now()
         stamp = timezone.localtime(now, SHANGHAI).strftime("%Y%m%d-%H%M%S")
@@ -128,7 +146,7 @@ def shipment_upload_file_create(*, shop_id: int, scope: str, day: dt.date | None
             day=day if scope == UploadScope.DAY else None,
             file_name=file_name,
             content_type=template.content_type,
-            line_count=len(chosen),
+            line_count=len({s.pk for s, _channel_id in chosen}),
             created_by=actor,
             created_at=now,
         )
@@ -145,7 +163,7 @@ def shipment_upload_file_create(*, shop_id: int, scope: str, day: dt.date | None
                     carrier_name=row[1],
                     tracking_number=row[2],
                 )
-                for shipment, row in zip(chosen, rows, strict=True)
+                for (shipment, _channel_id), row in zip(chosen, rows, strict=True)
             )
         except Exception:
             upload_file.file.delete(save=False)

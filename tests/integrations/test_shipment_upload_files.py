@@ -69,7 +69,7 @@ def test_a_reshipment_goes_in_the_next_file(make_order, users):
     )
     made = shipment_upload_file_create(shop_id=order.shop_id, scope=UploadScope.SINCE_LAST, actor=users["ops1"])
     assert xlsx_rows(made.upload_file)[1:] == [(order.external_id, "中通快递", "ZTO7700000099")]
-    assert Shipment.objects.get(event=event).upload_line.upload_file == made.upload_file
+    assert Shipment.objects.get(event=event).upload_lines.get().upload_file == made.upload_file
 
 
 @pytest.mark.django_db
@@ -176,3 +176,52 @@ def test_customer_service_may_not_make_files(client, make_order, users):
     assert not ShipmentUploadFile.objects.exists()
     client.force_login(users["ops1"])
     assert client.post(make_url, {"shop": order.shop_id, "scope": "since_last"}).status_code == 302
+
+
+LINES = [
+    {"platform_line_id": "L1", "sku": "TEA-1", "name": "龙井 250g", "quantity": 2, "unit_price": "40.00"},
+    {"platform_line_id": "L2", "sku": "CUP-2", "name": "茶杯", "quantity": 1, "unit_price": "34.00"},
+]
+
+
+def to_packed(order, users, warehouses):
+    order_transition(order.pk, "approve", actor=users["cs1"])
+    order_transition(order.pk, "allocate", actor=users["wh1"], warehouse=warehouses[0])
+    order_transition(order.pk, "pack", actor=users["wh1"])
+
+
+@pytest.mark.django_db
+def test_a_part_split_off_is_written_under_its_originals_platform_order(users, warehouses):
+    from orders.services.split_merge import order_split
+    from tests.factories import channel_order
+
+    order = channel_order("TB-SPLIT-1", channel="taobao", lines=LINES, amount="114.00")
+    _tea, cup = order.lines.order_by("position")
+    part = order_split(order_id=order.pk, actor=users["cs1"], lines={cup.pk: 1})
+    to_packed(part, users, warehouses)
+    order_transition(part.pk, "ship", actor=users["wh1"], carrier="sf", tracking_number="SF7700000900")
+    made = shipment_upload_file_create(shop_id=order.shop_id, scope=UploadScope.SINCE_LAST, actor=users["wh1"])
+    assert xlsx_rows(made.upload_file)[1:] == [("TB-SPLIT-1", "顺丰速运", "SF7700000900")]
+    assert made.skipped == []
+
+
+@pytest.mark.django_db
+def test_a_merged_parcel_is_written_for_each_platform_order_it_carries(users, warehouses):
+    from orders.services.split_merge import order_merge
+    from tests.factories import channel_order
+
+    buyer = {"buyer_email": "merge@example.com", "channel": "taobao"}
+    first = channel_order("TB-MERGE-1", lines=LINES[:1], amount="80.00", **buyer)
+    second = channel_order("TB-MERGE-2", lines=LINES[1:], amount="34.00", **buyer)
+    kept = order_merge(order_ids=[first.pk, second.pk], actor=users["cs1"])
+    to_packed(kept, users, warehouses)
+    event = order_transition(kept.pk, "ship", actor=users["wh1"], carrier="zto", tracking_number="ZTO7700000901")
+    made = shipment_upload_file_create(shop_id=kept.shop_id, scope=UploadScope.SINCE_LAST, actor=users["wh1"])
+    assert xlsx_rows(made.upload_file)[1:] == [
+        ("TB-MERGE-1", "中通快递", "ZTO7700000901"),
+        ("TB-MERGE-2", "中通快递", "ZTO7700000901"),
+    ]
+    assert made.upload_file.line_count == 1
+    assert Shipment.objects.get(event=event).upload_lines.count() == 2
+    with pytest.raises(UploadFileRefused, match="Nothing new"):
+        shipment_upload_file_create(shop_id=kept.shop_id, scope=UploadScope.SINCE_LAST, actor=users["wh1"])
