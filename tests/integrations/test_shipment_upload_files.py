@@ -225,3 +225,20 @@ def test_a_merged_parcel_is_written_for_each_platform_order_it_carries(users, wa
     assert Shipment.objects.get(event=event).upload_lines.count() == 2
     with pytest.raises(UploadFileRefused, match="Nothing new"):
         shipment_upload_file_create(shop_id=kept.shop_id, scope=UploadScope.SINCE_LAST, actor=users["wh1"])
+
+
+@pytest.mark.django_db
+def test_the_command_makes_the_file_and_refuses_clearly(make_order, users, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    order, shipment = shipped(make_order, users, channel="douyin")
+    call_command("shipment_upload_file", "--shop", order.shop.code, "--out", str(tmp_path))
+    made = ShipmentUploadFile.objects.get()
+    assert made.created_by is None and (tmp_path / made.file_name).exists()
+    assert ShipmentUploadLine.objects.get().shipment == shipment
+    with pytest.raises(CommandError, match="Nothing new"):
+        call_command("shipment_upload_file", "--shop", order.shop.code)
+    with pytest.raises(CommandError, match="YYYY-MM-DD"):
+        call_command("shipment_upload_file", "--shop", order.shop.code, "--day", "28/01/2026")
+    with pytest.raises(CommandError, match="no shop"):
+        call_command("shipment_upload_file", "--shop", "nope")
