@@ -152,6 +152,26 @@ class ShopifyAdminAccountAdmin(admin.ModelAdmin):
     list_display = ("shop", "shop_domain", "api_version", "token_set", "notify_customer", "enabled")
     list_filter = ("enabled",)
     list_select_related = ("shop__brand",)
+    actions = ["write_back_recent_shipments"]
+
+    @admin.action(
+        description=_("Write back the last 7 days' shipments not sent to Shopify yet"),
+        permissions=["change"],
+    )
+    def write_back_recent_shipments(self, request, queryset):
+        from .services.writeback import WriteBackRefused, shopify_writeback_backfill
+
+        for account in queryset.select_related("shop"):
+            try:
+                queued = shopify_writeback_backfill(shop_id=account.shop_id)
+            except WriteBackRefused as exc:
+                self.message_user(request, f"{account.shop}: {exc.message}", messages.ERROR)
+                continue
+            self.message_user(
+                request,
+                gettext("%(shop)s: %(count)d shipments queued for Shopify.") % {"shop": account.shop, "count": queued},
+                messages.SUCCESS if queued else messages.INFO,
+            )
 
     @admin.display(description=_("Shop domain"))
     def shop_domain(self, account):

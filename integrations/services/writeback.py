@@ -26,13 +26,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from orders.events import order_event_create
-from orders.models import Order, OutboxMessage, OutboxStatus, Shipment
+from orders.models import Order, OrderEvent, OutboxMessage, OutboxStatus, Shipment
 from orders.outbox.kinds import ReactionFailed, ReactionRetryLater
 from orders.outbox.services import outbox_enqueue_for_event, outbox_enqueue_once
 from orders.states import Carrier, Channel
@@ -322,3 +324,38 @@ def shopify_fulfilment_retrying(message, error: str) -> None:
 def shopify_fulfilment_failed(message, error: str) -> None:
     """The kind's on_failure hook: the row says failed, with the last error."""
     _record_attempt(message, error, status=WriteBackStatus.FAILED)
+
+
+class WriteBackRefused(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+BACKFILL_DAYS = 7
+
+
+def shopify_writeback_backfill(*, shop_id: int, days: int = BACKFILL_DAYS) -> int:
+    """Write back the shop's shipments of the last `days` days that were recorded before it had
+    an enabled Admin API account (a shop being connected): one outbox message each, with the
+    same key the shipment's own would have had, so a shipment that has one already (done,
+    pending or failed) gets no second. Returns how many were queued."""
+    if not ShopifyAdminAccount.objects.filter(shop_id=shop_id, enabled=True).exists():
+        raise WriteBackRefused(_("This shop has no enabled Shopify Admin API account."))
+    since = timezone.now() - timedelta(days=days)
+    with transaction.atomic():
+        events = list(
+            OrderEvent.objects.filter(
+                order__shop_id=shop_id,
+                order__channel=Channel.SHOPIFY,
+                action__in=SHIPMENT_ACTIONS,
+                occurred_at__gte=since,
+                shipment__isnull=False,
+            )
+            .exclude(outbox_messages__kind=SHOPIFY_FULFILMENT_WRITE)
+            .select_related("order")
+            .order_by("occurred_at", "pk")
+        )
+        for event in events:
+            outbox_enqueue_once(event, key=f"kind:{SHOPIFY_FULFILMENT_WRITE}", kind=SHOPIFY_FULFILMENT_WRITE)
+    return len(events)

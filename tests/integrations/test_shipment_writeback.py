@@ -364,3 +364,26 @@ def test_units_no_longer_on_shopify_fail_clearly(account, shopify, users, wareho
     assert outbox_deliver(message.pk) == OutboxStatus.FAILED
     assert "gid://shopify/LineItem/11 × 1" in OutboxMessage.objects.get(pk=message.pk).last_error
     assert shopify.mutations() == []
+
+
+@pytest.mark.django_db
+def test_a_shop_connected_later_writes_back_its_recent_shipments_once(shopify, packed, users, client):
+    from django.urls import reverse
+
+    order = packed()
+    _event, message = ship(order, users, tracking="SF1000000000051")
+    assert message is None  # no account yet
+    shop = shop_default_for_channel("shopify")
+    shop.external_shop_id = "later.myshopify.com"
+    shop.save()
+    account = ShopifyAdminAccount.objects.create(shop=shop, access_token=TOKEN, base_url=shopify.base_url)
+    client.force_login(users["tech1"])
+    changelist = reverse("admin:integrations_shopifyadminaccount_changelist")
+    action = {"action": "write_back_recent_shipments", "_selected_action": [account.pk]}
+    assert "1 shipments queued" in client.post(changelist, action, follow=True).content.decode()
+    message = OutboxMessage.objects.get(kind=SHOPIFY_FULFILMENT_WRITE)
+    assert outbox_deliver(message.pk) == OutboxStatus.DONE
+    assert shopify.orders[gid(order)].fulfilments[0].tracking[0].number == "SF1000000000051"
+    # Again: nothing more to send.
+    assert "0 shipments queued" in client.post(changelist, action, follow=True).content.decode()
+    assert OutboxMessage.objects.filter(kind=SHOPIFY_FULFILMENT_WRITE).count() == 1
