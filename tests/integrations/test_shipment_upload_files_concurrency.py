@@ -48,6 +48,8 @@ def test_two_makers_at_once_share_no_shipment(make_order, users):
         deadline = time.monotonic() + 20
         while True:
             with connection.cursor() as cursor:
+                # pg_stat_activity is a snapshot per transaction: this one is held open, so clear it.
+                cursor.execute("SELECT pg_stat_clear_snapshot()")
                 cursor.execute(
                     "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s) AND wait_event_type = 'Lock'", [pids]
                 )
