@@ -174,6 +174,9 @@ def rows_writeback() -> list[Row]:
     if d is None:
         return [_not_run(figure, "< 120 s, each once", "writeback")]
     lat, shop = d["latency_s"], d["on_the_shop"]
+    attempts = {int(k): v for k, v in d["attempts"].items()}
+    first_share = attempts.get(1, 0) / max(1, sum(attempts.values()))
+    most = max(attempts, default=0)
     return [
         Row(
             f"shipment recorded → Shopify acknowledged p95 ({d['shipments']:,} shipments at {d['rate_per_s']:g}/s, "
@@ -182,7 +185,7 @@ def rows_writeback() -> list[Row]:
             f"< {d['target_p95_s']:g} s, each once",
             d["pass"],
             floor=f"p50 {lat['p50']} s, max {lat['max']} s; {d['failed']} failed, {shop['doubled']} doubled on the "
-            f"shop; attempts {d['attempts']}",
+            f"shop; {first_share:.0%} at the first attempt, at most {most} of {d['outbox_settings']['max_attempts']}",
             source="writeback.json",
         )
     ]
