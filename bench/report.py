@@ -168,6 +168,29 @@ def rows_outage() -> list[Row]:
     ]
 
 
+def rows_writeback() -> list[Row]:
+    d = _load("writeback")
+    figure = "shipment recorded → Shopify acknowledged p95, 20 % of Shopify calls failing"
+    if d is None:
+        return [_not_run(figure, "< 120 s, each once", "writeback")]
+    lat, shop = d["latency_s"], d["on_the_shop"]
+    attempts = {int(k): v for k, v in d["attempts"].items()}
+    first_share = attempts.get(1, 0) / max(1, sum(attempts.values()))
+    most = max(attempts, default=0)
+    return [
+        Row(
+            f"shipment recorded → Shopify acknowledged p95 ({d['shipments']:,} shipments at {d['rate_per_s']:g}/s, "
+            f"{d['fail_rate']:.0%} of Shopify calls failing, retries included)",
+            f"{lat['p95']} s" if lat["p95"] is not None else "none acknowledged",
+            f"< {d['target_p95_s']:g} s, each once",
+            d["pass"],
+            floor=f"p50 {lat['p50']} s, max {lat['max']} s; {d['failed']} failed, {shop['doubled']} doubled on the "
+            f"shop; {first_share:.0%} at the first attempt, at most {most} of {d['outbox_settings']['max_attempts']}",
+            source="writeback.json",
+        )
+    ]
+
+
 PAGE_LABELS = {
     "cs_board": "customer-service board",
     "warehouse_board": "warehouse board",
@@ -410,7 +433,7 @@ def render() -> str:
         ("Reads at 1,000,000 orders", rows_boards()),
         ("Growth: 100 k, 1 M and 5 M orders", rows_growth()),
         ("Background work", rows_sweeps() + rows_logistics_watch() + rows_reconcile()),
-        ("Faults under load", rows_outage()),
+        ("Faults under load", rows_outage() + rows_writeback()),
         ("Everything at once", rows_load()),
     ]
     mark = {True: "✅", False: "❌ misses", None: "—"}

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from orders.models import Order, Shipment, Warehouse
-from orders.states import Carrier
+from orders.models import Order, Shipment, Shop, Warehouse
+from orders.states import Carrier, Channel
 
 from .carriers.base import Credentials
+from .channels.shopify_admin import ShopifyAdminCredentials
 from .payments.base import GatewayCredentials, gateway_class
 
 
@@ -175,3 +177,162 @@ class PaymentGatewayAccount(models.Model):
 
     def adapter(self, *, timeout: float = 15.0):
         return gateway_class(self.gateway)(self.credentials(), timeout=timeout)
+
+
+class ShopifyAdminAccount(models.Model):
+    """How the hub calls one Shopify shop's Admin API to write shipments back (发货回传). The
+    shop domain is the shop's `external_shop_id`; the access token is write-only in the admin."""
+
+    shop = models.OneToOneField(
+        Shop,
+        verbose_name=_("shop"),
+        on_delete=models.PROTECT,
+        related_name="shopify_admin_account",
+        limit_choices_to={"channel": Channel.SHOPIFY},
+    )
+    access_token = models.CharField(
+        _("Admin API access token"),
+        max_length=200,
+        help_text=_("The custom app's Admin API access token (shpat_…), with the fulfilment write scopes."),
+    )
+    api_version = models.CharField(
+        _("API version"), max_length=16, default="2025-01", help_text=_("e.g. 2025-01; sent in the URL.")
+    )
+    base_url = models.URLField(
+        _("base URL"),
+        max_length=300,
+        blank=True,
+        help_text=_("Leave blank to call https://<shop domain>. Only for a proxy in between."),
+    )
+    notify_customer = models.BooleanField(
+        _("notify the customer"), default=True, help_text=_("Shopify emails the buyer the tracking number.")
+    )
+    enabled = models.BooleanField(
+        _("write shipments back"), default=True, help_text=_("Off: shipments of this shop are not sent to Shopify.")
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("Shopify Admin API account")
+        verbose_name_plural = _("Shopify Admin API accounts")
+        ordering = ["shop__name"]
+
+    def __str__(self) -> str:
+        return f"Shopify · {self.shop.name}"
+
+    def __repr__(self) -> str:
+        return f"<ShopifyAdminAccount {self.pk} shop={self.shop_id}>"
+
+    def credentials(self) -> ShopifyAdminCredentials:
+        return ShopifyAdminCredentials(
+            shop_domain=self.shop.external_shop_id,
+            access_token=self.access_token,
+            api_version=self.api_version,
+            base_url=self.base_url,
+        )
+
+
+class WriteBackStatus(models.TextChoices):
+    PENDING = "pending", _("Being written back")
+    ACKNOWLEDGED = "acknowledged", _("Written back")
+    FAILED = "failed", _("Write-back failed")
+
+
+class ChannelWriteBack(models.Model):
+    """One shipment written back to its channel through the channel's API: what the channel
+    calls it (the Shopify fulfilment id), how many attempts it took, what went wrong last, and
+    when the channel acknowledged it. One row per shipment: a re-shipment is a row of its own,
+    which updates the fulfilment its predecessor created."""
+
+    class Operation(models.TextChoices):
+        CREATED = "created", _("fulfilment created")
+        ADOPTED = "adopted", _("fulfilment found on the channel")
+        TRACKING_UPDATED = "tracking_updated", _("tracking number updated")
+
+    shipment = models.OneToOneField(
+        Shipment, verbose_name=_("shipment"), on_delete=models.PROTECT, related_name="channel_writeback"
+    )
+    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    status = models.CharField(
+        _("status"), max_length=16, choices=WriteBackStatus.choices, default=WriteBackStatus.PENDING
+    )
+    operation = models.CharField(_("what was done"), max_length=20, choices=Operation.choices, blank=True)
+    channel_fulfilment_id = models.CharField(_("id on the channel"), max_length=120, blank=True)
+    # Every fulfilment it made or changed: a parcel of a merged order (合单) carries several
+    # Shopify orders. [{"order": gid, "fulfilment": gid, "operation": …}]
+    fulfilments = models.JSONField(_("fulfilments on the channel"), default=list, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("channel write-back")
+        verbose_name_plural = _("channel write-backs")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["order", "-created_at"], name="writeback_order_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.shipment} → {self.get_channel_display()} ({self.get_status_display()})"
+
+
+class UploadScope(models.TextChoices):
+    SINCE_LAST = "since_last", _("Since the last file")
+    DAY = "day", _("For a day")
+
+
+class ShipmentUploadFile(models.Model):
+    """A bulk-shipping upload file (批量发货) made for one shop of a channel without an API
+    here: kept, listable and downloadable again. Its lines say which shipments it carried."""
+
+    shop = models.ForeignKey(Shop, verbose_name=_("shop"), on_delete=models.PROTECT, related_name="upload_files")
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    scope = models.CharField(_("scope"), max_length=16, choices=UploadScope.choices)
+    day = models.DateField(_("day (Shanghai)"), null=True, blank=True)
+    file = models.FileField(_("file"), upload_to="shipment-uploads/%Y/%m/")
+    file_name = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(_("content type"), max_length=100)
+    line_count = models.PositiveIntegerField(_("shipments"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("made by"), on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("made at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("shipment upload file")
+        verbose_name_plural = _("shipment upload files")
+        ordering = ["-created_at", "-id"]
+        permissions = [("make_shipmentuploadfile", _("Can make a shipment upload file"))]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+
+class ShipmentUploadLine(models.Model):
+    """One platform order of a shipment in an upload file (a merged parcel carries several).
+    Unique on the shipment and the platform order: a shipment goes in one file only, so nothing
+    is written back twice; a re-shipment is a new shipment, so its number goes in the next file."""
+
+    upload_file = models.ForeignKey(
+        ShipmentUploadFile, verbose_name=_("file"), on_delete=models.PROTECT, related_name="lines"
+    )
+    shipment = models.ForeignKey(
+        Shipment, verbose_name=_("shipment"), on_delete=models.PROTECT, related_name="upload_lines"
+    )
+    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="+")
+    channel_order_id = models.CharField(_("order id on the channel"), max_length=64)
+    carrier_name = models.CharField(_("logistics company, as the platform spells it"), max_length=60)
+    tracking_number = models.CharField(_("tracking number"), max_length=64)
+
+    class Meta:
+        verbose_name = _("shipment upload line")
+        verbose_name_plural = _("shipment upload lines")
+        ordering = ["upload_file", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["shipment", "channel_order_id"], name="shipment_upload_line_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel_order_id} {self.tracking_number}"

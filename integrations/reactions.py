@@ -18,7 +18,9 @@ from .carriers.base import (
     WaybillRequest,
     carrier_class,
 )
+from .events import SHOPIFY_FULFILMENT_WRITE
 from .models import CarrierAccount
+from .services.writeback import shopify_fulfilment_failed, shopify_fulfilment_retrying, shopify_fulfilment_write
 
 
 def carrier_account_for(order, carrier: str | None = None) -> CarrierAccount:
@@ -125,5 +127,17 @@ REACTION_KINDS = [
         upload_waybill,
         no_params,
         integration=True,
+    ),
+    ReactionKind(
+        SHOPIFY_FULFILMENT_WRITE,
+        gettext_lazy("Write the shipment back to Shopify"),
+        shopify_fulfilment_write,
+        no_params,
+        integration=True,
+        # Enqueued by the shipment itself for a shop with an Admin API account
+        # (integrations.services.writeback), not chosen in a rule.
+        internal=True,
+        on_retry=shopify_fulfilment_retrying,
+        on_failure=shopify_fulfilment_failed,
     ),
 ]

@@ -42,6 +42,18 @@ _INTEGRATIONS = [
     "integrations.view_paymentgatewayaccount",
     "integrations.add_paymentgatewayaccount",
     "integrations.change_paymentgatewayaccount",
+    # Shopify Admin API access for the shipment write-back (the token is write-only).
+    "integrations.view_shopifyadminaccount",
+    "integrations.add_shopifyadminaccount",
+    "integrations.change_shopifyadminaccount",
+    "integrations.view_channelwriteback",
+]
+# Bulk-shipping upload files (批量发货) for the channels without an API: the warehouse and
+# operations make and download them.
+_UPLOAD_FILES = [
+    "integrations.view_shipmentuploadfile",
+    "integrations.view_shipmentuploadline",
+    "integrations.make_shipmentuploadfile",
 ]
 
 # Brands and their shops (webhook secrets, import mappings, who works which brand): operations
@@ -147,6 +159,7 @@ ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
         _EXCEPTION_BOARD,
         "integrations.view_trackingrecord",
         *_RETURNS_SEE,
+        *_UPLOAD_FILES,
     ],
     Role.FINANCE: [
         *_SEE_ORDERS,
@@ -185,6 +198,7 @@ ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
         "notifications.view_notification",
         "notifications.view_chatdelivery",
         *_INTEGRATIONS,
+        *_UPLOAD_FILES,
         *_KPIS_SEE,
         *_KPI_THRESHOLDS,
         *_RECONCILIATION_SEE,

@@ -179,6 +179,8 @@ ORDERHUB_OUTBOX_BACKOFF_BASE = env.float("ORDERHUB_OUTBOX_BACKOFF_BASE", default
 ORDERHUB_OUTBOX_BACKOFF_CAP = env.float("ORDERHUB_OUTBOX_BACKOFF_CAP", default=600.0)
 # A pending message older than this is sent again by the sweep (a lost or unsent task).
 ORDERHUB_OUTBOX_GRACE_SECONDS = env.int("ORDERHUB_OUTBOX_GRACE_SECONDS", default=30)
+# How long one call to a shop's Shopify Admin API may take (shipment write-back); the outbox retries.
+ORDERHUB_SHOPIFY_ADMIN_TIMEOUT = env.float("ORDERHUB_SHOPIFY_ADMIN_TIMEOUT", default=10.0)
 
 # Reaction rules are cached per process this long (a rule saved in the admin applies at once in
 # that process, within this many seconds everywhere else).

@@ -25,7 +25,13 @@ LANE_CALLS = "calls"
 
 
 class ReactionRetryLater(Exception):
-    """Try again after a back-off (rate limit, timeout, 5xx)."""
+    """Try again after a back-off (rate limit, timeout, 5xx). `retry_after` (seconds): the
+    peer said when it can take the call again (a rate limit's restore time); the next attempt
+    is due then instead of after the exponential back-off."""
+
+    def __init__(self, message: str = "", *, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ReactionFailed(Exception):
@@ -46,6 +52,10 @@ class ReactionKind:
     # failure (its own savepoint): (OutboxMessage, error text) -> None. For the records the
     # kind keeps in step with its outcome (a return label marked failed).
     on_failure: Callable | None = None
+    # Called when an attempt fails and the message will be tried again, in the transaction that
+    # records it (its own savepoint): (OutboxMessage, error text) -> None. The reaction's own
+    # savepoint was rolled back, so this is where a kind keeps its record of attempts.
+    on_retry: Callable | None = None
     # Reaches outside the hub (HTTP, SMTP) without being an integration whose failure alerts
     # (the email reaction). Such kinds, and every integration, run in the "calls" lane: one
     # message per transaction on a queue of their own, so a slow carrier never delays an

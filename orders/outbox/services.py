@@ -456,7 +456,7 @@ def _attempt(message: OutboxMessage, *, now) -> None:
     except ReactionFailed as exc:
         _fail(message, str(exc), now=now)
     except ReactionRetryLater as exc:
-        _retry_or_fail(message, str(exc), now=now)
+        _retry_or_fail(message, str(exc), now=now, retry_after=exc.retry_after)
     except Exception as exc:  # a bug or an unexpected outage: retried, and recorded
         logger.exception("outbox: reaction %s of message %s raised", message.kind, message.pk)
         _retry_or_fail(message, f"{type(exc).__name__}: {exc}", now=now)
@@ -467,13 +467,21 @@ def _attempt(message: OutboxMessage, *, now) -> None:
         message.last_error = ""
 
 
-def _retry_or_fail(message: OutboxMessage, error: str, *, now) -> None:
+def _retry_or_fail(message: OutboxMessage, error: str, *, now, retry_after: float | None = None) -> None:
     if message.attempts >= settings.ORDERHUB_OUTBOX_MAX_ATTEMPTS:
         _fail(message, error, now=now)
         return
-    delay = _backoff_seconds(message.attempts)
+    # The peer's own word on when to come back (a rate limit's restore time) beats a guess.
+    delay = _backoff_seconds(message.attempts) if retry_after is None else max(0.0, retry_after)
     message.last_error = error[:2000]
     message.next_attempt_at = now + timedelta(seconds=delay)
+    kind = reaction_kind(message.kind)
+    if kind is not None and kind.on_retry is not None:
+        try:
+            with transaction.atomic():
+                kind.on_retry(message, error)
+        except Exception:  # the retry itself must still be recorded
+            logger.exception("outbox: the retry hook of %s raised for message %s", message.kind, message.pk)
     outbox_dispatch_on_commit([message], countdown=delay)
 
 

@@ -44,9 +44,9 @@ class FakeGateway:
     def parse(self, *, path: str, headers: dict, body: bytes):
         raise NotImplementedError
 
-    def respond(self, received, answer) -> bytes | None:
-        """The JSON body to send for `answer`, or None to keep the client waiting until it gives
-        up (the request was handled, the answer is lost)."""
+    def respond(self, received, answer) -> bytes | tuple[int, bytes] | None:
+        """The JSON body to send for `answer` (HTTP 200), or (status, body), or None to keep the
+        client waiting until it gives up (the request was handled, the answer is lost)."""
         raise NotImplementedError
 
     def answer_for(self, received):
@@ -114,7 +114,10 @@ class FakeGateway:
                     fake.hold()
                     self.close_connection = True
                     return
-                self._reply(200, reply, "application/json")
+                status = 200
+                if isinstance(reply, tuple):  # (HTTP status, body): a refusal with its own status
+                    status, reply = reply
+                self._reply(status, reply, "application/json")
 
             def _reply(self, status: int, body: bytes, content_type: str):
                 self.send_response(status)

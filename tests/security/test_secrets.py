@@ -9,7 +9,7 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from integrations.models import PaymentGatewayAccount, WebhookSource
+from integrations.models import PaymentGatewayAccount, ShopifyAdminAccount, WebhookSource
 from notifications.models import ChatRobot
 from orders.forms import WriteOnlySecretsForm
 from tests.factories import CarrierAccountFactory, ShopFactory
@@ -55,12 +55,14 @@ def _secret_rows():
     )
     source = WebhookSource.objects.create(kind="wms", name="WMS", secret="WMSSECRET-1234")
     shop = ShopFactory(brand__code="b1", brand__name="Brand one", name="B1 Shopify", webhook_secret="SHOPSECRET-4321")
+    shopify = ShopifyAdminAccount.objects.create(shop=shop, access_token="shpat_ADMINTOKEN-8e1f")
     return [
         (robot, ["ROBOTKEY-5a7c1e", "ROBOTSECRET-9f2d"]),
         (carrier, ["CHECKWORD-77ab"]),
         (gateway, ["PRIVATEKEY-c0ffee"]),
         (source, ["WMSSECRET-1234"]),
         (shop, ["SHOPSECRET-4321"]),
+        (shopify, ["shpat_ADMINTOKEN-8e1f"]),
     ]
 
 

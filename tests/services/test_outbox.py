@@ -148,6 +148,42 @@ def test_retries_back_off_then_fail_with_an_alert(make_order, users, test_kinds,
     assert OrderEvent.objects.filter(order=order, action="reaction_failed", data__outbox_message=message.pk).exists()
 
 
+RETRIES: list[tuple[int, str]] = []
+
+
+def _rate_limited(message):
+    CALLS.append(message.pk)
+    raise ReactionRetryLater("bucket empty", retry_after=42.0)
+
+
+@pytest.mark.django_db
+def test_a_retry_after_from_the_peer_replaces_the_back_off_and_the_kind_hears_of_it(
+    make_order, users, test_kinds, settings
+):
+    settings.ORDERHUB_OUTBOX_BACKOFF_BASE = 1
+    settings.ORDERHUB_OUTBOX_BACKOFF_CAP = 2
+    reaction_kind_register(
+        ReactionKind(
+            "test_rate_limited",
+            "rate limited",
+            _rate_limited,
+            no_params,
+            integration=True,
+            on_retry=lambda message, error: RETRIES.append((message.attempts, error)),
+        )
+    )
+    RETRIES.clear()
+    reaction_rule(name="limited", trigger="approve", reaction="test_rate_limited")
+    event = order_transition(make_order("paid").pk, "approve", actor=users["cs1"])
+    message = OutboxMessage.objects.get(event=event, kind="test_rate_limited")
+    started = timezone.now()
+    assert outbox_deliver(message.pk) == OutboxStatus.PENDING
+    message.refresh_from_db()
+    # The peer's 42 s, not the 0.5–1 s the back-off would have chosen.
+    assert 41.5 <= (message.next_attempt_at - started).total_seconds() <= 42.5
+    assert RETRIES == [(1, "bucket empty")]
+
+
 @pytest.mark.django_db
 def test_a_failure_of_the_failure_alert_does_not_loop(make_order, users, test_kinds):
     # No carrier account: booking the pickup fails at once, for the failure alert as well.
