@@ -454,11 +454,14 @@ def _attempt(message: OutboxMessage, *, now) -> None:
         with transaction.atomic():
             result = kind.run(message)
     except ReactionFailed as exc:
+        _attempt_error_tell(kind, message, exc)
         _fail(message, str(exc), now=now)
     except ReactionRetryLater as exc:
+        _attempt_error_tell(kind, message, exc)
         _retry_or_fail(message, str(exc), now=now)
     except Exception as exc:  # a bug or an unexpected outage: retried, and recorded
         logger.exception("outbox: reaction %s of message %s raised", message.kind, message.pk)
+        _attempt_error_tell(kind, message, exc)
         _retry_or_fail(message, f"{type(exc).__name__}: {exc}", now=now)
     else:
         message.status = OutboxStatus.DONE
@@ -467,8 +470,27 @@ def _attempt(message: OutboxMessage, *, now) -> None:
         message.last_error = ""
 
 
+def _attempt_error_tell(kind, message: OutboxMessage, exc: Exception) -> None:
+    """The kind's on_attempt_error hook, in a savepoint of its own: a hook that raises is
+    logged, and the retry or failure is still recorded."""
+    if kind is None or kind.on_attempt_error is None:
+        return
+    try:
+        with transaction.atomic():
+            kind.on_attempt_error(message, exc)
+    except Exception:
+        logger.exception("outbox: the attempt hook of %s raised for message %s", message.kind, message.pk)
+
+
+def outbox_max_attempts(kind_code: str) -> int:
+    """How many attempts a message of this kind gets (the kind's own, else the setting)."""
+    kind = reaction_kind(kind_code)
+    own = kind.max_attempts if kind is not None else None
+    return own or settings.ORDERHUB_OUTBOX_MAX_ATTEMPTS
+
+
 def _retry_or_fail(message: OutboxMessage, error: str, *, now) -> None:
-    if message.attempts >= settings.ORDERHUB_OUTBOX_MAX_ATTEMPTS:
+    if message.attempts >= outbox_max_attempts(message.kind):
         _fail(message, error, now=now)
         return
     delay = _backoff_seconds(message.attempts)
