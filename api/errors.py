@@ -15,10 +15,10 @@ order services' refusals (orders/exceptions.py) map to statuses here, in one pla
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError
+from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from orders.exceptions import (
@@ -121,6 +121,18 @@ def install(api: NinjaAPI) -> None:
             "message": _("Send a valid API token: “Authorization: Bearer ohk_…”. It may have been revoked."),
         }
         return _answer(api, request, 401, body, {"WWW-Authenticate": 'Bearer realm="orderhub"'})
+
+    @api.exception_handler(HttpError)
+    def http_error(request, exc: HttpError):
+        # ninja's own refusals: a body that is not JSON (400) is an invalid request like any other.
+        status = 422 if exc.status_code == 400 else exc.status_code
+        code = "invalid_request" if status == 422 else "error"
+        body = {"code": code, "message": _("The request is not valid: %(what)s.") % {"what": exc.message}}
+        return _answer(api, request, status, body)
+
+    @api.exception_handler(Http404)
+    def not_found(request, exc):
+        return _answer(api, request, 404, {"code": "not_found", "message": _("There is no such resource.")})
 
     @api.exception_handler(NinjaValidationError)
     def invalid(request, exc: NinjaValidationError):
