@@ -65,7 +65,7 @@ class ClientToken(HttpBearer):
         client = api_client_authenticate(token=token)
         if client is None:
             return None
-        retry_after = api_rate_limit_hit(client_id=client.pk, limit=client.rate_limit_per_minute)
+        retry_after = api_rate_limit_hit(client_key=client.token_prefix, limit=client.rate_limit_per_minute)
         if retry_after:
             raise errors.RateLimited(retry_after=retry_after, limit=client.rate_limit_per_minute)
         api_client_touch(client)

@@ -1,7 +1,10 @@
 """Per-client rate limit: a fixed one-minute window counted in Redis when REDIS_URL is set
 (shared by every web process), else in Django's cache (one process: the embedded mode).
 
-    api_rate_limit_hit(client_id=..., limit=...) -> seconds to wait, or 0 when allowed
+    api_rate_limit_hit(client_key=..., limit=...) -> seconds to wait, or 0 when allowed
+
+The counter is keyed by the client's token prefix (random, unique), not its row id: two hubs
+(or two test databases) sharing one Redis never count each other's calls.
 """
 
 from __future__ import annotations
@@ -27,18 +30,18 @@ def _redis_client():
     return _redis
 
 
-def _key(client_id: int, window: int) -> str:
-    return f"orderhub:api:rate:{client_id}:{window}"
+def _key(client_key: str, window: int) -> str:
+    return f"orderhub:api:rate:{client_key}:{window}"
 
 
-def api_rate_limit_hit(*, client_id: int, limit: int, now: float | None = None) -> int:
+def api_rate_limit_hit(*, client_key: str, limit: int, now: float | None = None) -> int:
     """Count one request of the client in the current window. Returns 0 when it is within
     `limit`, else the seconds until the window ends (the Retry-After). Redis trouble lets the
     request through: a limit must not take the API down with it."""
     now = time.time() if now is None else now
     window = int(now // WINDOW_SECONDS)
     retry_after = max(1, int((window + 1) * WINDOW_SECONDS - now))
-    key = _key(client_id, window)
+    key = _key(client_key, window)
     redis_client = _redis_client()
     if redis_client is not None:
         try:

@@ -3,7 +3,10 @@ transition service, and what a token may and may not do."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+import time_machine
 
 from api.models import ApiClient
 from api.services.clients import api_client_revoke, token_hash
@@ -183,14 +186,19 @@ def test_the_token_is_stored_only_as_its_hash_and_last_use_is_shown(make_caller)
 
 def test_over_the_limit_is_429_with_retry_after(make_caller):
     caller = make_caller(Role.OPERATIONS, rate_limit=3)
-    statuses = [caller.get("/api/v1/me").status_code for _ in range(4)]
-    assert statuses == [200, 200, 200, 429]
-    response = caller.get("/api/v1/me")
-    assert response.status_code == 429
-    assert response.json()["error"]["code"] == "rate_limited"
-    assert 1 <= int(response["Retry-After"]) <= 60
-    # Another client has its own budget.
-    assert make_caller(Role.OPERATIONS, name="other").get("/api/v1/me").status_code == 200
+    # 20 s into a minute, the clock held: the window cannot turn between the calls.
+    with time_machine.travel(dt.datetime(2026, 1, 28, 6, 22, 20, tzinfo=dt.UTC), tick=False):
+        statuses = [caller.get("/api/v1/me").status_code for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]
+        response = caller.get("/api/v1/me")
+        assert response.status_code == 429
+        assert response.json()["error"]["code"] == "rate_limited"
+        assert response["Retry-After"] == "40"
+        # Another client has its own budget.
+        assert make_caller(Role.OPERATIONS, name="other").get("/api/v1/me").status_code == 200
+    # The next minute is a new window.
+    with time_machine.travel(dt.datetime(2026, 1, 28, 6, 23, 1, tzinfo=dt.UTC), tick=False):
+        assert caller.get("/api/v1/me").status_code == 200
 
 
 def test_the_document_and_the_docs_page_are_served(client):
