@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from api.models import WebhookDelivery, WebhookSubscription
 from api.services.webhooks import WEBHOOK_DELIVER, webhook_delivery_replay
+from orders.models import OrderEvent
 from orders.outbox.models import OutboxMessage, OutboxStatus
 from orders.outbox.services import outbox_drain
 from orders.services.transition import order_transition
@@ -149,3 +150,27 @@ def test_an_inactive_subscription_asks_for_nothing(make_order, users):
     subscription.save()
     order_transition(order.pk, "approve", actor=users["cs1"], expected_version=order.version)
     assert not OutboxMessage.objects.filter(kind=WEBHOOK_DELIVER).exists()
+
+
+def test_a_delivery_gets_its_own_attempts_then_fails_with_an_alert(make_order, users, settings):
+    """The suite allows 3 attempts per reaction; a webhook keeps its 24 (at production back-off
+    more than an hour), then fails for good: on the timeline and as the tech lead's alert."""
+    from alerts.models import Alert
+    from api.services.webhooks import WEBHOOK_MAX_ATTEMPTS
+
+    assert settings.ORDERHUB_OUTBOX_MAX_ATTEMPTS < WEBHOOK_MAX_ATTEMPTS
+    order = make_order("paid")
+    _subscribe("http://127.0.0.1:9/hooks/orderhub")
+    order_transition(order.pk, "approve", actor=users["cs1"], expected_version=order.version)
+    message = OutboxMessage.objects.get(kind=WEBHOOK_DELIVER)
+    for attempt in range(1, WEBHOOK_MAX_ATTEMPTS + 1):
+        _make_due()
+        _deliver_due()
+        message.refresh_from_db()
+        assert message.attempts == attempt
+        expected = OutboxStatus.FAILED if attempt == WEBHOOK_MAX_ATTEMPTS else OutboxStatus.PENDING
+        assert message.status == expected, attempt
+    assert WebhookDelivery.objects.filter(ok=False).count() == WEBHOOK_MAX_ATTEMPTS
+    failure = OrderEvent.objects.get(order=order, action="reaction_failed")
+    assert failure.data["reaction"] == WEBHOOK_DELIVER and failure.data["integration"] is True
+    assert Alert.objects.filter(kind="integration_failure").exists()
