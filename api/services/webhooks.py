@@ -39,7 +39,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
-from orders.models import OrderEvent
+from orders.models import OrderEvent, Shop
 from orders.outbox.kinds import ReactionKind, ReactionRetryLater
 from orders.outbox.services import outbox_enqueue_once, outbox_subscriptions_cache_clear
 from orders.states import STATE_MAP
@@ -158,7 +158,8 @@ def webhook_deliver(message) -> str:
     event = message.event
     order = event.order
     brand_ids = {brand.pk for brand in subscription.brands.all()}
-    shop = order.shop  # one query; the payload needs the brand too
+    # The shop with its brand in one query (the payload names both), kept on the order.
+    shop = order.shop = Shop.objects.select_related("brand").get(pk=order.shop_id)
     if brand_ids and shop.brand_id not in brand_ids:
         return f"{subscription.name}: brand not subscribed, not sent"
     body = webhook_body(event)
