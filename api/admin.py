@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
 from orders.admin import local_time
 from orders.events import EVENT_TYPE_CHOICES
@@ -200,6 +204,23 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     @admin.display(description=_("Event"))
     def event_type(self, delivery):
         return delivery.event.action
+
+    def get_urls(self):
+        replay = self.admin_site.admin_view(require_POST(self.replay_view))
+        return [path("<int:pk>/replay/", replay, name="api_webhookdelivery_replay"), *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "can_replay": self.has_change_permission(request)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def replay_view(self, request, pk: int):
+        """The change page's replay button."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        delivery = get_object_or_404(WebhookDelivery, pk=pk)
+        new_id = webhook_delivery_replay(delivery_id=delivery.pk, actor=request.user)
+        self.message_user(request, _("Queued again as %(id)s.") % {"id": new_id})
+        return redirect("admin:api_webhookdelivery_changelist")
 
     @admin.action(description=_("Replay: send the selected deliveries' events again"), permissions=["change"])
     def replay(self, request, queryset):

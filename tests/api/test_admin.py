@@ -89,3 +89,33 @@ def test_the_delivery_log_replays(tech, make_order, users):
     assert tech.get("/admin/api/webhookdelivery/").status_code == 200
     tech.post("/admin/api/webhookdelivery/", {"action": "replay", "_selected_action": [delivery.pk]})
     assert OutboxMessage.objects.filter(kind="webhook_deliver", event=event).count() == 2
+
+
+def test_the_delivery_page_has_a_replay_button(tech, make_order, users):
+    order = make_order("paid")
+    subscription = WebhookSubscription.objects.create(
+        name="erp", url="http://127.0.0.1:9/hook", secret="x", event_types=["approve"]
+    )
+    event = order_transition(order.pk, "approve", actor=users["cs1"], expected_version=order.version)
+    delivery = WebhookDelivery.objects.create(
+        subscription=subscription,
+        event=event,
+        outbox_message_id=OutboxMessage.objects.get(kind="webhook_deliver").pk,
+        delivery_id="d1",
+        attempt=1,
+        ok=False,
+        status_code=500,
+        duration_ms=3,
+    )
+    page = tech.get(f"/admin/api/webhookdelivery/{delivery.pk}/change/").content.decode()
+    assert f"/admin/api/webhookdelivery/{delivery.pk}/replay/" in page
+    assert tech.get(f"/admin/api/webhookdelivery/{delivery.pk}/replay/").status_code == 405
+    response = tech.post(f"/admin/api/webhookdelivery/{delivery.pk}/replay/")
+    assert response.status_code == 302
+    assert OutboxMessage.objects.filter(kind="webhook_deliver", event=event).count() == 2
+    # Operations may read the log, not replay.
+    ops = Client()
+    ops.force_login(users["ops1"])
+    assert "replay/" not in ops.get(f"/admin/api/webhookdelivery/{delivery.pk}/change/").content.decode()
+    assert ops.post(f"/admin/api/webhookdelivery/{delivery.pk}/replay/").status_code == 403
+    assert OutboxMessage.objects.filter(kind="webhook_deliver", event=event).count() == 2
