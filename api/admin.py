@@ -28,6 +28,13 @@ class ApiClientForm(forms.ModelForm):
         model = ApiClient
         fields = ["name", "role", "brands", "rate_limit_per_minute"]
 
+    def clean(self):
+        data = super().clean()
+        role = data.get("role") or (self.instance.role if self.instance.pk else "")
+        if role == "customer_service" and "brands" in self.fields and not data.get("brands"):
+            self.add_error("brands", _("A customer-service client works for chosen brands: pick one."))
+        return data
+
 
 @admin.register(ApiClient)
 class ApiClientAdmin(admin.ModelAdmin):
@@ -72,6 +79,10 @@ class ApiClientAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             super().save_model(request, obj, form, change)
+            if "name" in form.changed_data:
+                # The name the timeline gives its next actions (earlier ones keep theirs).
+                obj.service_user.first_name = obj.name[:150]
+                obj.service_user.save(update_fields=["first_name"])
             return
         data = form.cleaned_data
         try:
@@ -105,20 +116,6 @@ class ApiClientAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/api/token_created.html", context)
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change=change, **kwargs)
-        if obj is None:
-
-            class CheckedForm(form):  # type: ignore[valid-type, misc]
-                def clean(self):
-                    data = super().clean()
-                    if data.get("role") == "customer_service" and not data.get("brands"):
-                        self.add_error("brands", _("A customer-service client works for chosen brands: pick one."))
-                    return data
-
-            return CheckedForm
-        return form
 
     @admin.action(description=_("Revoke the selected clients' tokens"), permissions=["change"])
     def revoke(self, request, queryset):
