@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from aftersales.models import ReturnRequest
 from alerts.models import Alert
@@ -79,12 +80,12 @@ def order_list_for_api(
         shop_ids = set(Shop.objects.filter(brand__code=filters.brand).values_list("pk", flat=True))
         visible = api_shop_ids(client)
         if not shop_ids or (visible is not None and not shop_ids & set(visible)):
-            raise ApiFilterError(f"brand: there is no brand “{filters.brand}” among yours")
+            raise ApiFilterError(_("brand: there is no brand “%(code)s” among yours") % {"code": filters.brand})
         queryset = queryset.filter(shop_id__in=sorted(shop_ids))
     if filters.warehouse:
         warehouse_id = Warehouse.objects.filter(code=filters.warehouse).values_list("pk", flat=True).first()
         if warehouse_id is None:
-            raise ApiFilterError(f"warehouse: there is no warehouse “{filters.warehouse}”")
+            raise ApiFilterError(_("warehouse: there is no warehouse “%(code)s”") % {"code": filters.warehouse})
         queryset = queryset.filter(warehouse_id=warehouse_id)
     for name in ("main_status", "state", "channel", "warehouse_stage"):
         value = getattr(filters, name)

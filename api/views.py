@@ -39,6 +39,7 @@ from .schemas import (
 from .selectors import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
+    ApiFilterError,
     OrderListFilters,
     alert_list_for_api,
     exception_list_for_api,
@@ -146,7 +147,7 @@ def orders_list(
     )
     try:
         rows, after = order_list_for_api(client=_client(request), filters=filters, after_id=_after(cursor), limit=limit)
-    except ValueError as exc:
+    except ApiFilterError as exc:
         raise errors.BadRequest("invalid_filter", str(exc)) from None
     return {"items": [order_summary(o) for o in rows], "next_cursor": cursor_encode(after)}
 
