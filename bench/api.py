@@ -190,8 +190,11 @@ def deliveries_measure(args) -> dict:
     print(f"  setting up {args.deliveries:,} deliveries ...", flush=True)
     order_ids = paid_orders_create(args.deliveries, cs_owner=None, number_prefix=f"API{stamp}-")
     events = list(OrderEvent.objects.filter(order_id__in=order_ids, action="pay").values_list("pk", flat=True))
+    # The worker's ORDERHUB_TASK_QUEUE is the hub queue (Worker sets it from its first
+    # argument), so that its calls queue, where a drain giving way sends its successor, is the
+    # one it consumes (-Q); only the calls queue is consumed.
     worker = Worker(
-        calls_queue,
+        settings.CELERY_TASK_DEFAULT_QUEUE,
         log=Path(__file__).resolve().parent.parent / "var" / "bench-api-calls-worker.log",
         prefix="api-bench-calls",
         pool="threads",
@@ -205,7 +208,7 @@ def deliveries_measure(args) -> dict:
         try:
             worker.start()
             ready_s = worker.wait_ready(app)
-            others = worker.others_on_queue(app)
+            others = _consumers_of(app, calls_queue, mine=worker.name)
             with transaction.atomic():
                 now = timezone.now()
                 OutboxMessage.objects.bulk_create(
@@ -266,6 +269,12 @@ def deliveries_measure(args) -> dict:
     # The bench's subscription asks for no real event type; made inactive all the same.
     WebhookSubscription.objects.filter(pk=subscription.pk).update(is_active=False)
     return result
+
+
+def _consumers_of(app, queue: str, *, mine: str) -> list[str]:
+    """Other workers consuming the benchmark's calls queue would take some of its drains."""
+    replies = app.control.inspect(timeout=1.0).active_queues() or {}
+    return sorted(name for name, queues in replies.items() if name != mine and any(q["name"] == queue for q in queues))
 
 
 def deliveries_child(args) -> int:

@@ -31,6 +31,7 @@ import json
 import secrets
 import threading
 import time
+from dataclasses import dataclass
 from typing import cast
 
 import requests
@@ -81,6 +82,7 @@ def webhook_subscriptions(event_type: str) -> list[tuple]:
 def webhook_subscriptions_changed(*args, **kwargs) -> None:
     """Signal receiver: a subscription saved or removed applies to the next event at once."""
     outbox_subscriptions_cache_clear()
+    _targets.clear()
 
 
 def webhook_signature(*, secret: str, timestamp: int | str, body: bytes) -> str:
@@ -88,12 +90,11 @@ def webhook_signature(*, secret: str, timestamp: int | str, body: bytes) -> str:
     return f"{SIGNATURE_VERSION}=" + hmac.new(secret.encode("utf-8"), signed, hashlib.sha256).hexdigest()
 
 
-def webhook_payload(event: OrderEvent) -> dict:
+def webhook_payload(event: OrderEvent, *, shop_code: str, brand_code: str) -> dict:
     """What a subscriber gets: the event as it happened (its state and version then, not now),
     and which order. No buyer contact data: a receiver that needs more reads the order through
     the API, with its own token's visibility."""
     order = event.order
-    shop = order.shop
     main_status = str(STATE_MAP[event.to_state][0]) if event.to_state in STATE_MAP else ""
     return {
         "event_id": event.pk,
@@ -109,14 +110,15 @@ def webhook_payload(event: OrderEvent) -> dict:
             "number": order.number,
             "channel": order.channel,
             "external_id": order.external_id,
-            "shop": shop.code,
-            "brand": shop.brand.code,
+            "shop": shop_code,
+            "brand": brand_code,
         },
     }
 
 
-def webhook_body(event: OrderEvent) -> bytes:
-    return json.dumps(webhook_payload(event), ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+def webhook_body(event: OrderEvent, *, shop_code: str, brand_code: str) -> bytes:
+    payload = webhook_payload(event, shop_code=shop_code, brand_code=brand_code)
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
 
 
 def webhook_headers(*, event_type: str, delivery_id: str, secret: str, body: bytes, timestamp: int | None = None):
@@ -143,26 +145,76 @@ def _session() -> requests.Session:
     return session
 
 
+@dataclass(frozen=True)
+class _Target:
+    pk: int
+    name: str
+    url: str
+    secret: str
+    is_active: bool
+    brand_ids: frozenset[int]
+
+
+# Per process, for ORDERHUB_RULES_CACHE_SECONDS, like the subscriptions themselves: a delivery
+# runs for every event, a subscription changes a few times a month. Saving one clears the
+# cache in this process at once (webhook_subscriptions_changed); other processes see it within
+# the TTL.
+_targets: dict[int, tuple[float, _Target | None]] = {}
+_shops: dict[int, tuple[float, tuple[str, int, str]]] = {}
+
+
+def _cached(cache: dict, key: int, load):
+    ttl = settings.ORDERHUB_RULES_CACHE_SECONDS
+    now = time.monotonic()
+    hit = cache.get(key)
+    if hit is not None and now - hit[0] < ttl:
+        return hit[1]
+    value = load()
+    if ttl > 0:
+        cache[key] = (now, value)
+    return value
+
+
+def _target(subscription_id: int) -> _Target | None:
+    def load():
+        subscription = WebhookSubscription.objects.filter(pk=subscription_id).prefetch_related("brands").first()
+        if subscription is None:
+            return None
+        return _Target(
+            pk=subscription.pk,
+            name=subscription.name,
+            url=subscription.url,
+            secret=subscription.secret,
+            is_active=subscription.is_active,
+            brand_ids=frozenset(b.pk for b in subscription.brands.all()),
+        )
+
+    return _cached(_targets, subscription_id, load)
+
+
+def _shop(shop_id: int) -> tuple[str, int, str]:
+    """(shop code, brand id, brand code): codes are not renamed, shops do not change brand."""
+
+    def load():
+        shop = Shop.objects.select_related("brand").get(pk=shop_id)
+        return shop.code, shop.brand_id, shop.brand.code
+
+    return _cached(_shops, shop_id, load)
+
+
 def webhook_deliver(message) -> str:
     """The reaction: POST the event to the subscription's URL once. A 2xx is logged and done;
     anything else raises WebhookAttemptFailed, which the outbox retries and which
     `webhook_attempt_failed` logs after the attempt's savepoint is rolled back."""
     subscription_id = (message.params or {}).get("subscription")
-    subscription = (
-        WebhookSubscription.objects.filter(pk=subscription_id).prefetch_related("brands").first()
-        if subscription_id
-        else None
-    )
+    subscription = _target(subscription_id) if isinstance(subscription_id, int) else None
     if subscription is None or not subscription.is_active:
         return f"subscription {subscription_id} is inactive or gone: not sent"
     event = message.event
-    order = event.order
-    brand_ids = {brand.pk for brand in subscription.brands.all()}
-    # The shop with its brand in one query (the payload names both), kept on the order.
-    shop = order.shop = Shop.objects.select_related("brand").get(pk=order.shop_id)
-    if brand_ids and shop.brand_id not in brand_ids:
+    shop_code, brand_id, brand_code = _shop(event.order.shop_id)
+    if subscription.brand_ids and brand_id not in subscription.brand_ids:
         return f"{subscription.name}: brand not subscribed, not sent"
-    body = webhook_body(event)
+    body = webhook_body(event, shop_code=shop_code, brand_code=brand_code)
     delivery_id = message.idempotency_key
     headers = webhook_headers(event_type=event.action, delivery_id=delivery_id, secret=subscription.secret, body=body)
     timeout = settings.ORDERHUB_WEBHOOK_TIMEOUT
@@ -181,7 +233,7 @@ def webhook_deliver(message) -> str:
     duration_ms = int((time.monotonic() - started) * 1000)
     if status_code is not None and 200 <= status_code < 300:
         WebhookDelivery.objects.create(
-            subscription=subscription,
+            subscription_id=subscription.pk,
             event_id=event.pk,
             outbox_message_id=message.pk,
             delivery_id=delivery_id,

@@ -204,12 +204,16 @@ def _wakes_for(kinds: Sequence[str]) -> dict[str, int]:
 _broker_paused_until = 0.0
 
 
-def outbox_wake(wakes: dict[str, int], *, countdown: float | None = None, sweep: bool = False) -> int:
+def outbox_wake(
+    wakes: dict[str, int], *, countdown: float | None = None, sweep: bool = False, handover: bool = False
+) -> int:
     """Send `wakes[lane]` drain tasks for each lane. A broker that cannot be reached is not an
     error here: the rows are committed and the re-dispatch sweep wakes the drains later. After
     a failure this process stops trying for ORDERHUB_BROKER_PAUSE_SECONDS, so that during an
     outage a transition does not pay the broker's connection timeout each time; the sweep
-    (`sweep=True`) always tries, and a success ends the pause. Returns how many were sent."""
+    (`sweep=True`) always tries, and a success ends the pause. `handover`: a drain giving way
+    sends its successor whatever the wake flag says (see outbox_drain). Returns how many were
+    sent."""
     global _broker_paused_until
     from .tasks import outbox_drain_task
 
@@ -217,7 +221,7 @@ def outbox_wake(wakes: dict[str, int], *, countdown: float | None = None, sweep:
         return 0
     sent = 0
     for lane, count in wakes.items():
-        if count == 1 and countdown is None and not sweep and not _wake_flag_set(lane):
+        if count == 1 and countdown is None and not sweep and not handover and not _wake_flag_set(lane):
             continue  # a drain is already on its way and will see this commit's rows
         for _ in range(count):
             try:
@@ -409,7 +413,11 @@ def outbox_drain(lane: str, *, budget_seconds: float | None = None) -> int:
         if claimed < batch:
             return taken
         if time.monotonic() - started >= budget:
-            outbox_wake({lane: 1})
+            # The calls lane takes one row per transaction and waits on other servers: its
+            # throughput is the number of drains running at once. Coalesced, the successors of
+            # drains giving way together would be one drain, and a backlog (a receiver back
+            # after an outage) would drain one call at a time. Each hands over to its own.
+            outbox_wake({lane: 1}, handover=lane == LANE_CALLS)
             return taken
 
 
