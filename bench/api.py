@@ -361,7 +361,13 @@ def result_build(args, dataset: dict, pages: dict, errors: dict, deliveries: dic
         "deliveries": deliveries,
         "dataset": {k: v for k, v in dataset.items() if k in ("orders", "events", "built_at", "built")},
         "database": {"server_version": server_version, "shared_buffers": shared_buffers},
-        "machine": {"cpu": cpu_model(), "cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": {
+            "cpu": cpu_model(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            # Other work on the machine shows here: the figures are only as good as the quiet.
+            "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+        },
         "django": django.get_version(),
     }
 
