@@ -62,6 +62,9 @@ def parse_args(argv):
     parser.add_argument("--max-age-hours", type=float, default=MAX_AGE_HOURS, help="rebuild an older data set")
     parser.add_argument("--deliveries", type=int, default=4000, help="webhook deliveries to drain (default 4000)")
     parser.add_argument("--concurrency", type=int, default=8, help="calls worker threads (default 8, the Procfile's)")
+    parser.add_argument(
+        "--pool", choices=("threads", "prefork"), default="threads", help="calls worker pool (default: threads)"
+    )
     parser.add_argument("--only", choices=("list", "deliveries"), help="measure one part only")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"results file (default {RESULTS})")
@@ -197,7 +200,7 @@ def deliveries_measure(args) -> dict:
         settings.CELERY_TASK_DEFAULT_QUEUE,
         log=Path(__file__).resolve().parent.parent / "var" / "bench-api-calls-worker.log",
         prefix="api-bench-calls",
-        pool="threads",
+        pool=args.pool,
         concurrency=args.concurrency,
         queues=calls_queue,
     )
@@ -248,6 +251,7 @@ def deliveries_measure(args) -> dict:
     result = {
         "deliveries": args.deliveries,
         "concurrency": args.concurrency,
+        "pool": args.pool,
         "worker": " ".join(worker.command[1:]),
         "worker_ready_s": round(ready_s, 2),
         "other_consumers": others,
@@ -295,7 +299,7 @@ def deliveries_run(args) -> dict:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
         out = Path(handle.name)
     command = [sys.executable, "-m", "bench.api", "--deliveries-out", str(out)]
-    command += ["--deliveries", str(args.deliveries), "--concurrency", str(args.concurrency)]
+    command += ["--deliveries", str(args.deliveries), "--concurrency", str(args.concurrency), "--pool", args.pool]
     completed = subprocess.run(command, env=dict(os.environ), check=False)
     try:
         result = json.loads(out.read_text(encoding="utf-8") or "{}")
