@@ -339,6 +339,49 @@ def rows_webhook() -> list[Row]:
     ]
 
 
+def rows_api() -> list[Row]:
+    d = _load("api")
+    if d is None:
+        return [
+            _not_run("open API: GET /api/v1/orders p95 at 1 M orders", "< 100 ms", "api"),
+            _not_run("open API: outbound webhook deliveries", "≥ 200/s", "api"),
+        ]
+    rows = []
+    page = _get(d, "pages", "order_list")
+    if page:
+        worst = max(page["variants"].items(), key=lambda kv: kv[1]["p95_ms"])
+        rows.append(
+            Row(
+                f"open API: GET /api/v1/orders p95 at {_get(d, 'dataset', 'orders', default=0):,} orders "
+                f"({len(page['variants'])} variants: filters, cursor pages, brand-scoped client)",
+                f"{page['p95_ms']:,.1f} ms",
+                f"< {d['targets']['order_list_p95_ms']:g} ms",
+                bool(page["pass"]),
+                floor=f"worst variant {worst[0]}: p95 {worst[1]['p95_ms']:,.1f} ms; {page['queries']} queries",
+                source="api.json",
+            )
+        )
+    else:
+        rows.append(_not_run("open API: GET /api/v1/orders p95 at 1 M orders", "< 100 ms", "api"))
+    deliveries = d.get("deliveries")
+    if deliveries and "deliveries_per_s" in deliveries:
+        rows.append(
+            Row(
+                f"open API: outbound webhook deliveries ({deliveries['deliveries']:,} signed POSTs to a local "
+                f"receiver, calls worker with {deliveries['concurrency']} threads)",
+                f"{deliveries['deliveries_per_s']:,.1f}/s",
+                f"≥ {d['targets']['deliveries_per_s']:g}/s, each once",
+                bool(deliveries["pass"]),
+                floor=f"{deliveries['lost']} lost, {deliveries['delivered_twice']} twice; "
+                f"HTTP p95 {deliveries['http_ms_p95']} ms",
+                source="api.json",
+            )
+        )
+    else:
+        rows.append(_not_run("open API: outbound webhook deliveries", "≥ 200/s", "api"))
+    return rows
+
+
 def rows_load() -> list[Row]:
     d = _load("load")
     if d is None:
@@ -429,6 +472,7 @@ def machine() -> str:
 def render() -> str:
     sections = [
         ("Writes", rows_transition() + rows_notify() + rows_import() + rows_webhook()),
+        ("Open API and outbound webhooks", rows_api()),
         ("A sale day", rows_day()),
         ("Reads at 1,000,000 orders", rows_boards()),
         ("Growth: 100 k, 1 M and 5 M orders", rows_growth()),

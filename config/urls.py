@@ -16,6 +16,8 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("finance/", include("finance.urls")),
     path("webhooks/", include("integrations.urls")),
+    # The open API for the ERP, the WMS and scripts (docs/api.md): /api/v1/, /api/v1/docs.
+    path("api/", include("api.urls")),
     # Before orders' boards/<board>/rows/ so that boards/alerts/rows/ is the alert board's.
     path("boards/alerts/", include("alerts.board_urls")),
     path("kpis/", include("kpis.urls")),

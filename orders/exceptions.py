@@ -82,6 +82,9 @@ class StaleOrderError(ConflictError):
     def __init__(self, *, number: str, changed_by: str, changed_at, expected: int, actual: int):
         self.expected_version = expected
         self.actual_version = actual
+        # Who and when, for callers that answer with data rather than the sentence (the API).
+        self.changed_by = changed_by
+        self.changed_at = changed_at
         when = timezone.localtime(changed_at).strftime("%Y-%m-%d %H:%M:%S")
         super().__init__(
             _(

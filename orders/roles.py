@@ -138,6 +138,20 @@ _KPI_THRESHOLDS = ["kpis.add_kpithresholds", "kpis.change_kpithresholds", "kpis.
 # Promised ship times: the daily proposals from history, accepted or dismissed by operations.
 _PROMISE_PROPOSALS = ["dispatch.view_promiseproposal", "dispatch.decide_promiseproposal"]
 
+# The open API (api app): the tech lead creates and revokes API clients and keeps the outbound
+# webhooks; operations read them and the delivery log. Replaying a delivery is "change".
+_API_KEEP = [
+    "api.view_apiclient",
+    "api.add_apiclient",
+    "api.change_apiclient",
+    "api.view_webhooksubscription",
+    "api.add_webhooksubscription",
+    "api.change_webhooksubscription",
+    "api.view_webhookdelivery",
+    "api.change_webhookdelivery",
+]
+_API_SEE = ["api.view_apiclient", "api.view_webhooksubscription", "api.view_webhookdelivery"]
+
 # Model permissions beyond the transitions ("app_label.codename").
 ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
     Role.CUSTOMER_SERVICE: [
@@ -205,6 +219,7 @@ ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
         *_RECONCILIATION_MAPPINGS,
         *_OPS_RULES_SEE,
         *_OPS_RULES_EDIT,
+        *_API_SEE,
     ],
     Role.TECH_LEAD: [
         *_SEE_ORDERS,
@@ -220,6 +235,7 @@ ROLE_MODEL_PERMISSIONS: dict[str, list[str]] = {
         "notifications.view_chatdelivery",
         *_KPIS_SEE,
         *_OPS_RULES_SEE,
+        *_API_KEEP,
     ],
 }
 

@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "kpis.apps.KpisConfig",
     "dispatch.apps.DispatchConfig",
     "rules.apps.RulesConfig",
+    # The open API (/api/v1/) and outbound webhooks: reads and writes through the apps above.
+    "api.apps.ApiConfig",
     # Last: the demo data of `make run` (seed_demo) builds on every app above.
     "demo.apps.DemoConfig",
 ]
@@ -252,6 +254,9 @@ WMS_WEBHOOK_SECRET = env("WMS_WEBHOOK_SECRET", default="")
 WMS_WEBHOOK_MAX_AGE_SECONDS = env.int("WMS_WEBHOOK_MAX_AGE_SECONDS", default=300)
 # How long the hub waits for a warehouse system to answer its request (an interception, 截单).
 ORDERHUB_WMS_TIMEOUT = env.float("ORDERHUB_WMS_TIMEOUT", default=10.0)
+# Outbound webhooks (api app): how long one POST may wait for the receiver's answer. Short: a
+# slow receiver is retried later rather than holding a worker of the calls lane.
+ORDERHUB_WEBHOOK_TIMEOUT = env.float("ORDERHUB_WEBHOOK_TIMEOUT", default=5.0)
 # Webhook bodies over this are refused (413) before they are read: an order or a tracking
 # push is a few kilobytes; a batch push stays far below 1 MiB.
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)

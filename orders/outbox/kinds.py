@@ -61,6 +61,13 @@ class ReactionKind:
     # message per transaction on a queue of their own, so a slow carrier never delays an
     # in-app notice (orders.outbox.services, lanes).
     calls_out: bool = False
+    # How many attempts before the message fails for good; None: ORDERHUB_OUTBOX_MAX_ATTEMPTS.
+    # A kind whose receiver may be down for an hour (outbound webhooks) asks for more.
+    max_attempts: int | None = None
+    # Called after an attempt raised, once its savepoint is rolled back, in the transaction
+    # that records the retry or the failure: (OutboxMessage, exception) -> None. For a log the
+    # kind keeps of every attempt (webhook deliveries), which the rollback would otherwise undo.
+    on_attempt_error: Callable | None = None
 
     @property
     def lane(self) -> str:

@@ -204,12 +204,16 @@ def _wakes_for(kinds: Sequence[str]) -> dict[str, int]:
 _broker_paused_until = 0.0
 
 
-def outbox_wake(wakes: dict[str, int], *, countdown: float | None = None, sweep: bool = False) -> int:
+def outbox_wake(
+    wakes: dict[str, int], *, countdown: float | None = None, sweep: bool = False, handover: bool = False
+) -> int:
     """Send `wakes[lane]` drain tasks for each lane. A broker that cannot be reached is not an
     error here: the rows are committed and the re-dispatch sweep wakes the drains later. After
     a failure this process stops trying for ORDERHUB_BROKER_PAUSE_SECONDS, so that during an
     outage a transition does not pay the broker's connection timeout each time; the sweep
-    (`sweep=True`) always tries, and a success ends the pause. Returns how many were sent."""
+    (`sweep=True`) always tries, and a success ends the pause. `handover`: a drain giving way
+    sends its successor whatever the wake flag says (see outbox_drain). Returns how many were
+    sent."""
     global _broker_paused_until
     from .tasks import outbox_drain_task
 
@@ -217,7 +221,7 @@ def outbox_wake(wakes: dict[str, int], *, countdown: float | None = None, sweep:
         return 0
     sent = 0
     for lane, count in wakes.items():
-        if count == 1 and countdown is None and not sweep and not _wake_flag_set(lane):
+        if count == 1 and countdown is None and not sweep and not handover and not _wake_flag_set(lane):
             continue  # a drain is already on its way and will see this commit's rows
         for _ in range(count):
             try:
@@ -409,7 +413,11 @@ def outbox_drain(lane: str, *, budget_seconds: float | None = None) -> int:
         if claimed < batch:
             return taken
         if time.monotonic() - started >= budget:
-            outbox_wake({lane: 1})
+            # The calls lane takes one row per transaction and waits on other servers: its
+            # throughput is the number of drains running at once. Coalesced, the successors of
+            # drains giving way together would be one drain, and a backlog (a receiver back
+            # after an outage) would drain one call at a time. Each hands over to its own.
+            outbox_wake({lane: 1}, handover=lane == LANE_CALLS)
             return taken
 
 
@@ -454,11 +462,14 @@ def _attempt(message: OutboxMessage, *, now) -> None:
         with transaction.atomic():
             result = kind.run(message)
     except ReactionFailed as exc:
+        _attempt_error_tell(kind, message, exc)
         _fail(message, str(exc), now=now)
     except ReactionRetryLater as exc:
+        _attempt_error_tell(kind, message, exc)
         _retry_or_fail(message, str(exc), now=now, retry_after=exc.retry_after)
     except Exception as exc:  # a bug or an unexpected outage: retried, and recorded
         logger.exception("outbox: reaction %s of message %s raised", message.kind, message.pk)
+        _attempt_error_tell(kind, message, exc)
         _retry_or_fail(message, f"{type(exc).__name__}: {exc}", now=now)
     else:
         message.status = OutboxStatus.DONE
@@ -467,8 +478,27 @@ def _attempt(message: OutboxMessage, *, now) -> None:
         message.last_error = ""
 
 
+def _attempt_error_tell(kind, message: OutboxMessage, exc: Exception) -> None:
+    """The kind's on_attempt_error hook, in a savepoint of its own: a hook that raises is
+    logged, and the retry or failure is still recorded."""
+    if kind is None or kind.on_attempt_error is None:
+        return
+    try:
+        with transaction.atomic():
+            kind.on_attempt_error(message, exc)
+    except Exception:
+        logger.exception("outbox: the attempt hook of %s raised for message %s", message.kind, message.pk)
+
+
+def outbox_max_attempts(kind_code: str) -> int:
+    """How many attempts a message of this kind gets (the kind's own, else the setting)."""
+    kind = reaction_kind(kind_code)
+    own = kind.max_attempts if kind is not None else None
+    return own or settings.ORDERHUB_OUTBOX_MAX_ATTEMPTS
+
+
 def _retry_or_fail(message: OutboxMessage, error: str, *, now, retry_after: float | None = None) -> None:
-    if message.attempts >= settings.ORDERHUB_OUTBOX_MAX_ATTEMPTS:
+    if message.attempts >= outbox_max_attempts(message.kind):
         _fail(message, error, now=now)
         return
     # The peer's own word on when to come back (a rate limit's restore time) beats a guess.
