@@ -19,6 +19,6 @@ def hub_settings_save(settings_row: HubSettings, *, changed: Iterable[str]) -> N
     once the new values are committed, so the board and the sweep follow them at once."""
     settings_row.save()
     # This process reads its new values at once; the others within ORDERHUB_RULES_CACHE_SECONDS.
-    transaction.on_commit(hub_settings_cache_clear)
+    hub_settings_cache_clear()
     if CONFLICT_FIELDS & set(changed):
         transaction.on_commit(orders_contested_refresh)
