@@ -171,12 +171,13 @@ def _carrier_account(interception: Interception) -> CarrierAccount | None:
 
 def _ask_carrier(interception: Interception) -> str:
     carrier = interception.get_carrier_display()
-    account = _carrier_account(interception) if carrier_supports_interception(interception.carrier) else None
+    supported = carrier_supports_interception(interception.carrier)
+    account = _carrier_account(interception) if supported else None
     if account is None:
         why = (
-            _("%(carrier)s has no interception API in the hub: call the carrier, then record the result.")
-            if not carrier_supports_interception(interception.carrier)
-            else _("No %(carrier)s account for this warehouse: call the carrier, then record the result.")
+            _("No %(carrier)s account for this warehouse: call the carrier, then record the result.")
+            if supported
+            else _("%(carrier)s has no interception API in the hub: call the carrier, then record the result.")
         ) % {"carrier": carrier}
         interception_answer_record(interception.pk, answer=why, route=InterceptionRoute.MANUAL)
         return why

@@ -56,13 +56,13 @@ def interception_check_move(order: Order, action: str) -> None:
 def interception_after_move(order: Order, event: OrderEvent, *, from_state: str, actor) -> None:
     """After a move that opens or closes an interception, in its transaction."""
     if event.action == REQUEST:
-        shipment = order.shipments.order_by("-sequence").first() if from_state in _CARRIER_STATES else None
+        shipment = None
+        route = InterceptionRoute.WAREHOUSE
         if from_state in _CARRIER_STATES:
+            shipment = order.shipments.order_by("-sequence").first()
             # A parcel without a tracking number of its own (a gift in its main order's box)
             # cannot be named to a carrier: a person sees to it.
             route = InterceptionRoute.CARRIER if shipment is not None else InterceptionRoute.MANUAL
-        else:
-            route = InterceptionRoute.WAREHOUSE
         Interception.objects.create(
             order=order,
             route=route,
