@@ -29,7 +29,9 @@ def _integration_name(message) -> str:
     """`<reaction kind>:<carrier or channel or robot>`: what failed, as specifically as the
     message tells."""
     params = message.params or {}
-    target = params.get("carrier") or ""
+    kind = reaction_kind(message.kind)
+    target = (kind.target_name(message) if kind is not None and kind.target_name is not None else "") or ""
+    target = target or params.get("carrier") or ""
     if not target and message.kind.startswith("carrier_"):
         target = Shipment.objects.filter(event_id=message.event_id).values_list("carrier", flat=True).first() or ""
     if not target and "robot_id" in params:

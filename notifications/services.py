@@ -14,7 +14,7 @@ from django.utils import timezone, translation
 from orders.models import OrderEvent
 from orders.outbox.services import outbox_batch_bulk_create
 from orders.permissions import role_of
-from orders.selectors import user_list_seeing_order
+from orders.selectors import people_in_role, user_list_seeing_order
 from orders.services.dispatch import dispatch_promise_text_for_event
 
 from .models import Notification
@@ -91,7 +91,8 @@ def notification_recipients(*, order, actor_id=None, cs_owner: bool = False, rol
     if cs_owner and order.cs_owner_id:
         who |= Q(pk=order.cs_owner_id)
     if role:
-        who |= Q(groups__name=role)
+        # People, not the service users of API clients that hold the role for its permissions.
+        who |= Q(pk__in=people_in_role(role).order_by().values("pk"))
     users = User.objects.filter(who, is_active=True).distinct().order_by("pk").prefetch_related("groups")
     if actor_id:
         users = users.exclude(pk=actor_id)

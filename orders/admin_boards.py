@@ -30,6 +30,7 @@ from .selectors import (
     order_list_for_ops_board,
     order_list_visible_to,
     order_search,
+    people_in_role,
     warehouse_stage_counts,
 )
 from .services.hub_settings import hub_settings_save
@@ -115,11 +116,7 @@ class BoardActionForm(ActionForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = (
-            get_user_model()
-            .objects.filter(is_active=True, groups__name=Role.CUSTOMER_SERVICE.value)
-            .order_by("username")
-        )
+        self.fields["owner"].queryset = people_in_role(Role.CUSTOMER_SERVICE)
 
 
 class BoardAdmin(admin.ModelAdmin):

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
-from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from .forms import WriteOnlySecretsForm
 from .import_columns import import_column_names, import_mapping_clean
 from .models import Brand, Shop
-from .selectors import brand_list_for_user, order_filter_brand
+from .selectors import brand_list_for_user, order_filter_brand, people_in_role
 from .states import Role
 
 
@@ -44,12 +43,7 @@ class BrandForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "staff" in self.fields:
             # Only customer service is scoped by brand: anyone else would see every order anyway.
-            self.fields["staff"].queryset = (
-                get_user_model()
-                .objects.filter(is_active=True, groups__name=Role.CUSTOMER_SERVICE.value)
-                .distinct()
-                .order_by("username")
-            )
+            self.fields["staff"].queryset = people_in_role(Role.CUSTOMER_SERVICE)
 
 
 class ShopForm(WriteOnlySecretsForm):

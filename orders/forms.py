@@ -4,10 +4,10 @@ form. Each carries the version the page showed, so a stale page gets the conflic
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from .models import Warehouse
+from .selectors import people_in_role
 from .states import Carrier, Priority, Role, Transition
 
 
@@ -91,11 +91,7 @@ class OrderDetailsForm(VersionedForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.prefix = "details"
-        self.fields["cs_owner"].queryset = (
-            get_user_model()
-            .objects.filter(is_active=True, groups__name=Role.CUSTOMER_SERVICE.value)
-            .order_by("username")
-        )
+        self.fields["cs_owner"].queryset = people_in_role(Role.CUSTOMER_SERVICE)
 
 
 class OrderAddressForm(VersionedForm):

@@ -51,6 +51,7 @@ from .permissions import role_of
 from .states import (
     CS_BOARD_STATUSES,
     EXCEPTION_OWNERS,
+    SERVICE_ACCOUNTS_GROUP,
     STALE_WATCHED_STATES,
     TERMINAL_STATES,
     TRANSITIONS_BY_ACTION,
@@ -764,3 +765,17 @@ def exception_reason_counts(orders: QuerySet[Order], *, user=None) -> list[dict]
         for reason in ExceptionReason.values
         if roles is None or EXCEPTION_OWNERS[reason] in roles
     ]
+
+
+def people_in_role(role: str):
+    """The active people holding a role: its group's users, without the service users of API
+    clients (orders.states.SERVICE_ACCOUNTS_GROUP), which hold it only for its permissions."""
+    from django.contrib.auth import get_user_model
+
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=role)
+        .exclude(groups__name=SERVICE_ACCOUNTS_GROUP)
+        .distinct()
+        .order_by("username")
+    )

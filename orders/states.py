@@ -36,6 +36,12 @@ HUMAN_ROLES = (
 )
 
 
+# Users that act for a system, not a person (an API client's service user, api app): in their
+# role's group for the permissions, and in this group so that no one picks them as an owner,
+# lists them as a brand's staff or sends them a role's notices (orders.selectors.people_in_role).
+SERVICE_ACCOUNTS_GROUP = "service_accounts"
+
+
 class State(models.TextChoices):
     """The fine state: the action nodes of the lifecycle (each named by what has happened)."""
 

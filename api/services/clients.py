@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from orders.exceptions import InvalidActionData
 from orders.models import Brand
-from orders.states import HUMAN_ROLES, Role
+from orders.states import HUMAN_ROLES, SERVICE_ACCOUNTS_GROUP, Role
 
 from ..models import ApiClient
 
@@ -69,7 +69,8 @@ def api_client_create(
         )
         user.set_unusable_password()
         user.save(update_fields=["password"])
-        user.groups.add(group)
+        service_accounts, _created = Group.objects.get_or_create(name=SERVICE_ACCOUNTS_GROUP)
+        user.groups.add(group, service_accounts)
         client = ApiClient.objects.create(
             name=name,
             role=role,

@@ -3,6 +3,7 @@ through the outbox (so a delivery is written with its event and retried until it
 
     webhook_subscriptions(event_type) -> [(None, key, "webhook_deliver", params)]   # outbox source
     webhook_deliver(message) -> str                        # the reaction: one POST, one log row
+    webhook_deliver_batch(messages) -> [str | exception]   # many, their POSTs in parallel
     webhook_delivery_replay(delivery_id=..., actor=...)    # send an event again (admin button)
     webhook_signature(secret=..., timestamp=..., body=...) # what the receiver recomputes
 
@@ -31,6 +32,7 @@ import json
 import secrets
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import cast
 
@@ -202,10 +204,26 @@ def _shop(shop_id: int) -> tuple[str, int, str]:
     return _cached(_shops, shop_id, load)
 
 
-def webhook_deliver(message) -> str:
-    """The reaction: POST the event to the subscription's URL once. A 2xx is logged and done;
-    anything else raises WebhookAttemptFailed, which the outbox retries and which
-    `webhook_attempt_failed` logs after the attempt's savepoint is rolled back."""
+@dataclass(frozen=True)
+class _Post:
+    """One delivery ready to send: where, what, and the log row's keys."""
+
+    message: object
+    subscription: _Target
+    body: bytes
+    headers: dict
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status_code: int | None
+    excerpt: str
+    error: str
+    duration_ms: int
+
+
+def _post_prepare(message) -> _Post | str:
+    """The signed request of one delivery, or why it is not sent (the result text)."""
     subscription_id = (message.params or {}).get("subscription")
     subscription = _target(subscription_id) if isinstance(subscription_id, int) else None
     if subscription is None or not subscription.is_active:
@@ -215,39 +233,107 @@ def webhook_deliver(message) -> str:
     if subscription.brand_ids and brand_id not in subscription.brand_ids:
         return f"{subscription.name}: brand not subscribed, not sent"
     body = webhook_body(event, shop_code=shop_code, brand_code=brand_code)
-    delivery_id = message.idempotency_key
-    headers = webhook_headers(event_type=event.action, delivery_id=delivery_id, secret=subscription.secret, body=body)
+    headers = webhook_headers(
+        event_type=event.action, delivery_id=message.idempotency_key, secret=subscription.secret, body=body
+    )
+    return _Post(message=message, subscription=subscription, body=body, headers=headers)
+
+
+def _post_send(post: _Post) -> _Answer:
+    """The POST itself: no database here (it may run on a thread of the sending pool)."""
     timeout = settings.ORDERHUB_WEBHOOK_TIMEOUT
     started = time.monotonic()
     status_code = None
     excerpt = ""
     error = ""
     try:
-        response = _session().post(subscription.url, data=body, headers=headers, timeout=timeout)
+        response = _session().post(post.subscription.url, data=post.body, headers=post.headers, timeout=timeout)
         status_code = response.status_code
         excerpt = response.text[:RESPONSE_EXCERPT_CHARS]
     except requests.Timeout:
         error = f"no answer within {timeout:g} s"
     except requests.RequestException as exc:
         error = f"connection failed ({type(exc).__name__})"
-    duration_ms = int((time.monotonic() - started) * 1000)
-    if status_code is not None and 200 <= status_code < 300:
-        WebhookDelivery.objects.create(
-            subscription_id=subscription.pk,
-            event_id=event.pk,
-            outbox_message_id=message.pk,
-            delivery_id=delivery_id,
-            attempt=message.attempts,
-            ok=True,
-            status_code=status_code,
-            duration_ms=duration_ms,
-            response_excerpt=excerpt,
+    return _Answer(status_code, excerpt, error, int((time.monotonic() - started) * 1000))
+
+
+_pool_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+
+
+def _sending_pool() -> ThreadPoolExecutor:
+    # Made on first use in the process that sends (a prefork child, not its parent).
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(
+                max_workers=max(1, settings.ORDERHUB_WEBHOOK_PARALLEL), thread_name_prefix="webhook-post"
+            )
+        return _pool
+
+
+def webhook_deliver_batch(messages) -> list:
+    """The reaction for a batch of deliveries: their POSTs in parallel, each 2xx logged (one
+    INSERT for all), each other answer a WebhookAttemptFailed that the outbox retries and
+    `webhook_attempt_failed` logs. One outcome per message, in order (ReactionKind.run_batch)."""
+    prepared = [_post_prepare(message) for message in messages]
+    posts = [p for p in prepared if isinstance(p, _Post)]
+    if len(posts) > 1:
+        answers = dict(zip(map(id, posts), _sending_pool().map(_post_send, posts), strict=True))
+    else:
+        answers = {id(p): _post_send(p) for p in posts}
+    outcomes: list = []
+    logged = []
+    for message, post in zip(messages, prepared, strict=True):
+        if not isinstance(post, _Post):
+            outcomes.append(post)
+            continue
+        answer = answers[id(post)]
+        name = post.subscription.name
+        if answer.status_code is not None and 200 <= answer.status_code < 300:
+            logged.append(
+                WebhookDelivery(
+                    subscription_id=post.subscription.pk,
+                    event_id=message.event_id,
+                    outbox_message_id=message.pk,
+                    delivery_id=message.idempotency_key,
+                    attempt=message.attempts,
+                    ok=True,
+                    status_code=answer.status_code,
+                    duration_ms=answer.duration_ms,
+                    response_excerpt=answer.excerpt,
+                )
+            )
+            outcomes.append(f"{name}: HTTP {answer.status_code} in {answer.duration_ms} ms")
+            continue
+        outcomes.append(
+            WebhookAttemptFailed(
+                f"{name}: " + (answer.error or f"HTTP {answer.status_code}"),
+                status_code=answer.status_code,
+                duration_ms=answer.duration_ms,
+                excerpt=answer.excerpt,
+                subscription_id=post.subscription.pk,
+            )
         )
-        return f"{subscription.name}: HTTP {status_code} in {duration_ms} ms"
-    text = f"{subscription.name}: " + (error or f"HTTP {status_code}")
-    raise WebhookAttemptFailed(
-        text, status_code=status_code, duration_ms=duration_ms, excerpt=excerpt, subscription_id=subscription.pk
-    )
+    WebhookDelivery.objects.bulk_create(logged)
+    return outcomes
+
+
+def webhook_deliver(message) -> str:
+    """The reaction for one delivery (a retry, a replay): POST the event once. A 2xx is logged
+    and done; anything else raises WebhookAttemptFailed, which the outbox retries and which
+    `webhook_attempt_failed` logs after the attempt's savepoint is rolled back."""
+    (outcome,) = webhook_deliver_batch([message])
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
+
+
+def webhook_target_name(message) -> str:
+    """The subscription a delivery is for, by name (the integration-failure alert shows it)."""
+    subscription_id = (message.params or {}).get("subscription")
+    subscription = _target(subscription_id) if isinstance(subscription_id, int) else None
+    return f"subscription “{subscription.name}”" if subscription else f"subscription {subscription_id}"
 
 
 def webhook_attempt_failed(message, exc: Exception) -> None:
@@ -310,5 +396,7 @@ REACTION_KINDS = [
         internal=True,
         max_attempts=WEBHOOK_MAX_ATTEMPTS,
         on_attempt_error=webhook_attempt_failed,
+        run_batch=webhook_deliver_batch,
+        target_name=webhook_target_name,
     ),
 ]

@@ -214,6 +214,9 @@ def task_queues(default_queue: str) -> tuple[str, tuple]:
 ORDERHUB_CALLS_QUEUE, CELERY_TASK_QUEUES = task_queues(CELERY_TASK_DEFAULT_QUEUE)
 # The outbox's hub lane takes this many due rows per transaction (orders.outbox.services).
 ORDERHUB_OUTBOX_BATCH = env.int("ORDERHUB_OUTBOX_BATCH", default=50)
+# A calls-lane kind that sends in batches (outbound webhooks) takes up to this many due rows
+# per transaction; its calls go out together (ORDERHUB_WEBHOOK_PARALLEL at once).
+ORDERHUB_CALLS_BATCH = env.int("ORDERHUB_CALLS_BATCH", default=25)
 # A drain task gives way after this many seconds (it wakes another for the rest), and at most
 # this many drains per lane are woken at once: about the workers' concurrency.
 ORDERHUB_OUTBOX_DRAIN_SECONDS = env.float("ORDERHUB_OUTBOX_DRAIN_SECONDS", default=5.0)
@@ -257,6 +260,9 @@ ORDERHUB_WMS_TIMEOUT = env.float("ORDERHUB_WMS_TIMEOUT", default=10.0)
 # Outbound webhooks (api app): how long one POST may wait for the receiver's answer. Short: a
 # slow receiver is retried later rather than holding a worker of the calls lane.
 ORDERHUB_WEBHOOK_TIMEOUT = env.float("ORDERHUB_WEBHOOK_TIMEOUT", default=5.0)
+# How many POSTs of one batch of deliveries are in flight at once, per worker process: a batch
+# then waits about one slow answer, not the sum of them.
+ORDERHUB_WEBHOOK_PARALLEL = env.int("ORDERHUB_WEBHOOK_PARALLEL", default=8)
 # Webhook bodies over this are refused (413) before they are read: an order or a tracking
 # push is a few kilobytes; a batch push stays far below 1 MiB.
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)

@@ -68,6 +68,16 @@ class ReactionKind:
     # that records the retry or the failure: (OutboxMessage, exception) -> None. For a log the
     # kind keeps of every attempt (webhook deliveries), which the rollback would otherwise undo.
     on_attempt_error: Callable | None = None
+    # A calls-lane kind whose calls can go out together (outbound webhooks: many small POSTs):
+    # (list[OutboxMessage]) -> one outcome per message, in order, each the result text or the
+    # exception its attempt raised. The drain then claims up to ORDERHUB_CALLS_BATCH due rows of
+    # the kind in one transaction instead of one, so a burst costs one claim, one log INSERT and
+    # one UPDATE, not each of them per row. `run` stays the one-message path (a retry alone).
+    run_batch: Callable | None = None
+    # Which peer a message of this kind calls, in words: (OutboxMessage) -> str ("ERP
+    # production" for an outbound webhook's subscription). An integration failure's alert
+    # names it beside the kind; without it the alerts app guesses from the parameters.
+    target_name: Callable | None = None
 
     @property
     def lane(self) -> str:

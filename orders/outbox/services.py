@@ -288,6 +288,9 @@ def outbox_deliver_due(lane: str, *, limit: int) -> int:
         )
         if not messages:
             return 0
+        batch_kind = reaction_kind(messages[0].kind) if lane == LANE_CALLS else None
+        if batch_kind is not None and batch_kind.run_batch is not None:
+            return _deliver_calls_batch(batch_kind, messages[0], now=now)
         # Reactions lock their order (an automatic approval is a transition): taken in order
         # of the order, two drains never wait on each other's orders in a cycle.
         messages.sort(key=lambda m: (m.event.order_id, m.next_attempt_at, m.pk))
@@ -300,6 +303,43 @@ def outbox_deliver_due(lane: str, *, limit: int) -> int:
             _batch_memo.reset(memo)
         _outcomes_save(messages)
         outcomes_tell([m for m in messages if m.status == OutboxStatus.DONE])
+    return len(messages)
+
+
+def _deliver_calls_batch(kind, first: OutboxMessage, *, now) -> int:
+    """A calls-lane row of a kind that sends in batches: more due rows of that kind are claimed
+    beside it (SKIP LOCKED, in this transaction), run by `kind.run_batch` together, and their
+    outcomes saved as a hub batch's are. Returns how many were taken."""
+    more = list(
+        OutboxMessage.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("event__order")
+        .filter(kind=kind.code, status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+        .exclude(pk=first.pk)
+        .order_by("next_attempt_at", "pk")[: max(0, settings.ORDERHUB_CALLS_BATCH - 1)]
+    )
+    messages = [first, *more]
+    for message in messages:
+        message.attempts += 1
+    try:
+        with transaction.atomic():
+            outcomes = list(kind.run_batch(messages))
+            if len(outcomes) != len(messages):
+                raise RuntimeError(f"run_batch gave {len(outcomes)} outcomes for {len(messages)} messages")
+    except Exception:
+        # A bug in the batch path, not a receiver's answer: each row is tried alone instead.
+        # Calls may have gone out already; the receivers dedupe by delivery id (at least once).
+        logger.exception("outbox: the batch of %s raised; trying its %d rows one by one", kind.code, len(messages))
+        for message in messages:
+            message.attempts -= 1
+            _attempt(message, now=now)
+    else:
+        for message, outcome in zip(messages, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                _attempt_failed(kind, message, outcome, now=now)
+            else:
+                _attempt_done(message, outcome, now=now)
+    _outcomes_save(messages)
+    outcomes_tell([m for m in messages if m.status == OutboxStatus.DONE])
     return len(messages)
 
 
@@ -445,10 +485,7 @@ def _attempt_together(messages: list[OutboxMessage], *, now) -> bool:
         return False
     for message, result in zip(messages, results, strict=True):
         message.attempts += 1
-        message.status = OutboxStatus.DONE
-        message.done_at = now
-        message.result = (result or "")[:2000]
-        message.last_error = ""
+        _attempt_done(message, result, now=now)
     return True
 
 
@@ -461,24 +498,35 @@ def _attempt(message: OutboxMessage, *, now) -> None:
             raise ReactionFailed(f"unknown reaction kind {message.kind!r}")
         with transaction.atomic():
             result = kind.run(message)
-    except ReactionFailed as exc:
+    except Exception as exc:
+        _attempt_failed(kind, message, exc, now=now)
+    else:
+        _attempt_done(message, result, now=now)
+
+
+def _attempt_done(message: OutboxMessage, result: str | None, *, now) -> None:
+    message.status = OutboxStatus.DONE
+    message.done_at = now
+    message.result = (result or "")[:2000]
+    message.last_error = ""
+
+
+def _attempt_failed(kind, message: OutboxMessage, exc: BaseException, *, now) -> None:
+    """The outcome of an attempt that raised (its savepoint already rolled back): failed for
+    good, retried when the peer said, or retried after the back-off."""
+    if isinstance(exc, ReactionFailed):
         _attempt_error_tell(kind, message, exc)
         _fail(message, str(exc), now=now)
-    except ReactionRetryLater as exc:
+    elif isinstance(exc, ReactionRetryLater):
         _attempt_error_tell(kind, message, exc)
         _retry_or_fail(message, str(exc), now=now, retry_after=exc.retry_after)
-    except Exception as exc:  # a bug or an unexpected outage: retried, and recorded
-        logger.exception("outbox: reaction %s of message %s raised", message.kind, message.pk)
+    else:  # a bug or an unexpected outage: retried, and recorded
+        logger.error("outbox: reaction %s of message %s raised", message.kind, message.pk, exc_info=exc)
         _attempt_error_tell(kind, message, exc)
         _retry_or_fail(message, f"{type(exc).__name__}: {exc}", now=now)
-    else:
-        message.status = OutboxStatus.DONE
-        message.done_at = now
-        message.result = (result or "")[:2000]
-        message.last_error = ""
 
 
-def _attempt_error_tell(kind, message: OutboxMessage, exc: Exception) -> None:
+def _attempt_error_tell(kind, message: OutboxMessage, exc: BaseException) -> None:
     """The kind's on_attempt_error hook, in a savepoint of its own: a hook that raises is
     logged, and the retry or failure is still recorded."""
     if kind is None or kind.on_attempt_error is None:

@@ -119,3 +119,24 @@ def test_the_delivery_page_has_a_replay_button(tech, make_order, users):
     assert "replay/" not in ops.get(f"/admin/api/webhookdelivery/{delivery.pk}/change/").content.decode()
     assert ops.post(f"/admin/api/webhookdelivery/{delivery.pk}/replay/").status_code == 403
     assert OutboxMessage.objects.filter(kind="webhook_deliver", event=event).count() == 2
+
+
+def test_a_clients_service_user_is_not_a_person_to_pick_or_notify(make_caller, brands, users, make_order):
+    """It holds customer service's group for the permissions, but nobody picks it as an owner or
+    a brand's staff, and a notice to the role does not go to it."""
+    from notifications.services import notification_recipients
+    from orders.admin_boards import BoardActionForm
+    from orders.admin_brands import BrandForm
+    from orders.forms import OrderDetailsForm
+    from orders.states import Role
+
+    caller = make_caller(Role.CUSTOMER_SERVICE, brands=[brands["alpha"].brand])
+    service_user = caller.api_client.service_user
+    assert service_user.groups.filter(name=Role.CUSTOMER_SERVICE).exists()
+    assert users["cs1"] in BoardActionForm().fields["owner"].queryset
+    assert service_user not in BoardActionForm().fields["owner"].queryset
+    assert service_user not in OrderDetailsForm().fields["cs_owner"].queryset
+    assert service_user not in BrandForm().fields["staff"].queryset
+    order = make_order("paid", shop=brands["alpha"])
+    recipients = notification_recipients(order=order, role=Role.CUSTOMER_SERVICE)
+    assert service_user not in recipients and recipients

@@ -178,4 +178,55 @@ def test_a_delivery_gets_its_own_attempts_then_fails_with_an_alert(make_order, u
     assert WebhookDelivery.objects.filter(ok=False).count() == WEBHOOK_MAX_ATTEMPTS
     failure = OrderEvent.objects.get(order=order, action="reaction_failed")
     assert failure.data["reaction"] == WEBHOOK_DELIVER and failure.data["integration"] is True
-    assert Alert.objects.filter(kind="integration_failure").exists()
+    [alert] = Alert.objects.filter(kind="integration_failure")
+    # The tech lead sees which subscription's receiver it was, not only "a webhook".
+    assert alert.details["integration"] == "webhook_deliver:subscription “erp 0”"
+    assert "erp 0" in alert.title
+
+
+def test_a_burst_goes_out_in_one_batch_and_each_delivery_ends_on_its_own(make_order, users, settings):
+    """Due deliveries are claimed together (one transaction, their POSTs in parallel); a
+    receiver that is down fails only its own rows, each logged and left for a retry."""
+    settings.ORDERHUB_CALLS_BATCH = 10
+    orders = [make_order("paid") for _ in range(4)]
+    with FakeWebhookReceiver(secret=SECRET) as receiver:
+        up = _subscribe(receiver.url)
+        down = _subscribe("http://127.0.0.1:9/hooks/orderhub")  # the discard port: refused
+        events = [order_transition(o.pk, "approve", actor=users["cs1"], expected_version=o.version) for o in orders]
+        assert outbox_deliver_due("calls", limit=1) == 8
+    assert sorted(json.loads(r.body)["event_id"] for r in receiver.requests) == sorted(e.pk for e in events)
+    rows = OutboxMessage.objects.filter(kind=WEBHOOK_DELIVER)
+    assert {m.params["subscription"]: m.status for m in rows if m.params["subscription"] == up.pk} == {
+        up.pk: OutboxStatus.DONE
+    }
+    failed = [m for m in rows if m.params["subscription"] == down.pk]
+    assert [(m.status, m.attempts) for m in failed] == [(OutboxStatus.PENDING, 1)] * 4
+    assert all("connection failed" in m.last_error for m in failed)
+    log = WebhookDelivery.objects.all()
+    assert sorted((d.subscription_id, d.ok) for d in log) == [(up.pk, True)] * 4 + [(down.pk, False)] * 4
+
+
+def test_a_batch_that_breaks_is_tried_one_delivery_at_a_time(make_order, users, settings, monkeypatch):
+    from api.services import webhooks
+
+    settings.ORDERHUB_CALLS_BATCH = 10
+    orders = [make_order("paid") for _ in range(3)]
+    prepare = webhooks._post_prepare
+    broken = orders[1].pk
+
+    def prepare_or_raise(message):
+        if message.event.order_id == broken:
+            raise RuntimeError("a bug in one delivery")
+        return prepare(message)
+
+    monkeypatch.setattr(webhooks, "_post_prepare", prepare_or_raise)
+    with FakeWebhookReceiver(secret=SECRET) as receiver:
+        _subscribe(receiver.url)
+        for o in orders:
+            order_transition(o.pk, "approve", actor=users["cs1"], expected_version=o.version)
+        assert outbox_deliver_due("calls", limit=1) == 3
+    assert len(receiver.accepted) == 2
+    outcome = {m.event.order_id: (m.status, m.attempts) for m in OutboxMessage.objects.filter(kind=WEBHOOK_DELIVER)}
+    assert outcome[broken] == (OutboxStatus.PENDING, 1)
+    assert [v for k, v in outcome.items() if k != broken] == [(OutboxStatus.DONE, 1)] * 2
+    assert "a bug in one delivery" in OutboxMessage.objects.get(event__order_id=broken, kind=WEBHOOK_DELIVER).last_error
