@@ -261,13 +261,28 @@ class AlertRow:
 
 @dataclass(frozen=True)
 class SweepCounts:
+    """opened: new alerts; touched: active alerts found again (rewritten or not); resolved:
+    cleared. `rewritten`, the touched alerts actually written (changed, or their last sighting
+    refreshed), is for the benchmark and not part of `as_dict` (what the tasks return)."""
+
     opened: int = 0
     touched: int = 0
     resolved: int = 0
+    rewritten: int = 0
 
     def as_dict(self) -> dict:
         return {"opened": self.opened, "touched": self.touched, "resolved": self.resolved}
 
+
+# How stale an active sweep alert's "last seen" may get. A sweep that finds an alert again,
+# unchanged, does not rewrite it (at 5 M orders rewriting every active alert each minute cost
+# 11 s a run): last_seen_at is brought up to date, and seen_count counted up, only when the
+# title, the details or the row's own severity changed, or when last_seen_at is older than this.
+# So for a sweep's alert last_seen_at is "seen at or after this, and still true now" (an active
+# alert is one the latest sweep found: otherwise it resolved it), and seen_count counts the
+# recorded sightings: the opening, each change, at most one more per LAST_SEEN_EVERY.
+# alert_raise (one alert at a time, not a sweep) still touches at every call.
+LAST_SEEN_EVERY = timedelta(minutes=10)
 
 _ACTIVE_SQL = "status IN ('open', 'acknowledged') AND order_id IS NOT NULL"
 
@@ -283,15 +298,16 @@ def alerts_sync(
     now: datetime,
 ) -> SweepCounts:
     """Make the active order alerts of `kind` match `rows`, the orders a sweep found in the
-    condition, in three set-based statements: open the new ones and touch the ones already
-    active (last seen, times seen, title, details) in one upsert against the partial unique
+    condition, in three set-based statements: open the new ones and update the ones already
+    active whose content changed (title, details; last seen, times seen) in one upsert against the partial unique
     index `alert_one_active_per_kind_order`; then resolve, as the system, every other active
     alert of the kind. Its reason: `reason_by_state[the order's state now]` when there is one
     (with `only_if_moved`: and the order changed state after the alert opened), else `reason`
     (the condition cleared in place: a threshold was raised, the window slid past).
 
-    Run again with the same rows it opens nothing and resolves nothing; it touches the active
-    alerts (last_seen_at, seen_count). A kind operations switched off opens nothing, and its
+    Run again with the same rows it opens nothing and resolves nothing; it counts the active
+    alerts as touched but rewrites only those whose title or details changed, or whose last
+    sighting is older than LAST_SEEN_EVERY (see there). A kind operations switched off opens nothing, and its
     active order alerts are resolved (nobody would ever update them again)."""
     from django.db import connection
     from django.utils.translation import gettext
@@ -305,11 +321,11 @@ def alerts_sync(
             with connection.cursor() as cursor:
                 # One sweep of a kind at a time (beat and a manual run, say).
                 cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"alerts_sync:{kind}"])
-            opened, touched = _upsert_postgresql(
+            opened, touched, rewritten = _upsert_postgresql(
                 kind=kind, rows=rows, policy=policy, now=now, rows_own_severity=rows_own_severity
             )
         else:
-            opened, touched = _upsert_portable(
+            opened, touched, rewritten = _upsert_portable(
                 kind=kind, rows=rows, policy=policy, now=now, rows_own_severity=rows_own_severity
             )
         resolved = _resolve_others(
@@ -320,18 +336,18 @@ def alerts_sync(
             only_if_moved=only_if_moved,
             now=now,
         )
-    return SweepCounts(opened=opened, touched=touched, resolved=resolved)
+    return SweepCounts(opened=opened, touched=touched, resolved=resolved, rewritten=rewritten)
 
 
 def _upsert_postgresql(
     *, kind: str, rows: list[AlertRow], policy: KindPolicy, now: datetime, rows_own_severity: bool = False
-) -> tuple[int, int]:
+) -> tuple[int, int, int]:
     import json
 
     from django.db import connection
 
     if not rows:
-        return 0, 0
+        return 0, 0, 0
     payload = json.dumps(
         [
             {
@@ -345,6 +361,25 @@ def _upsert_postgresql(
         ],
         default=str,
     )
+
+    # A repeat rewrites only what changed: the title, the details (jsonb compares by value), the
+    # rows' own severity and escalation time, or a last sighting older than LAST_SEEN_EVERY. The
+    # pre-filter (`todo`) skips the unchanged alerts without even locking them (an ON CONFLICT …
+    # DO UPDATE … WHERE still locks every conflicting row); the WHERE on the update repeats the
+    # test for an alert opened by someone else between the two.
+    def changed(alert: str, row: str) -> str:
+        tests = [
+            f"{alert}.title IS DISTINCT FROM {row}.title",
+            f"{alert}.details IS DISTINCT FROM {row}.details",
+            f"{alert}.last_seen_at < %(seen_before)s",
+        ]
+        if rows_own_severity:
+            tests += [
+                f"{alert}.severity IS DISTINCT FROM {row}.severity",
+                f"({alert}.escalated_at IS NULL AND {alert}.escalate_at IS DISTINCT FROM {row}.escalate_at)",
+            ]
+        return "(" + " OR ".join(tests) + ")"
+
     own = ""
     if rows_own_severity:
         own = """,
@@ -352,33 +387,52 @@ def _upsert_postgresql(
                           escalate_at = CASE WHEN alerts_alert.escalated_at IS NULL THEN EXCLUDED.escalate_at
                                              ELSE alerts_alert.escalate_at END"""
     sql = f"""
-        WITH up AS (
+        WITH r AS (
+            SELECT r.order_id, r.title, r.details, COALESCE(r.severity, %(severity)s) AS severity,
+                   COALESCE(r.escalate_at, %(escalate_at)s) AS escalate_at
+            FROM jsonb_to_recordset(%(payload)s::jsonb)
+                 AS r(order_id bigint, title text, details jsonb, severity text, escalate_at timestamptz)
+        ), todo AS (
+            SELECT r.* FROM r
+            LEFT JOIN alerts_alert a ON a.kind = %(kind)s AND a.order_id = r.order_id
+                 AND a.status IN ('open', 'acknowledged')
+            WHERE a.id IS NULL OR {changed("a", "r")}
+        ), up AS (
             INSERT INTO alerts_alert (kind, order_id, integration, severity, status, assigned_role, title, details,
                                       opened_at, last_seen_at, seen_count, escalate_at, version, resolution)
-            SELECT %s, r.order_id, '', COALESCE(r.severity, %s), 'open', %s, r.title, r.details, %s, %s, 1,
-                   COALESCE(r.escalate_at, %s), 1, ''
-            FROM jsonb_to_recordset(%s::jsonb)
-                 AS r(order_id bigint, title text, details jsonb, severity text, escalate_at timestamptz)
+            SELECT %(kind)s, r.order_id, '', r.severity, 'open', %(role)s, r.title, r.details, %(now)s, %(now)s, 1,
+                   r.escalate_at, 1, ''
+            FROM todo r
             ORDER BY r.order_id
             ON CONFLICT (kind, order_id) WHERE {_ACTIVE_SQL}
             DO UPDATE SET last_seen_at = GREATEST(alerts_alert.last_seen_at, EXCLUDED.last_seen_at),
                           seen_count = alerts_alert.seen_count + 1,
                           title = EXCLUDED.title,
                           details = EXCLUDED.details{own}
+            WHERE {changed("alerts_alert", "EXCLUDED")}
             RETURNING (xmax = 0) AS inserted
         )
         SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up
     """
-    escalate_at = now + timedelta(minutes=policy.escalation_minutes)
+    params = {
+        "kind": kind,
+        "severity": policy.severity,
+        "role": policy.assigned_role,
+        "now": now,
+        "seen_before": now - LAST_SEEN_EVERY,
+        "escalate_at": now + timedelta(minutes=policy.escalation_minutes),
+        "payload": payload,
+    }
     with connection.cursor() as cursor:
-        cursor.execute(sql, [kind, policy.severity, policy.assigned_role, now, now, escalate_at, payload])
-        opened, touched = cursor.fetchone()
-    return opened, touched
+        cursor.execute(sql, params)
+        opened, rewritten = cursor.fetchone()
+    # Touched: found again, still active (rewritten or not).
+    return opened, len(rows) - opened, rewritten
 
 
 def _upsert_portable(
     *, kind: str, rows: list[AlertRow], policy: KindPolicy, now: datetime, rows_own_severity: bool = False
-) -> tuple[int, int]:
+) -> tuple[int, int, int]:
     """SQLite (the embedded mode): the same effect in a few ORM statements."""
     active = set(
         Alert.objects.filter(kind=kind, status__in=ACTIVE_ALERT_STATUSES, order__isnull=False).values_list(
@@ -403,28 +457,38 @@ def _upsert_portable(
         ],
         batch_size=500,
     )
-    # Touched: last seen, times seen, title and details (and with rows_own_severity the rows'
-    # severity and escalation time), as the PostgreSQL upsert does.
+    # Found again: rewritten only when something changed (title, details, with rows_own_severity
+    # the rows' severity and escalation time) or the last sighting is older than LAST_SEEN_EVERY,
+    # as the PostgreSQL upsert does.
     by_order = {row.order_id: row for row in rows if row.order_id in active}
     seen = list(by_order)
     fields = ["last_seen_at", "seen_count", "title", "details"]
     if rows_own_severity:
         fields += ["severity", "escalate_at"]
+    rewritten = 0
     for start in range(0, len(seen), 500):
         alerts = list(
             Alert.objects.filter(kind=kind, status__in=ACTIVE_ALERT_STATUSES, order_id__in=seen[start : start + 500])
         )
+        changed = []
         for alert in alerts:
             row = by_order[alert.order_id]
-            alert.last_seen_at = max(alert.last_seen_at, now)
-            alert.seen_count += 1
+            before = (alert.title, alert.details, alert.severity, alert.escalate_at)
             alert.title, alert.details = row.title[:200], row.details
             if rows_own_severity:
                 alert.severity = row.severity or policy.severity
                 if alert.escalated_at is None and row.escalate_at is not None:
                     alert.escalate_at = row.escalate_at
-        Alert.objects.bulk_update(alerts, fields)
-    return len(new), len(seen)
+            if before == (alert.title, alert.details, alert.severity, alert.escalate_at) and (
+                alert.last_seen_at >= now - LAST_SEEN_EVERY
+            ):
+                continue
+            alert.last_seen_at = max(alert.last_seen_at, now)
+            alert.seen_count += 1
+            changed.append(alert)
+        Alert.objects.bulk_update(changed, fields)
+        rewritten += len(changed)
+    return len(new), len(seen), rewritten
 
 
 def _resolve_others(

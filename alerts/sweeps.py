@@ -9,8 +9,9 @@ indexed columns, then brings that kind's active alerts in line with `alerting.al
 
 Each returns SweepCounts(opened, touched, resolved). Thresholds are read at every run (the hub
 settings, the per-state stale thresholds, the kind's params), so an admin edit takes effect at the
-next sweep. Running a sweep twice opens nothing and resolves nothing the second time; it touches
-the active alerts (last seen at, times seen).
+next sweep. Running a sweep twice opens nothing and resolves nothing the second time; it counts
+the active alerts as touched and rewrites only those that changed (or whose last sighting is
+older than alerting.LAST_SEEN_EVERY).
 
 The definitions are the boards' (orders.selectors): the watched states, the stale threshold of
 HubSettings, the contested-orders condition `order_contested_q`. Two differences, on purpose: a
@@ -441,6 +442,7 @@ def sweep_carrier_trouble_total(now: datetime | None = None) -> SweepCounts:
         opened=sum(c.opened for c in counts),
         touched=sum(c.touched for c in counts),
         resolved=sum(c.resolved for c in counts),
+        rewritten=sum(c.rewritten for c in counts),
     )
 
 

@@ -14,6 +14,16 @@ the highest id, and the rows of a day sit together on disk):
   delivered, archived, cancelled, refunded; a few stuck ones and open returns weeks old. About
   95 % closed or delivered, 5 % waiting on someone, ~2 % in the warehouse stages; half of the
   waiting ones changed within the stale threshold (2 h), the others are stale;
+- above 1,000,000 orders (the growth benchmark's 5M set) the hub grows by its history, not by
+  its daily volume (a decision, generator 6): the reference hub's ~8,333 orders a day over more
+  days (`days_of_orders`: 600 days at 5M), and every order older than 120 days is closed
+  (delivered, invoiced, refunded, cancelled or archived: a stuck order is written off within
+  months). So the orders in flight are those of the 1M set (45,651 waiting on someone at 5M
+  against 45,521 at 1M; generator 5 had 227,508, ~4.5 % of all orders, growing with history,
+  which opened 160,454 stale and 60,304 SLA alerts at the first sweep). The first sweep at 5M
+  should open what a hub of this volume really has, about the 1M set's 22,906 stale and
+  11,847 SLA alerts (the 1M run of generator 5; the 5M set of generator 6 is not measured
+  yet); the 100k and 1M sets are unchanged (no order in them is older than 120 days);
 - ~2 % priority (the amount is over the priority threshold), five channels with unique
   channel order ids, three warehouses, customer-service owners cs1/cs2 (3 % unassigned),
   0.5 % gift orders (of their main order's shop);
@@ -76,11 +86,17 @@ from collections import Counter
 from itertools import accumulate
 from typing import IO
 
-GENERATOR_VERSION = 5  # 5: order lines (~2.5 per order, a catalogue of SKUs), the orders' charges and weight
+GENERATOR_VERSION = 6  # 6: above 1M orders the hub grows by history (constant daily volume), old orders closed
 MARKER_TABLE = "bench_dataset"
 DAY = 86_400
 HOUR = 3_600
 DAYS_OF_ORDERS = 120
+# The daily volume of the reference hub (1M orders over DAYS_OF_ORDERS); a larger set is more
+# history at this rate, not a busier hub (see days_of_orders).
+REFERENCE_ORDERS = 1_000_000
+# Past this age every order is closed: a stuck order is written off, cancelled or refunded within
+# months, so the orders still waiting on someone do not grow with the years of history kept.
+ALL_CLOSED_AFTER_DAYS = 120
 STALE_AFTER = 2 * HOUR  # HubSettings' default
 CONFLICT_ROLE_COUNT, CONFLICT_WINDOW_HOURS = 3, 24  # HubSettings' defaults
 CONFLICT_WINDOW_MAX_HOURS = 31 * 24  # orders.models.CONFLICT_WINDOW_MAX_HOURS
@@ -92,29 +108,38 @@ KEY_BITS = 26  # event time keys: seconds << KEY_BITS | index (up to 67M events)
 
 # Final state by the order's age: weights per age band (days). Waiting states thin out with age;
 # a few orders stay stuck for weeks (risk holds, lost parcels, open returns).
-AGE_BANDS = (0.5, 2, 5, 10, 30, float("inf"))
+# Past ALL_CLOSED_AFTER_DAYS (only in sets above REFERENCE_ORDERS) the stuck ones are closed:
+# the lost parcels refunded, the holds cancelled, the returns settled.
+AGE_BANDS = (0.5, 2, 5, 10, 30, ALL_CLOSED_AFTER_DAYS, float("inf"))
 STATE_MIX = """
-                    <0.5d  <2d   <5d   <10d  <30d  older
-submitted              5     1     0     0     0     0
-payment_failed         1     0     0     0     0     0
-paid                  38    10     4   1.5   0.3     0
-risk_hold              4     3     3   1.5   0.5   0.1
-reviewed              25    12     5   1.5   0.2     0
-allocated             14    18     7     2   0.3     0
-packed                 5    14     7     2   0.3     0
-shipped                2    16    10     3   0.6  0.05
-picked_up              0    15    25     6   0.5   0.1
-delivered              0     3    28    62    36     5
-invoice_requested      0     0     0     3     3     2
-return_requested       0     0     3     5     3   0.6
-return_approved        0     0     0     1   0.5  0.05
-refunded               0     0     0     1     3   3.5
-cancelled              6     8     8     8     8     8
-archived               0     0     0     2    45    81
+                    <0.5d  <2d   <5d   <10d  <30d <120d  older
+submitted              5     1     0     0     0     0     0
+payment_failed         1     0     0     0     0     0     0
+paid                  38    10     4   1.5   0.3     0     0
+risk_hold              4     3     3   1.5   0.5   0.1     0
+reviewed              25    12     5   1.5   0.2     0     0
+allocated             14    18     7     2   0.3     0     0
+packed                 5    14     7     2   0.3     0     0
+shipped                2    16    10     3   0.6  0.05     0
+picked_up              0    15    25     6   0.5   0.1     0
+delivered              0     3    28    62    36     5     5
+invoice_requested      0     0     0     3     3     2     2
+return_requested       0     0     3     5     3   0.6     0
+return_approved        0     0     0     1   0.5  0.05     0
+refunded               0     0     0     1     3   3.5   3.9
+cancelled              6     8     8     8     8     8   8.3
+archived               0     0     0     2    45    81  81.6
 """
 
 
 STATE_NAMES = frozenset(line.split()[0] for line in STATE_MIX.strip().splitlines()[1:])
+
+
+def days_of_orders(n_orders: int) -> int:
+    """How many days of orders the set holds: DAYS_OF_ORDERS up to REFERENCE_ORDERS (a smaller or
+    the reference hub), beyond it the reference hub's daily volume for longer (5M orders: 600
+    days), so the orders in flight stay those of the reference hub while the history grows."""
+    return max(DAYS_OF_ORDERS, -(-DAYS_OF_ORDERS * n_orders // REFERENCE_ORDERS))
 
 
 def _state_mix() -> list[tuple[list[str], list[float]]]:
@@ -425,7 +450,8 @@ class _Generator:
         self.rng = random.Random(seed)
         self.now = now
         self.clock = clock
-        self.start = now - DAYS_OF_ORDERS * DAY
+        self.span_days = days_of_orders(n_orders)
+        self.start = now - self.span_days * DAY
         self.notes = dict(NOTES)
         self.warehouses = warehouses  # [(id, name)]
         self.wh_cum = list(accumulate(WAREHOUSE_WEIGHTS))
@@ -485,7 +511,7 @@ class _Generator:
 
     def plan(self) -> None:
         rng = self.rng
-        n, span = self.n, DAYS_OF_ORDERS * DAY
+        n, span = self.n, self.span_days * DAY
         self.ordered = array("q", bytes(8 * (n + 1)))
         self.state_of = [""] * (n + 1)
         self.conflict = bytearray(n + 1)
@@ -896,7 +922,7 @@ def _build(*, n_orders, events_per_order, seed, params, log) -> dict:
     warehouses = [(w.pk, w.name) for w in demo_warehouses_ensure()]
     shops = _brands_ensure(users)
     now = int(time.time())
-    clock = _Clock(now - DAYS_OF_ORDERS * DAY - DAY, now + 40 * DAY)
+    clock = _Clock(now - days_of_orders(n_orders) * DAY - DAY, now + 40 * DAY)
     generator = _Generator(
         n_orders=n_orders,
         events_per_order=events_per_order,

@@ -60,8 +60,12 @@ def _run_all(now) -> dict[str, dict]:
     out = {}
     for name, sweep in SWEEPS.items():
         started = time.perf_counter()
-        counts = sweep(now=now).as_dict()
-        out[name] = {"seconds": round(time.perf_counter() - started, 3), **counts}
+        counts = sweep(now=now)
+        out[name] = {
+            "seconds": round(time.perf_counter() - started, 3),
+            **counts.as_dict(),
+            "rewritten": counts.rewritten,
+        }
     return out
 
 
@@ -163,7 +167,7 @@ def sweeps_measure(*, repeat: int = 3, orders: int | None = None, log=print) -> 
         name: {
             "seconds_median": round(statistics.median(r[name]["seconds"] for r in repeats), 3),
             "seconds_max": round(max(r[name]["seconds"] for r in repeats), 3),
-            **{k: repeats[-1][name][k] for k in ("opened", "touched", "resolved")},
+            **{k: repeats[-1][name][k] for k in ("opened", "touched", "resolved", "rewritten")},
         }
         for name in first
     }
@@ -195,12 +199,14 @@ def sweeps_measure(*, repeat: int = 3, orders: int | None = None, log=print) -> 
 
 def table_print(measured: dict, *, log=print) -> None:
     first, second = measured["first_run"]["sweeps"], measured["second_run"]["sweeps"]
-    log(f"{'sweep':<12}{'first s':>9}{'opened':>9}{'second s':>10}{'touched':>9}{'resolved':>9}")
+    log(f"{'sweep':<12}{'first s':>9}{'opened':>9}{'second s':>10}{'touched':>9}{'rewritten':>10}{'resolved':>9}")
     for name in first:
         f, s = first[name], second[name]
         log(
-            f"{name:<12}{f['seconds']:>9.3f}{f['opened']:>9}{s['seconds_median']:>10.3f}{s['touched']:>9}{s['resolved']:>9}"
+            f"{name:<12}{f['seconds']:>9.3f}{f['opened']:>9}{s['seconds_median']:>10.3f}{s['touched']:>9}"
+            f"{s.get('rewritten', 0):>10}{s['resolved']:>9}"
         )
+
     log(
         f"stale+conflicts+sla: first {measured['first_run']['target_sweeps_seconds']:.3f} s, second (worst) "
         f"{measured['second_run']['target_sweeps_seconds_worst']:.3f} s; "

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from alerts.alerting import LAST_SEEN_EVERY
 from alerts.models import Alert, AlertKind, AlertKindSettings, StaleThreshold
 from alerts.sweeps import sweep_conflicts, sweep_risk_holds, sweep_sla, sweep_stale, sweeps_run_all
 from orders.models import HubSettings, Order
@@ -56,9 +57,15 @@ def test_stale_opens_dedupes_and_resolves_when_the_order_moves(make_order, users
     assert alert.order_id == stale.pk and alert.details["state"] == "paid" and alert.details["threshold_minutes"] == 120
     assert stale.number in alert.title and alert.escalate_at is not None
 
-    assert _counts(sweep_stale()) == (0, 1, 0)  # the same alert, touched
+    assert _counts(sweep_stale()) == (0, 1, 0)  # the same alert, found again
     alert.refresh_from_db()
-    assert alert.seen_count == 2 and Alert.objects.count() == 1
+    # Unchanged and seen moments ago: not rewritten (alerting.LAST_SEEN_EVERY).
+    assert alert.seen_count == 1 and Alert.objects.count() == 1
+    later = timezone.now() + LAST_SEEN_EVERY + timedelta(minutes=1)
+    result = sweep_stale(now=later)
+    assert (_counts(result), result.rewritten) == ((0, 1, 0), 1)  # the last sighting refreshed
+    alert.refresh_from_db()
+    assert alert.seen_count == 2 and alert.last_seen_at == later and Alert.objects.count() == 1
 
     order_transition(stale.pk, "approve", actor=users["cs1"])
     assert _counts(sweep_stale()) == (0, 0, 1)
@@ -222,9 +229,15 @@ def test_postgresql_upsert_keeps_one_active_alert_and_counts_right(make_order):
         _age(order, minutes=500)
     assert _counts(sweep_stale()) == (3, 0, 0)
     Alert.objects.filter(order_id=orders[0].pk).update(status="acknowledged")
-    assert _counts(sweep_stale()) == (0, 3, 0)
+    result = sweep_stale()
+    assert (_counts(result), result.rewritten) == ((0, 3, 0), 0)  # found again, nothing changed
     assert Alert.objects.count() == 3
+    assert set(Alert.objects.values_list("seen_count", flat=True)) == {1}
+    StaleThreshold.objects.create(state="paid", minutes=400)  # the title and details change
+    result = sweep_stale()
+    assert (_counts(result), result.rewritten) == ((0, 3, 0), 3)
     assert set(Alert.objects.values_list("seen_count", flat=True)) == {2}
+    assert {a.details["threshold_minutes"] for a in Alert.objects.all()} == {400}
     assert Alert.objects.get(order_id=orders[0].pk).status == "acknowledged"  # a touch keeps the status
     Order.objects.filter(pk=orders[1].pk).update(state_changed_at=timezone.now())
     assert _counts(sweep_stale()) == (0, 2, 1)
