@@ -222,10 +222,31 @@ class _Answer:
     duration_ms: int
 
 
+def _subscription_id(message) -> int | None:
+    subscription_id = (message.params or {}).get("subscription")
+    return subscription_id if isinstance(subscription_id, int) else None
+
+
+def _log_row(message, *, subscription_id: int, ok: bool, status_code, duration_ms: int, excerpt: str, error=""):
+    """The delivery log's row for this attempt of a message."""
+    return WebhookDelivery(
+        subscription_id=subscription_id,
+        event_id=message.event_id,
+        outbox_message_id=message.pk,
+        delivery_id=message.idempotency_key,
+        attempt=message.attempts,
+        ok=ok,
+        status_code=status_code,
+        duration_ms=duration_ms,
+        error=error[:300],
+        response_excerpt=excerpt,
+    )
+
+
 def _post_prepare(message) -> _Post | str:
     """The signed request of one delivery, or why it is not sent (the result text)."""
-    subscription_id = (message.params or {}).get("subscription")
-    subscription = _target(subscription_id) if isinstance(subscription_id, int) else None
+    subscription_id = _subscription_id(message)
+    subscription = _target(subscription_id) if subscription_id is not None else None
     if subscription is None or not subscription.is_active:
         return f"subscription {subscription_id} is inactive or gone: not sent"
     event = message.event
@@ -292,16 +313,13 @@ def webhook_deliver_batch(messages) -> list:
         name = post.subscription.name
         if answer.status_code is not None and 200 <= answer.status_code < 300:
             logged.append(
-                WebhookDelivery(
+                _log_row(
+                    message,
                     subscription_id=post.subscription.pk,
-                    event_id=message.event_id,
-                    outbox_message_id=message.pk,
-                    delivery_id=message.idempotency_key,
-                    attempt=message.attempts,
                     ok=True,
                     status_code=answer.status_code,
                     duration_ms=answer.duration_ms,
-                    response_excerpt=answer.excerpt,
+                    excerpt=answer.excerpt,
                 )
             )
             outcomes.append(f"{name}: HTTP {answer.status_code} in {answer.duration_ms} ms")
@@ -331,8 +349,8 @@ def webhook_deliver(message) -> str:
 
 def webhook_target_name(message) -> str:
     """The subscription a delivery is for, by name (the integration-failure alert shows it)."""
-    subscription_id = (message.params or {}).get("subscription")
-    subscription = _target(subscription_id) if isinstance(subscription_id, int) else None
+    subscription_id = _subscription_id(message)
+    subscription = _target(subscription_id) if subscription_id is not None else None
     return f"subscription “{subscription.name}”" if subscription else f"subscription {subscription_id}"
 
 
@@ -340,8 +358,8 @@ def webhook_attempt_failed(message, exc: Exception) -> None:
     """The outbox's on_attempt_error hook: the failed attempt's log row, written after its
     savepoint was rolled back, with the retry or failure it leads to."""
     if not isinstance(exc, WebhookAttemptFailed):
-        subscription_id = (message.params or {}).get("subscription")
-        if not isinstance(subscription_id, int) or not WebhookSubscription.objects.filter(pk=subscription_id).exists():
+        subscription_id = _subscription_id(message)
+        if subscription_id is None or not WebhookSubscription.objects.filter(pk=subscription_id).exists():
             return
         status_code, duration_ms, excerpt = None, 0, ""
         error = f"{type(exc).__name__}: {exc}"
@@ -349,18 +367,15 @@ def webhook_attempt_failed(message, exc: Exception) -> None:
         subscription_id = exc.subscription_id
         status_code, duration_ms, excerpt = exc.status_code, exc.duration_ms, exc.excerpt
         error = str(exc)
-    WebhookDelivery.objects.create(
+    _log_row(
+        message,
         subscription_id=subscription_id,
-        event_id=message.event_id,
-        outbox_message_id=message.pk,
-        delivery_id=message.idempotency_key,
-        attempt=message.attempts,
         ok=False,
         status_code=status_code,
         duration_ms=duration_ms,
-        error=error[:300],
-        response_excerpt=excerpt,
-    )
+        excerpt=excerpt,
+        error=error,
+    ).save(force_insert=True)
 
 
 def webhook_delivery_replay(*, delivery_id: int, actor) -> str:
