@@ -41,9 +41,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from integrations.models import TrackingRecord
+from orders.model_rows import RowBuilder
 from orders.models import Order, OrderEvent, Shipment, Warehouse
 from orders.permissions import role_of
 from orders.selectors import order_promise_start
+from orders.services.sql import rows_insert
 from orders.states import Role, State
 
 from .alerting import AlertNotPermitted, alert_clear, alert_policy, alert_raise
@@ -198,6 +200,10 @@ def _watched(order) -> bool:
     return order.main_order_id is None
 
 
+# An import's batch opens thousands of rows at once: built and written as its orders are.
+_NEW_ROW = RowBuilder(OrderWatch)
+
+
 def watch_events_apply(events) -> None:
     """Event listener (AlertsConfig): bring the watch rows of the events' orders up to date, in
     the events' transaction. A batch of events that change nothing for the watch costs no query."""
@@ -210,7 +216,7 @@ def watch_events_apply(events) -> None:
     existing = {
         row.order_id: row
         for start in range(0, len(ids), 900)  # an import's batch: within SQLite's bound on parameters
-        for row in OrderWatch.objects.select_for_update().filter(order_id__in=ids[start : start + 900])
+        for row in OrderWatch.objects.select_for_update().filter(order_id__any=ids[start : start + 900])
     }
     promises = None
     if any(e.to_state in AWAITING_SHIPMENT_STATES for e in relevant):
@@ -231,14 +237,14 @@ def watch_events_apply(events) -> None:
                 if event.to_state in (State.SHIPPED, State.PICKED_UP):
                     unknown_in_flight.add(order.pk)
                 continue
-            row = OrderWatch(order_id=order.pk, shop_id=order.shop_id, phase=WatchPhase.AWAITING_SHIPMENT)
+            row = _NEW_ROW(order_id=order.pk, shop_id=order.shop_id, phase=WatchPhase.AWAITING_SHIPMENT, updated_at=now)
             new[order.pk] = row
         elif event.order_id not in new:
             changed[event.order_id] = row
         _advance(row, event=event, order=order, promises=promises)
         row.updated_at = now
     if new:
-        OrderWatch.objects.bulk_create(list(new.values()), batch_size=1000)
+        rows_insert(OrderWatch, list(new.values()))
     if changed:
         OrderWatch.objects.bulk_update(list(changed.values()), _ROW_FIELDS, batch_size=500)
     unknown_in_flight -= set(new)

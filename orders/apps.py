@@ -9,3 +9,7 @@ class OrdersConfig(HubAppConfig):
 
     # The timeline page's interceptions (截单): whom each asked, their answers, the result.
     extensions = {"orders.timeline_sections": "orders.timeline.INTERCEPTION_SECTIONS"}
+
+    def ready(self) -> None:
+        super().ready()
+        from . import lookups  # noqa: F401  (registers field__any)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from .model_rows import RowBuilder
 from .models import OrderEvent
 from .outbox.listeners import events_tell
 from .permissions import role_of, user_display_name
@@ -107,7 +108,7 @@ def order_event_build(
     """One timeline event, not yet saved: the actor's name and role are kept as they are now.
     `to_state` and `version` default to the order's; a batch intake that writes an order's
     steps at once names each step's."""
-    return OrderEvent(
+    return _NEW_EVENT(
         order=order,
         action=action,
         from_state=from_state,
@@ -120,6 +121,10 @@ def order_event_build(
         note=note,
         data=data or {},
     )
+
+
+# An import builds two events per order: built without Model.__init__ (orders/model_rows.py).
+_NEW_EVENT = RowBuilder(OrderEvent)
 
 
 def order_events_recorded(events) -> None:

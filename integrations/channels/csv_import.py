@@ -144,6 +144,7 @@ Amounts may carry a currency sign (¥, $) and thousands separators ("1,299.00").
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 from collections.abc import Callable, Iterator
@@ -247,6 +248,8 @@ class ChannelColumns:
     time_formats: tuple[str, ...] = ()
 
 
+# A file holds a handful of distinct statuses in 100,000 rows: each is read once.
+@functools.lru_cache(maxsize=256)
 def _amazon_status(text: str):
     value = text.strip().lower().replace(" ", "")
     if value in ("canceled", "cancelled"):
@@ -258,6 +261,7 @@ def _amazon_status(text: str):
     return None
 
 
+@functools.lru_cache(maxsize=256)
 def _walmart_status(text: str):
     value = text.strip().lower()
     if value in ("cancelled", "canceled"):
@@ -267,6 +271,7 @@ def _walmart_status(text: str):
     return None
 
 
+@functools.lru_cache(maxsize=256)
 def _taobao_status(text: str):
     value = text.strip()
     if "关闭" in value:
@@ -278,6 +283,7 @@ def _taobao_status(text: str):
     return None
 
 
+@functools.lru_cache(maxsize=256)
 def _marketplace_status(text: str):
     # JD, Pinduoduo and Douyin Shop word their statuses alike: 待付款 / 待发货 / 已发货 / 已取消 …
     value = text.strip()
@@ -290,6 +296,7 @@ def _marketplace_status(text: str):
     return None
 
 
+@functools.lru_cache(maxsize=256)
 def _shopify_status(text: str):
     # "Financial Status": pending, authorized, paid, partially_paid, refunded, voided, …
     value = text.strip().lower()

@@ -179,7 +179,7 @@ def _check_against_hub(
         chunk = rows[start : start + CHECK_CHUNK]
         existing = {
             o.external_id: o
-            for o in Order.objects.filter(channel=channel, external_id__in=[r.external_id for r in chunk]).only(
+            for o in Order.objects.filter(channel=channel, external_id__any=[r.external_id for r in chunk]).only(
                 "pk", "number", "state", "external_id", "shop_id"
             )
         }

@@ -34,12 +34,12 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models.base import DEFERRED
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..events import ORDER_CREATED, order_event_build, order_events_recorded
 from ..exceptions import IllegalTransition, InvalidActionData, OrderError
+from ..model_rows import RowBuilder
 from ..models import Order, OrderEvent, OrderException, OrderLine, OrderNumberSequence
 from ..outbox.services import outbox_enqueue_for_events
 from ..states import TRANSITIONS_BY_ACTION, Channel, ExceptionReason, State
@@ -437,7 +437,8 @@ def order_numbers_reserve(count: int, *, at=None) -> list[str]:
             [day, count, count],
         )
         (last,) = cursor.fetchone()
-    return [f"OH{day:%Y%m%d}-{value:05d}" for value in range(last - count + 1, last + 1)]
+    prefix = f"OH{day:%Y%m%d}-"
+    return [f"{prefix}{value:05d}" for value in range(last - count + 1, last + 1)]
 
 
 def order_intake_batch_in_transaction(
@@ -462,7 +463,7 @@ def order_intake_batch_in_transaction(
     existing = {
         o.external_id: o
         for o in Order.objects.select_for_update(of=("self",))
-        .filter(channel=channel, external_id__in=keys)
+        .filter(channel=channel, external_id__any=keys)
         .order_by("pk")
     }
     results: list[IntakeResult | None] = [None] * len(items)
@@ -495,38 +496,8 @@ def order_intake_batch_in_transaction(
 
 
 # Order(**fields) spends most of its time on the defaults and related-object setters of its
-# sixty fields; a batch builds its orders from the values in column order instead, with each
-# field's default worked out once (a callable one, like dict or now, called for each order).
-def _order_columns() -> list[tuple[str, object, bool]]:
-    columns = []
-    for f in Order._meta.concrete_fields:
-        if f.generated:
-            columns.append((f.attname, DEFERRED, False))
-        elif f.primary_key or not f.has_default():
-            columns.append((f.attname, f.get_default() if not f.primary_key else None, False))
-        else:
-            columns.append((f.attname, f.default, callable(f.default)))
-    return columns
-
-
-_ORDER_COLUMNS = _order_columns()
-_SHOP_FIELD = Order._meta.get_field("shop")
-
-
-def _order_new(shop, **values) -> Order:
-    """Order(shop=shop, **values), unsaved, built as Django builds a row it read: the values by
-    attribute name (updated_by_id, not updated_by), every other field its default, and the
-    generated columns left to the database (deferred, as Order(**values) leaves them)."""
-    values["shop_id"] = shop.pk
-    row = [
-        values.pop(name) if name in values else default() if call else default  # type: ignore[operator]
-        for name, default, call in _ORDER_COLUMNS
-    ]
-    if values:
-        raise TypeError(f"Order has no field(s) {', '.join(sorted(values))}")
-    order = Order(*row)
-    _SHOP_FIELD.set_cached_value(order, shop)
-    return order
+# sixty fields: a batch builds its orders without Model.__init__ (orders/model_rows.py).
+_NEW_ORDER = RowBuilder(Order)
 
 
 def _orders_create_bulk(channel: str, shop, new: list[tuple[int, str, IntakeItem]], numbers: Iterator[str]):
@@ -559,8 +530,8 @@ def _orders_create_bulk(channel: str, shop, new: list[tuple[int, str, IntakeItem
             note = _cancel_note(item.source_note, item.cancel_reason) if action == _CANCEL.action else item.source_note
             steps.append((action, state, target, note.strip()))
             state = target
-        order = _order_new(
-            shop,
+        order = _NEW_ORDER(
+            shop=shop,
             number=next(numbers, None) or order_numbers_reserve(1, at=now)[0],
             channel=channel,
             external_id=key,

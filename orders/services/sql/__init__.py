@@ -37,7 +37,8 @@ def _dialect() -> ModuleType:
 
 def rows_insert(model: type[Model], objs: list[Any]) -> None:
     """INSERT new rows of `model` and set their primary keys on `objs`, which then count as
-    saved. As with bulk_create, no save signals are sent."""
+    saved (a model whose key is not numbered by the table, like a one-to-one key, brings its own).
+    As with bulk_create, no save signals are sent."""
     _dialect().rows_insert(model, objs)
 
 

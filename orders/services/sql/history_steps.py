@@ -6,10 +6,11 @@ Python, where they were a fifth of an import's time (bench/import_orders.py).
     order_history_steps_insert(steps, at=, user=None)    steps: (order id, "+" or "~", state, version)
 
 Each history row is the order's row as written, with the step's state and version, at time `at`
-and by `user` (None: the system, no history user), in the order of `steps`: simple-history reads the latest
-step by its key when the times are equal, so an order's "+" row gets a smaller key than its
-"~" rows. PostgreSQL: one INSERT … SELECT joining the steps (as arrays) to the orders; the
-portable twin (SQLite, the embedded mode): the same INSERT … SELECT once per step.
+and by `user` (None: the system, no history user). The rows are numbered by version, then in
+the order of `steps`: simple-history reads the latest step by its key when the times are equal,
+so an order's "+" row gets a smaller key than its "~" rows. PostgreSQL: one INSERT … SELECT
+per version joining its steps to the orders; the portable twin (SQLite, the embedded mode):
+the same INSERT … SELECT once per step.
 tests/services/test_sql_dialects.py holds both to the same assertions."""
 
 from __future__ import annotations
@@ -48,35 +49,35 @@ def _columns() -> tuple[str, str]:
 
 
 def postgresql_steps_insert(steps: Sequence[Step], *, at: datetime, user_id: int | None) -> None:
-    """One statement; for several steps the keys are taken from the sequence first, in the
-    order of `steps` (an INSERT … SELECT does not promise the order it numbers its rows in)."""
+    """One statement per version of the steps, the lower versions first: each row is numbered
+    by the column's default, so an order's "+" row gets a smaller key than its "~" rows without
+    asking the sequence for the keys beforehand. The ids and states go as one text parameter
+    each (split by the database): as arrays psycopg would dump them value by value."""
     quote = connection.ops.quote_name
-    table, key = HistoricalOrder._meta.db_table, HistoricalOrder._meta.pk.column
     columns, values = _columns()
-    order_ids, kinds, states, versions = (list(column) for column in zip(*steps, strict=True))
+    by_version: dict[int, list[Step]] = {}
+    for step in steps:
+        by_version.setdefault(step[3], []).append(step)
+    written = 0
     with connection.cursor() as cursor:
-        if len(steps) == 1:  # one row (a single order's creation): the column's default numbers it
-            keys, key_column, key_value = None, "", ""
-        else:
+        for version in sorted(by_version):
+            group = by_version[version]
+            order_ids, kinds, states, _versions = zip(*group, strict=True)
             cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                [table, key, len(steps)],
+                f"INSERT INTO {quote(HistoricalOrder._meta.db_table)} ({columns}) SELECT {values} "
+                "FROM (SELECT u.*, %s::integer AS version FROM unnest(string_to_array(%s, ',')::bigint[], "
+                "string_to_array(%s, ','), string_to_array(%s, ',')) AS u(order_id, history_type, state)) s "
+                f"JOIN {quote(Order._meta.db_table)} o ON o.id = s.order_id",
+                [at, user_id, version, ",".join(map(str, order_ids)), ",".join(kinds), ",".join(states)],
             )
-            keys = [value for (value,) in cursor.fetchall()]
-            key_column, key_value = f"{quote(key)}, ", "s.history_id, "
-        cursor.execute(
-            f"INSERT INTO {quote(table)} ({key_column}{columns}) SELECT {key_value}{values} "
-            "FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[], %s::integer[]) "
-            "AS s(history_id, order_id, history_type, state, version) "
-            f"JOIN {quote(Order._meta.db_table)} o ON o.id = s.order_id",
-            [at, user_id, keys or [None], order_ids, kinds, states, versions],
-        )
-        if cursor.rowcount != len(steps):
-            raise RuntimeError(f"{len(steps) - cursor.rowcount} history step(s) found no order")
+            written += cursor.rowcount
+    if written != len(steps):
+        raise RuntimeError(f"{len(steps) - written} history step(s) found no order")
 
 
 def portable_steps_insert(steps: Sequence[Step], *, at: datetime, user_id: int | None) -> None:
-    """One INSERT … SELECT per step, in the order of `steps` (keys ascending as they go)."""
+    """One INSERT … SELECT per step, by version, then in the order of `steps` (keys ascending
+    as they go)."""
     quote = connection.ops.quote_name
     columns, values = _columns()
     history_date = HistoricalOrder._meta.get_field("history_date").get_db_prep_save(at, connection)
@@ -85,5 +86,8 @@ def portable_steps_insert(steps: Sequence[Step], *, at: datetime, user_id: int |
             f"INSERT INTO {quote(HistoricalOrder._meta.db_table)} ({columns}) SELECT {values} "
             "FROM (SELECT %s AS history_type, %s AS state, %s AS version) s "
             f"JOIN {quote(Order._meta.db_table)} o ON o.id = %s",
-            [(history_date, user_id, kind, state, version, order_id) for order_id, kind, state, version in steps],
+            [
+                (history_date, user_id, kind, state, version, order_id)
+                for order_id, kind, state, version in sorted(steps, key=lambda step: step[3])
+            ],
         )

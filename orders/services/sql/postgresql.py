@@ -22,14 +22,17 @@ def rows_insert(model: type[Model], objs: list[Any]) -> None:
         return
     meta = model._meta
     table = meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [table, meta.pk.column, len(objs)],
-        )
-        keys = [key for (key,) in cursor.fetchall()]
-    for obj, key in zip(objs, keys, strict=True):
-        setattr(obj, meta.pk.attname, key)
+    if meta.auto_field is not None and meta.pk is meta.auto_field:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [table, meta.pk.column, len(objs)],
+            )
+            keys = [key for (key,) in cursor.fetchall()]
+        for obj, key in zip(objs, keys, strict=True):
+            setattr(obj, meta.pk.attname, key)
+    elif any(getattr(obj, meta.pk.attname) is None for obj in objs):
+        raise ValueError(f"{model.__name__} rows need their keys: the table numbers none")
     fields = [f for f in meta.concrete_fields if not f.generated]
     # Every value read in one call (operator.attrgetter of all the names, in C), then the few
     # that need the field's own preparation put in their places.
