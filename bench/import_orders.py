@@ -419,8 +419,9 @@ def result_build(args, counts: dict, size: int, seconds: float, again: float) ->
         "transaction, commit included) takes less than target_seconds",
         "method": "two phases: every row read and checked (then against the hub), nothing written; then one "
         "transaction, batches of 5000 through order_intake_batch_in_transaction: new orders written in bulk "
-        "(order, events, outbox rows: COPY on PostgreSQL with keys taken from the sequences; the history rows "
-        "of every step copied from the order rows by one INSERT … SELECT), orders already in the hub through "
+        "(order, events, outbox and watch rows built without Model.__init__, COPY on PostgreSQL with keys "
+        "taken from the sequences; the history rows of every step copied from the order rows by one "
+        "INSERT … SELECT per version), orders already in the hub through "
         "the transition service one by one",
         "reimport_seconds": round(again, 2),
         "reimport_note": "the same file again: every row checked and found unchanged, nothing written",
