@@ -34,6 +34,7 @@ from alerts.alerting import alert_raise
 from alerts.models import Alert, AlertKind
 from orders.events import order_event_create
 from orders.exceptions import OrderError
+from orders.model_rows import RowBuilder
 from orders.models import Order, OrderEvent, OutboxMessage, Shop
 from orders.outbox.services import (
     outbox_batch_memo,
@@ -488,6 +489,10 @@ def _status(action: CompiledAction, status: str, detail: str = "") -> dict:
     return {"action": action.id, "kind": action.kind, "status": status, "detail": detail}
 
 
+# An import's batch records thousands of firings: built without Model.__init__ (orders/model_rows.py).
+_NEW_FIRING = RowBuilder(RuleFiring)
+
+
 def rules_intake_record(plans: list[IntakePlan], events: list[OrderEvent], *, insert=None) -> list[OutboxMessage]:
     """After the orders and their `created` events are written (same transaction): one
     RuleFiring per matched rule; returns one outbox message (unsaved: the intake writes it with
@@ -497,7 +502,7 @@ def rules_intake_record(plans: list[IntakePlan], events: list[OrderEvent], *, in
     for plan, event in zip(plans, events, strict=True):
         for rule, statuses in plan.fired:
             firings.append(
-                RuleFiring(
+                _NEW_FIRING(
                     rule_id=rule.id,
                     order_id=plan.order.pk,
                     event_id=event.pk,
