@@ -419,8 +419,9 @@ def result_build(args, counts: dict, size: int, seconds: float, again: float) ->
         "transaction, commit included) takes less than target_seconds",
         "method": "two phases: every row read and checked (then against the hub), nothing written; then one "
         "transaction, batches of 5000 through order_intake_batch_in_transaction: new orders written in bulk "
-        "(order, events, outbox and watch rows built without Model.__init__, COPY on PostgreSQL with keys "
-        "taken from the sequences; the history rows of every step copied from the order rows by one "
+        "(orders, events, watch rows and rule firings built without Model.__init__; these and the outbox rows "
+        "by COPY on PostgreSQL with keys taken from the sequences; the history rows of every step copied from "
+        "the order rows by one "
         "INSERT … SELECT per version), orders already in the hub through "
         "the transition service one by one",
         "reimport_seconds": round(again, 2),
